@@ -1,0 +1,234 @@
+/*
+ * libbitnet: run 1.58-bit (ternary) language models on CPUs.
+ *
+ * The whole public API is this header (plus version.h). Every object is an
+ * opaque handle created and destroyed by the library; every function that can
+ * fail returns a status code (BN_OK = 0, negative = error) and never aborts.
+ *
+ * Thread safety
+ * -------------
+ * - A loaded bn_model is immutable. Any number of threads may call the
+ *   functions taking a `const bn_model *` on the same model at once, and may
+ *   create contexts on it, without locking.
+ * - bn_model_free() must not race with any other use of that model, and every
+ *   context created on the model must be freed first.
+ * - The library keeps no global mutable state. The only per-thread state is
+ *   the last error message (bn_last_error()), which belongs to the calling
+ *   thread.
+ *
+ * Loading a model
+ * ---------------
+ *     bn_model_params mp;
+ *     bn_model_params_default(&mp);
+ *     bn_model *model = NULL;
+ *     int rc = bn_model_load(&model, "model.gguf", &mp);
+ *     if (rc != BN_OK) {
+ *         fprintf(stderr, "%s: %s\n", bn_strerror(rc), bn_last_error());
+ *         return 1;
+ *     }
+ *     printf("%s, %d layers\n", bn_model_arch_name(model), bn_model_n_layer(model));
+ *     bn_model_free(&model);   // sets model to NULL
+ */
+#ifndef BITNET_BITNET_H
+#define BITNET_BITNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bitnet/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  define BN_API __declspec(dllimport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define BN_API __attribute__((visibility("default")))
+#else
+#  define BN_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Handles and basic types                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** A loaded model: weights, hyper-parameters and vocabulary. Read-only. */
+typedef struct bn_model bn_model;
+/** An inference context on a model: KV cache, scratch buffers, state. */
+typedef struct bn_ctx bn_ctx;
+/** A token id, in [0, bn_model_n_vocab()). */
+typedef int32_t bn_token;
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                              */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Status codes returned by libbitnet functions. The numeric values are part
+ * of the ABI and never change; new codes are only ever added.
+ */
+enum bn_status {
+    BN_OK = 0,
+    BN_E_INVALID_ARG = -1,   /**< NULL handle, bad parameter value */
+    BN_E_NOMEM = -2,         /**< memory allocation failed */
+    BN_E_IO = -3,            /**< the file could not be opened, read or mapped */
+    BN_E_FORMAT = -4,        /**< the file is not valid GGUF (truncated, corrupt, hostile) */
+    BN_E_UNSUPPORTED = -5,   /**< valid but not supported: GGUF version, tensor type, architecture */
+    BN_E_MODEL = -6,         /**< GGUF is valid but the model is inconsistent: missing tensor,
+                                  wrong shape or type, bad hyper-parameter */
+    BN_E_NOT_FOUND = -7,     /**< no such metadata key or item */
+    BN_E_RANGE = -8,         /**< an index or token id is out of range */
+    BN_E_CTX_FULL = -9,      /**< the sequence would exceed the context size */
+    BN_E_BATCH = -10,        /**< more tokens in one call than the context's batch size */
+    BN_E_CANCELLED = -11,    /**< a progress callback asked to stop */
+    BN_E_UTF8 = -12,         /**< text is not valid UTF-8 where it must be */
+    BN_E_INTERNAL = -13      /**< a bug in libbitnet: please report it */
+};
+
+/**
+ * A short, static, English description of a status code ("invalid argument").
+ * Never returns NULL; unknown codes give "unknown status code".
+ */
+BN_API const char *bn_strerror(int status);
+
+/**
+ * The detailed message of the last failure on the calling thread, e.g.
+ * "tensor 'blk.3.attn_q.weight': shape [256, 512], expected [256, 256]".
+ * Returns "" if no call on this thread has failed yet. The string stays valid
+ * until the next libbitnet call on this thread that fails. Successful calls do
+ * not clear it.
+ */
+BN_API const char *bn_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Versions                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** The release of the library actually loaded, e.g. "0.1.0". */
+BN_API const char *bn_version_string(void);
+
+/**
+ * The ABI version of the library actually loaded, packed as
+ * (major << 16) | (minor << 8) | patch (see BN_VERSION_PACK). A binding built
+ * against BN_API_VERSION may check at run time that the major numbers match
+ * and the loaded minor is at least the one it was built with.
+ */
+BN_API uint32_t bn_version_api(void);
+
+/* ------------------------------------------------------------------------ */
+/* Loading models                                                            */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Progress of a model load, called with a fraction in [0, 1]. Return 0 to go
+ * on, non-zero to cancel the load (bn_model_load then returns BN_E_CANCELLED).
+ * Called on the thread that called bn_model_load.
+ */
+typedef int (*bn_progress_fn)(float fraction, void *user_data);
+
+/**
+ * Options of bn_model_load(). Always fill it with bn_model_params_default()
+ * first, then change the fields you need: later versions add fields in the
+ * reserved space, and their defaults come from that function, never from zero.
+ */
+typedef struct bn_model_params {
+    /** Map the file with mmap (1) or read it into memory (0). Default 1. */
+    int32_t use_mmap;
+    /** Check every ternary weight code while loading (1) or trust the file (0).
+     *  A code that no ternary format may hold (0b11 in I2_S) is then an error.
+     *  Default 1. */
+    int32_t check_weights;
+    /** Called during the load with its progress; NULL for none. Default NULL. */
+    bn_progress_fn progress;
+    /** Passed to `progress`. Default NULL. */
+    void *progress_user_data;
+    /** Reserved for future fields; bn_model_params_default() zeroes it. */
+    uint8_t reserved[104];
+} bn_model_params;
+
+/** Fills *p with the defaults documented on each field. p must not be NULL. */
+BN_API void bn_model_params_default(bn_model_params *p);
+
+/**
+ * Loads a GGUF model file.
+ *
+ * @param out   receives the model on success, NULL on failure. Must not be NULL.
+ * @param path  path of a GGUF v2/v3 file.
+ * @param p     options, or NULL for the defaults.
+ * @return BN_OK, or BN_E_INVALID_ARG, BN_E_NOMEM, BN_E_IO, BN_E_FORMAT,
+ *         BN_E_UNSUPPORTED, BN_E_MODEL, BN_E_CANCELLED. On failure
+ *         bn_last_error() says what was wrong (which key, which tensor, what
+ *         was expected).
+ */
+BN_API int bn_model_load(bn_model **out, const char *path, const bn_model_params *p);
+
+/**
+ * Loads a model from a GGUF image in memory owned by the caller, which must
+ * stay valid and unchanged until bn_model_free(). The `use_mmap` field is
+ * ignored. Errors as for bn_model_load().
+ */
+BN_API int bn_model_load_from_memory(bn_model **out, const void *data, size_t size,
+                                     const bn_model_params *p);
+
+/** Frees a model and sets *m to NULL. Accepts NULL and a pointer to NULL. */
+BN_API void bn_model_free(bn_model **m);
+
+/* ------------------------------------------------------------------------ */
+/* What a loaded model is                                                    */
+/* ------------------------------------------------------------------------ */
+/* All getters accept NULL and then return 0 (numbers) or "" (strings).     */
+/* Returned strings are owned by the model and live as long as it does.     */
+
+/** general.architecture as in the file, e.g. "bitnet-b1.58". */
+BN_API const char *bn_model_arch_name(const bn_model *m);
+/** general.name, or "" when the file has none. */
+BN_API const char *bn_model_name(const bn_model *m);
+/** Name of the type of the ternary linear weights: "I2_S", "TQ2_0", "TQ1_0",
+ *  "F16", "F32", ... */
+BN_API const char *bn_model_weight_type_name(const bn_model *m);
+/** Vocabulary size (rows of the embedding). */
+BN_API int32_t bn_model_n_vocab(const bn_model *m);
+/** Embedding (hidden) size. */
+BN_API int32_t bn_model_n_embd(const bn_model *m);
+/** Number of transformer blocks. */
+BN_API int32_t bn_model_n_layer(const bn_model *m);
+/** Attention heads (query heads). */
+BN_API int32_t bn_model_n_head(const bn_model *m);
+/** Key/value heads (grouped-query attention when smaller than n_head). */
+BN_API int32_t bn_model_n_head_kv(const bn_model *m);
+/** Inner size of the feed-forward network. */
+BN_API int32_t bn_model_n_ff(const bn_model *m);
+/** Context length the model was trained with. */
+BN_API int32_t bn_model_n_ctx_train(const bn_model *m);
+/** Number of parameters (elements of all tensors). */
+BN_API uint64_t bn_model_n_params(const bn_model *m);
+/** Bytes of all tensor data in the file (weights as stored). */
+BN_API uint64_t bn_model_weight_bytes(const bn_model *m);
+
+/** Number of metadata key/value pairs in the file. */
+BN_API int32_t bn_model_meta_count(const bn_model *m);
+
+/**
+ * Copies the key of metadata pair `index` into buf as a NUL-terminated string,
+ * truncated to buf_size - 1 bytes (buf may be NULL when buf_size is 0).
+ * @return the full length of the key (as snprintf does), or BN_E_INVALID_ARG,
+ *         BN_E_RANGE for an index outside [0, bn_model_meta_count()).
+ */
+BN_API int32_t bn_model_meta_key_by_index(const bn_model *m, int32_t index, char *buf,
+                                          size_t buf_size);
+
+/**
+ * Copies the value of metadata `key` into buf as text, NUL-terminated and
+ * truncated like snprintf. Strings are copied as they are, numbers and
+ * booleans printed in C notation, arrays as "[<type> x <count>]".
+ * @return the full length of the text, or BN_E_INVALID_ARG, BN_E_NOT_FOUND.
+ */
+BN_API int32_t bn_model_meta_string(const bn_model *m, const char *key, char *buf,
+                                    size_t buf_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BITNET_BITNET_H */

@@ -1,0 +1,134 @@
+/* Public entry points for loading and inspecting models: argument checks and
+ * status codes; the work is in model/ and gguf/. */
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+
+#include "core/error.h"
+#include "model/model.h"
+
+void bn_model_params_default(bn_model_params *p)
+{
+    if (!p)
+        return;
+    memset(p, 0, sizeof *p);
+    p->use_mmap = 1;
+    p->check_weights = 1;
+    p->progress = NULL;
+    p->progress_user_data = NULL;
+}
+
+/* Parses the image already in m->file (or caller memory) and binds it. */
+static int finish_load(bn_model *m, const void *data, uint64_t size, const bn_model_params *p)
+{
+    int rc = bn_gguf_parse(&m->gguf, data, size);
+    if (!rc)
+        rc = bn_model_bind(m, p);
+    return rc;
+}
+
+static int load(bn_model **out, const char *path, const void *data, size_t size,
+                const bn_model_params *user_params)
+{
+    if (!out)
+        return bn_fail(BN_E_INVALID_ARG, "bn_model_load: out is NULL");
+    *out = NULL;
+    bn_model_params p;
+    if (user_params)
+        p = *user_params;
+    else
+        bn_model_params_default(&p);
+    bn_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return bn_fail(BN_E_NOMEM, "out of memory");
+    int rc = BN_OK;
+    if (path) {
+        rc = bn_mapfile_open(&m->file, path, p.use_mmap);
+        if (!rc)
+            rc = finish_load(m, m->file.data, m->file.size, &p);
+        if (rc && rc != BN_E_IO)
+            bn_fail_prefix(rc, path);
+    } else {
+        rc = finish_load(m, data, size, &p);
+    }
+    if (rc) {
+        bn_model_destroy(m);
+        return rc;
+    }
+    *out = m;
+    return BN_OK;
+}
+
+int bn_model_load(bn_model **out, const char *path, const bn_model_params *p)
+{
+    if (!path) {
+        if (out)
+            *out = NULL;
+        return bn_fail(BN_E_INVALID_ARG, "bn_model_load: path is NULL");
+    }
+    return load(out, path, NULL, 0, p);
+}
+
+int bn_model_load_from_memory(bn_model **out, const void *data, size_t size,
+                              const bn_model_params *p)
+{
+    if (!data) {
+        if (out)
+            *out = NULL;
+        return bn_fail(BN_E_INVALID_ARG, "bn_model_load_from_memory: data is NULL");
+    }
+    return load(out, NULL, data, size, p);
+}
+
+void bn_model_free(bn_model **m)
+{
+    if (!m || !*m)
+        return;
+    bn_model_destroy(*m);
+    *m = NULL;
+}
+
+const char *bn_model_arch_name(const bn_model *m) { return m ? m->arch_name : ""; }
+const char *bn_model_name(const bn_model *m) { return m ? m->name : ""; }
+const char *bn_model_weight_type_name(const bn_model *m)
+{
+    return m ? bn_type_name(m->weight_type) : "";
+}
+int32_t bn_model_n_vocab(const bn_model *m) { return m ? m->hp.n_vocab : 0; }
+int32_t bn_model_n_embd(const bn_model *m) { return m ? m->hp.n_embd : 0; }
+int32_t bn_model_n_layer(const bn_model *m) { return m ? m->hp.n_layer : 0; }
+int32_t bn_model_n_head(const bn_model *m) { return m ? m->hp.n_head : 0; }
+int32_t bn_model_n_head_kv(const bn_model *m) { return m ? m->hp.n_head_kv : 0; }
+int32_t bn_model_n_ff(const bn_model *m) { return m ? m->hp.n_ff : 0; }
+int32_t bn_model_n_ctx_train(const bn_model *m) { return m ? m->hp.n_ctx_train : 0; }
+uint64_t bn_model_n_params(const bn_model *m) { return m ? m->n_params : 0; }
+uint64_t bn_model_weight_bytes(const bn_model *m) { return m ? m->weight_bytes : 0; }
+
+int32_t bn_model_meta_count(const bn_model *m)
+{
+    return m ? (int32_t)m->gguf.n_kv : 0;
+}
+
+int32_t bn_model_meta_key_by_index(const bn_model *m, int32_t index, char *buf, size_t buf_size)
+{
+    if (!m || (!buf && buf_size))
+        return bn_fail(BN_E_INVALID_ARG, "bn_model_meta_key_by_index: NULL argument");
+    if (index < 0 || (uint64_t)index >= m->gguf.n_kv)
+        return bn_fail(BN_E_RANGE, "metadata index %d outside [0, %llu)", index,
+                       (unsigned long long)m->gguf.n_kv);
+    bn_gguf_value v = { .type = BN_GGUF_STRING, .v.str = m->gguf.kv[index].key };
+    return bn_gguf_value_to_text(&v, buf, buf_size);
+}
+
+int32_t bn_model_meta_string(const bn_model *m, const char *key, char *buf, size_t buf_size)
+{
+    if (!m || !key || (!buf && buf_size))
+        return bn_fail(BN_E_INVALID_ARG, "bn_model_meta_string: NULL argument");
+    const bn_gguf_kv *kv = bn_gguf_find_kv(&m->gguf, key);
+    if (!kv)
+        return bn_fail(BN_E_NOT_FOUND, "no metadata key '%s'", key);
+    int n = bn_gguf_value_to_text(&kv->value, buf, buf_size);
+    if (n < 0)
+        return bn_fail(n, "metadata '%s': value too long", key);
+    return n;
+}
