@@ -227,6 +227,118 @@ BN_API int32_t bn_model_meta_key_by_index(const bn_model *m, int32_t index, char
 BN_API int32_t bn_model_meta_string(const bn_model *m, const char *key, char *buf,
                                     size_t buf_size);
 
+/* ------------------------------------------------------------------------ */
+/* Inference contexts                                                        */
+/* ------------------------------------------------------------------------ */
+/*
+ * A context holds one sequence: its KV cache, scratch buffers, and a pool of
+ * worker threads. Contexts are independent: several contexts on one model
+ * may run on different threads at once with no locking. One context must not
+ * be used by two threads at the same time.
+ *
+ * The decode loop:
+ *
+ *     bn_ctx_params cp;
+ *     bn_ctx_params_default(&cp);
+ *     bn_ctx *ctx = NULL;
+ *     if (bn_ctx_new(&ctx, model, &cp) != BN_OK) { ... bn_last_error() ... }
+ *     bn_token prompt[] = { ... };
+ *     int rc = bn_decode(ctx, prompt, n_prompt);        // prompt in one batch
+ *     while (rc == BN_OK && n_generated < max) {
+ *         const float *logits = bn_ctx_logits(ctx);      // bn_model_n_vocab() floats
+ *         bn_token next = pick(logits);                  // e.g. argmax
+ *         rc = bn_decode(ctx, &next, 1);                 // one token at a time
+ *     }
+ *     bn_ctx_free(&ctx);
+ *
+ * Numerics: the same tokens give bit-identical logits for any n_threads, and
+ * for a prompt fed in one batch or token by token (see doc/numerics.md).
+ */
+
+/** Element type of the KV cache. */
+enum bn_kv_type {
+    BN_KV_F16 = 0,      /**< half precision: half the memory (default) */
+    BN_KV_F32 = 1       /**< single precision */
+};
+
+/**
+ * Options of bn_ctx_new(). Fill with bn_ctx_params_default() first.
+ */
+typedef struct bn_ctx_params {
+    /** Tokens of history the context can hold. 0 = the model's training
+     *  context (bn_model_n_ctx_train()). Default 0. */
+    int32_t n_ctx;
+    /** Most tokens one bn_decode() call may take. Default 512; capped at n_ctx. */
+    int32_t n_batch;
+    /** Threads that compute (the calling thread plus n_threads - 1 workers).
+     *  0 = the number of online CPUs. Default 0. */
+    int32_t n_threads;
+    /** enum bn_kv_type. Default BN_KV_F16. */
+    int32_t kv_type;
+    /** Keep the logits of every token of each batch (1), not only of the
+     *  last (0), for bn_ctx_logits_ith(). Default 0. */
+    int32_t logits_all;
+    /** Reserved for future fields; bn_ctx_params_default() zeroes it. */
+    uint8_t reserved[108];
+} bn_ctx_params;
+
+/** Fills *p with the defaults documented on each field. */
+BN_API void bn_ctx_params_default(bn_ctx_params *p);
+
+/**
+ * Creates a context on a model. The model must outlive the context.
+ * Allocates the KV cache and every buffer up front: bn_decode() does not
+ * allocate afterwards.
+ * @return BN_OK, BN_E_INVALID_ARG (NULL model, bad parameter), BN_E_NOMEM,
+ *         BN_E_INTERNAL (threads could not be started).
+ */
+BN_API int bn_ctx_new(bn_ctx **out, bn_model *m, const bn_ctx_params *p);
+
+/** Frees a context and sets *c to NULL. Accepts NULL and a pointer to NULL. */
+BN_API void bn_ctx_free(bn_ctx **c);
+
+/**
+ * Feeds n_tokens tokens at the next positions of the sequence (more than one
+ * = prompt processing). Afterwards bn_ctx_logits() holds the logits of the
+ * last of them.
+ * @return BN_OK; BN_E_INVALID_ARG for a NULL context or tokens or
+ *         n_tokens == 0; BN_E_RANGE for a token id outside the vocabulary;
+ *         BN_E_BATCH when n_tokens exceeds n_batch; BN_E_CTX_FULL when the
+ *         sequence would exceed n_ctx. On any error the context is unchanged.
+ */
+BN_API int bn_decode(bn_ctx *c, const bn_token *tokens, size_t n_tokens);
+
+/**
+ * Logits of the last token of the last successful bn_decode() call:
+ * bn_model_n_vocab() floats, valid until the next bn_decode(),
+ * bn_ctx_truncate() or bn_ctx_free() on this context. NULL before any decode.
+ */
+BN_API const float *bn_ctx_logits(const bn_ctx *c);
+
+/**
+ * Logits of token i of the last batch (0 = its first token; negative counts
+ * from the end, -1 = the last). Needs logits_all = 1 except for the last
+ * token. NULL when i is out of range or those logits were not kept.
+ */
+BN_API const float *bn_ctx_logits_ith(const bn_ctx *c, int32_t i);
+
+/** Number of tokens in the sequence (the position of the next token). */
+BN_API int32_t bn_ctx_pos(const bn_ctx *c);
+
+/**
+ * Rewinds the sequence to its first `pos` tokens, dropping the rest from the
+ * KV cache (e.g. to edit chat history). 0 <= pos <= bn_ctx_pos().
+ * Invalidates the logits. @return BN_OK, BN_E_INVALID_ARG, BN_E_RANGE.
+ */
+BN_API int bn_ctx_truncate(bn_ctx *c, int32_t pos);
+
+/** Effective settings of a context (after defaults were resolved). */
+BN_API int32_t bn_ctx_n_ctx(const bn_ctx *c);
+BN_API int32_t bn_ctx_n_batch(const bn_ctx *c);
+BN_API int32_t bn_ctx_n_threads(const bn_ctx *c);
+/** The model the context was created on. */
+BN_API const bn_model *bn_ctx_model(const bn_ctx *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,212 @@
+/* Executes the node list on the context's thread pool: every thread walks
+ * the same nodes, takes its share of each, and meets the others at a barrier
+ * before the next node. Shares are contiguous ranges of tokens, heads or
+ * rows, and each output element is computed by exactly one thread in a fixed
+ * order: results do not depend on the thread count. */
+#include <math.h>
+#include <string.h>
+
+#include "core/fp16.h"
+#include "ctx/context.h"
+#include "kernels/matmul.h"
+#include "ops/ops.h"
+
+typedef struct range {
+    int64_t begin, end;
+} range;
+
+static range share(int64_t n, int ith, int nth)
+{
+    range r = { n * ith / nth, n * (ith + 1) / nth };
+    return r;
+}
+
+static float *row(bn_ctx *c, bn_buf b, int64_t t)
+{
+    return c->buf[b] + (size_t)t * c->width[b];
+}
+
+static void quant_row(bn_ctx *c, int64_t t, int n)
+{
+    c->qscale[t] = bn_op_quantize_row_i8(row(c, BN_BUF_XN, t), n, c->xq + (size_t)t * c->width[BN_BUF_XN],
+                                         &c->qsum[t]);
+}
+
+static void exec_embed(bn_ctx *c, int ith, int nth)
+{
+    const bn_model *m = c->model;
+    const bn_hparams *hp = &m->hp;
+    range r = share(c->run_n, ith, nth);
+    for (int64_t t = r.begin; t < r.end; t++) {
+        bn_op_embed_row(m->tok_embd.type, m->tok_embd.data, (uint64_t)c->run_tokens[t], hp->n_embd,
+                        row(c, BN_BUF_X, t));
+        bn_op_rope_cache(c->rope_cs + (size_t)t * (size_t)hp->head_dim, hp->head_dim,
+                         c->run_pos0 + (int32_t)t, hp->rope_theta);
+    }
+}
+
+static void exec_norm_quant(bn_ctx *c, const bn_node *n, int ith, int nth)
+{
+    const bn_hparams *hp = &c->model->hp;
+    int width = hp->n_embd;
+    range r = share(c->run_n, ith, nth);
+    for (int64_t t = r.begin; t < r.end; t++) {
+        const float *src = row(c, n->src, t);
+        float *dst = row(c, BN_BUF_XN, t);
+        if (n->n_w)
+            bn_op_rmsnorm(src, n->w[0]->data, dst, width, hp->rms_eps);
+        else
+            memcpy(dst, src, (size_t)width * sizeof *dst);
+        quant_row(c, t, width);
+    }
+}
+
+static void exec_glu(bn_ctx *c, const bn_node *n, int ith, int nth)
+{
+    const bn_hparams *hp = &c->model->hp;
+    range r = share(c->run_n, ith, nth);
+    for (int64_t t = r.begin; t < r.end; t++) {
+        float *gate = row(c, BN_BUF_GATE, t), *dst = row(c, BN_BUF_XN, t);
+        if (hp->act == BN_ACT_RELU2)
+            bn_op_relu2_mul(gate, row(c, BN_BUF_UP, t), hp->n_ff);
+        else
+            bn_op_silu_mul(gate, row(c, BN_BUF_UP, t), hp->n_ff);
+        if (n->n_w)
+            bn_op_rmsnorm(gate, n->w[0]->data, dst, hp->n_ff, hp->rms_eps);
+        else
+            memcpy(dst, gate, (size_t)hp->n_ff * sizeof *dst);
+        quant_row(c, t, hp->n_ff);
+    }
+}
+
+/* Rows of all the node's weights, end to end, shared between the threads. */
+static void exec_matmul(bn_ctx *c, const bn_node *n, int n_tok, int ith, int nth)
+{
+    bn_act act = {
+        .f = c->buf[BN_BUF_XN], .q = c->xq, .qscale = c->qscale, .qsum = c->qsum,
+        .stride_f = c->width[BN_BUF_XN], .stride_q = c->width[BN_BUF_XN],
+    };
+    int64_t total = 0;
+    for (int i = 0; i < n->n_w; i++)
+        total += (int64_t)n->w[i]->ne[1];
+    range r = share(total, ith, nth);
+    int64_t base = 0;
+    for (int i = 0; i < n->n_w; i++) {
+        int64_t rows = (int64_t)n->w[i]->ne[1];
+        int64_t lo = r.begin > base ? r.begin - base : 0;
+        int64_t hi = r.end - base < rows ? r.end - base : rows;
+        if (lo < hi)
+            bn_matmul(n->w[i], &act, n_tok, c->buf[n->dst[i]], c->width[n->dst[i]], lo, hi,
+                      n->accumulate);
+        base += rows;
+    }
+}
+
+static void exec_rope_kv(bn_ctx *c, const bn_node *n, int ith, int nth)
+{
+    const bn_hparams *hp = &c->model->hp;
+    range r = share(c->run_n, ith, nth);
+    void (*rope)(float *, const float *, int) = hp->rope == BN_ROPE_NEOX ? bn_op_rope_neox : bn_op_rope_norm;
+    for (int64_t t = r.begin; t < r.end; t++) {
+        const float *cs = c->rope_cs + (size_t)t * (size_t)hp->head_dim;
+        float *q = row(c, BN_BUF_Q, t), *k = row(c, BN_BUF_K, t);
+        for (int h = 0; h < hp->n_head; h++)
+            rope(q + h * hp->head_dim, cs, hp->head_dim);
+        for (int h = 0; h < hp->n_head_kv; h++)
+            rope(k + h * hp->head_dim, cs, hp->head_dim);
+        int32_t pos = c->run_pos0 + (int32_t)t;
+        bn_kv_store(&c->kv, n->layer, 0, pos, k);
+        bn_kv_store(&c->kv, n->layer, 1, pos, row(c, BN_BUF_V, t));
+    }
+}
+
+static float kv_dot(const bn_kv_cache *kv, const void *krow, const float *q, int n)
+{
+    float acc = 0.0f;
+    if (kv->type == BN_KV_F32) {
+        const float *k = krow;
+        for (int i = 0; i < n; i++)
+            acc += q[i] * k[i];
+    } else {
+        const uint16_t *k = krow;
+        for (int i = 0; i < n; i++)
+            acc += q[i] * bn_f16_to_f32(k[i]);
+    }
+    return acc;
+}
+
+static void kv_axpy(const bn_kv_cache *kv, const void *vrow, float a, float *out, int n)
+{
+    if (kv->type == BN_KV_F32) {
+        const float *v = vrow;
+        for (int i = 0; i < n; i++)
+            out[i] += a * v[i];
+    } else {
+        const uint16_t *v = vrow;
+        for (int i = 0; i < n; i++)
+            out[i] += a * bn_f16_to_f32(v[i]);
+    }
+}
+
+/* Causal attention of (token, head) pairs over the cache, GQA-aware. */
+static void exec_attention(bn_ctx *c, const bn_node *n, int ith, int nth)
+{
+    const bn_hparams *hp = &c->model->hp;
+    const int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *scores = c->scores + (size_t)ith * (size_t)c->n_ctx;
+    range r = share((int64_t)c->run_n * hp->n_head, ith, nth);
+    for (int64_t item = r.begin; item < r.end; item++) {
+        int64_t t = item / hp->n_head;
+        int h = (int)(item % hp->n_head), kvh = h / group;
+        int32_t n_pos = c->run_pos0 + (int32_t)t + 1;
+        const float *q = row(c, BN_BUF_Q, t) + h * hd;
+        float *out = row(c, BN_BUF_ATT, t) + h * hd;
+        for (int32_t p = 0; p < n_pos; p++) {
+            const uint8_t *k = bn_kv_row(&c->kv, n->layer, 0, p);
+            scores[p] = kv_dot(&c->kv, k + (size_t)kvh * hd * c->kv.elem_size, q, hd) * scale;
+        }
+        bn_op_softmax(scores, n_pos);
+        memset(out, 0, (size_t)hd * sizeof *out);
+        for (int32_t p = 0; p < n_pos; p++) {
+            const uint8_t *v = bn_kv_row(&c->kv, n->layer, 1, p);
+            kv_axpy(&c->kv, v + (size_t)kvh * hd * c->kv.elem_size, scores[p], out, hd);
+        }
+    }
+}
+
+/* Output tokens: every token (logits_all) or only the last, packed into XN rows. */
+static void exec_output_norm(bn_ctx *c, const bn_node *n, int ith, int nth)
+{
+    const bn_hparams *hp = &c->model->hp;
+    int64_t first = c->run_n - c->run_n_out;
+    range r = share(c->run_n_out, ith, nth);
+    for (int64_t i = r.begin; i < r.end; i++)
+        bn_op_rmsnorm(row(c, BN_BUF_X, first + i), n->w[0]->data, row(c, BN_BUF_XN, i), hp->n_embd,
+                      hp->rms_eps);
+}
+
+static void graph_task(void *arg, int ith, int nth)
+{
+    bn_ctx *c = arg;
+    const bn_graph *g = &c->graph;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const bn_node *n = &g->nodes[i];
+        switch (n->op) {
+        case BN_OP_EMBED: exec_embed(c, ith, nth); break;
+        case BN_OP_NORM_QUANT: exec_norm_quant(c, n, ith, nth); break;
+        case BN_OP_MATMUL: exec_matmul(c, n, c->run_n, ith, nth); break;
+        case BN_OP_ROPE_KV: exec_rope_kv(c, n, ith, nth); break;
+        case BN_OP_ATTENTION: exec_attention(c, n, ith, nth); break;
+        case BN_OP_GLU_NORM_QUANT: exec_glu(c, n, ith, nth); break;
+        case BN_OP_OUTPUT_NORM: exec_output_norm(c, n, ith, nth); break;
+        case BN_OP_OUTPUT: exec_matmul(c, n, c->run_n_out, ith, nth); break;
+        }
+        bn_pool_barrier(c->pool);
+    }
+}
+
+void bn_graph_run(bn_ctx *c)
+{
+    bn_pool_run(c->pool, graph_task, c);
+}
