@@ -16,9 +16,12 @@
 #  define cpu_relax() ((void)0)
 #endif
 
-/* Spin this many rounds before sleeping or yielding: decode steps come back
+/* Idle workers spin this many rounds before sleeping: decode steps come back
  * to back, and a futex wake-up costs more than a short spin. */
 #define SPIN_ROUNDS 20000
+/* Threads waiting at a barrier spin less before yielding the core, so that
+ * more threads than cores (several contexts at once) still make progress. */
+#define BARRIER_SPIN_ROUNDS 1000
 
 typedef struct worker {
     bn_pool *pool;
@@ -44,7 +47,7 @@ struct bn_pool {
 static void wait_spin(atomic_uint *gen, unsigned seen)
 {
     for (int i = 0; atomic_load_explicit(gen, memory_order_acquire) == seen; i++) {
-        if (i < SPIN_ROUNDS)
+        if (i < BARRIER_SPIN_ROUNDS)
             cpu_relax();
         else
             sched_yield();
@@ -167,7 +170,7 @@ void bn_pool_run(bn_pool *p, bn_task_fn fn, void *arg)
     pthread_mutex_unlock(&p->mutex);
     fn(arg, 0, p->n);
     for (int i = 0; atomic_load_explicit(&p->done, memory_order_acquire) < p->n - 1; i++) {
-        if (i < SPIN_ROUNDS)
+        if (i < BARRIER_SPIN_ROUNDS)
             cpu_relax();
         else
             sched_yield();
