@@ -1,0 +1,24 @@
+/* Small helpers shared by the command-line tools (not part of the library). */
+#ifndef BN_TOOL_COMMON_H
+#define BN_TOOL_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bitnet/bitnet.h>
+
+double bn_tool_now(void);
+
+/* Parses "1,2,3" into a malloc'ed array; returns the count, -1 on a bad list. */
+long bn_tool_parse_tokens(const char *list, bn_token **out);
+
+/* Reads whitespace- or comma-separated token ids from a file ("-" = stdin). */
+long bn_tool_read_tokens(const char *path, bn_token **out);
+
+/* Parses a non-negative int option value; exits with status 2 on error. */
+int bn_tool_int_arg(const char *prog, const char *opt, const char *value);
+
+/* Loads a model, printing the library's message on failure. */
+bn_model *bn_tool_load_model(const char *prog, const char *path);
+
+#endif
