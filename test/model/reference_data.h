@@ -1,4 +1,4 @@
-/* Data from shared/reference/*.json (generated once; see test/data/reference/README.md):
+/* Data from the JSON files of shared/reference (generated once; see test/data/reference/README.md):
  * per reference file, the prompt, run 0's top-1 minus top-2 logit per prompt
  * position, and the largest max/rms distance to run 0 that bitnet.cpp or
  * llama.cpp reached with ternary weights on that file. */
