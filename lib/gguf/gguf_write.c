@@ -31,6 +31,8 @@ struct bn_gguf_writer {
 
 static int bytes_put(bn_bytes *b, const void *src, size_t n)
 {
+    if (n == 0)
+        return BN_OK;   /* src may be NULL (empty array, no metadata): memcpy must not see it */
     if (n > SIZE_MAX - b->len)
         return bn_fail(BN_E_NOMEM, "gguf writer: metadata too large");
     if (b->len + n > b->cap) {
@@ -261,11 +263,16 @@ int bn_gguf_writer_write(bn_gguf_writer *w, FILE *f, bn_gguf_emit_fn emit, void 
     uint64_t pad = 0;
     if (!rc && !bn_align_u64(head.len, w->alignment, &pad))
         rc = bn_fail(BN_E_INVALID_ARG, "gguf writer: header too large");
+    long start = ftell(f);
     if (!rc && fwrite(head.p, 1, head.len, f) != head.len)
         rc = bn_fail(BN_E_IO, "gguf writer: write failed");
     if (!rc)
         rc = write_zeros(f, pad - head.len);
     free(head.p);
+    /* ftell only measures payload sizes on a stream whose position follows
+     * the bytes written: not on pipes (-1) nor on /dev/null (always 0). */
+    long header_end = ftell(f);
+    int track = start >= 0 && header_end >= 0 && (uint64_t)(header_end - start) == pad;
     for (uint64_t i = 0; !rc && i < w->n_tensors; i++) {
         const bn_writer_tensor *t = &w->tensors[i];
         long before = ftell(f);
@@ -273,7 +280,7 @@ int bn_gguf_writer_write(bn_gguf_writer *w, FILE *f, bn_gguf_emit_fn emit, void 
         if (rc)
             break;
         long after = ftell(f);
-        if (before >= 0 && after >= 0 && (uint64_t)(after - before) != t->nbytes)
+        if (track && before >= 0 && after >= 0 && (uint64_t)(after - before) != t->nbytes)
             return bn_fail(BN_E_INTERNAL, "gguf writer: tensor '%s' wrote %ld bytes, expected %llu",
                            t->name, after - before, (unsigned long long)t->nbytes);
         uint64_t end = t->nbytes;
