@@ -339,6 +339,69 @@ BN_API int32_t bn_ctx_n_threads(const bn_ctx *c);
 /** The model the context was created on. */
 BN_API const bn_model *bn_ctx_model(const bn_ctx *c);
 
+/* ------------------------------------------------------------------------ */
+/* Tokens and text                                                           */
+/* ------------------------------------------------------------------------ */
+/*
+ * The vocabulary comes from the model file: byte-level BPE (tokenizer.ggml.model
+ * "gpt2", with the Llama 3 or GPT-2 pre-tokenizer) or SentencePiece ("llama").
+ * All functions here are thread-safe on a shared model. Text is UTF-8; invalid
+ * UTF-8 bytes are kept as single-byte tokens and come back unchanged.
+ */
+
+/** Flags of bn_tokenize(). */
+enum bn_tokenize_flags {
+    /** Add BOS (and EOS) when the model file asks for them (add_bos_token). */
+    BN_TOKENIZE_ADD_SPECIAL = 1u << 0,
+    /** Text spelling a special token ("<|eot_id|>") becomes that token;
+     *  without the flag it is tokenized as plain text. */
+    BN_TOKENIZE_PARSE_SPECIAL = 1u << 1
+};
+
+/** Flags of bn_token_to_piece() and bn_detokenize(). */
+enum bn_detokenize_flags {
+    /** Render special/control tokens as their text; by default they give "". */
+    BN_DETOKENIZE_SPECIAL = 1u << 0
+};
+
+/**
+ * Splits text into tokens.
+ * @param text      UTF-8 (invalid bytes allowed), `len` bytes, need not be
+ *                  NUL-terminated.
+ * @param out       room for `n_max` tokens (may be NULL when n_max is 0).
+ * @param n_out     receives the number of tokens the text needs.
+ * @return BN_OK; BN_E_RANGE when n_max is too small (nothing useful in out,
+ *         *n_out says how many are needed); BN_E_INVALID_ARG.
+ */
+BN_API int bn_tokenize(const bn_model *m, const char *text, size_t len, bn_token *out,
+                       size_t n_max, uint32_t flags, size_t *n_out);
+
+/**
+ * The bytes a token stands for (not NUL-terminated; may be part of a UTF-8
+ * sequence). Writes at most buf_size bytes; *n_out receives the full length.
+ * @return BN_OK, BN_E_RANGE (buffer too small, or token id out of range),
+ *         BN_E_INVALID_ARG.
+ */
+BN_API int bn_token_to_piece(const bn_model *m, bn_token token, char *buf, size_t buf_size,
+                             uint32_t flags, size_t *n_out);
+
+/**
+ * The text of a token sequence (the bytes of bn_tokenize's input, for a
+ * sequence it produced without ADD_SPECIAL). Writes at most buf_size bytes, no
+ * NUL; *n_out receives the full length. @return as bn_token_to_piece().
+ */
+BN_API int bn_detokenize(const bn_model *m, const bn_token *tokens, size_t n_tokens, char *buf,
+                         size_t buf_size, uint32_t flags, size_t *n_out);
+
+/** Special tokens of the model, or -1 when it has none. */
+BN_API bn_token bn_model_token_bos(const bn_model *m);
+BN_API bn_token bn_model_token_eos(const bn_model *m);
+/** End of turn (<|eot_id|>); found by its text when the file declares no id. */
+BN_API bn_token bn_model_token_eot(const bn_model *m);
+BN_API bn_token bn_model_token_pad(const bn_model *m);
+/** 1 if the token ends generation (EOS, EOT, and the like), else 0. */
+BN_API int bn_model_token_is_eog(const bn_model *m, bn_token token);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,6 @@
 /* Typed access to validated GGUF metadata values. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -113,6 +114,19 @@ int bn_gguf_str_iter_next(bn_gguf_str_iter *it, bn_gguf_str *out)
     return 1;
 }
 
+/* Converting a double outside the int64 range to int64 is undefined
+ * behaviour, and a file may hold any float: saturate, NaN gives 0. */
+static int64_t saturate_i64(double d)
+{
+    if (isnan(d))
+        return 0;
+    if (d >= 9223372036854775808.0)
+        return INT64_MAX;
+    if (d < -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)d;
+}
+
 int64_t bn_gguf_arr_i64(const bn_gguf_value *arr, uint64_t i)
 {
     const uint8_t *p = arr->v.arr.data;
@@ -124,7 +138,7 @@ int64_t bn_gguf_arr_i64(const bn_gguf_value *arr, uint64_t i)
     case BN_GGUF_U32: { uint32_t x; memcpy(&x, p + 4 * i, 4); return x; }
     case BN_GGUF_I32: { int32_t x; memcpy(&x, p + 4 * i, 4); return x; }
     case BN_GGUF_U64: case BN_GGUF_I64: { int64_t x; memcpy(&x, p + 8 * i, 8); return x; }
-    case BN_GGUF_F32: case BN_GGUF_F64: return (int64_t)bn_gguf_arr_f64(arr, i);
+    case BN_GGUF_F32: case BN_GGUF_F64: return saturate_i64(bn_gguf_arr_f64(arr, i));
     default: return 0;
     }
 }
