@@ -402,6 +402,123 @@ BN_API bn_token bn_model_token_pad(const bn_model *m);
 /** 1 if the token ends generation (EOS, EOT, and the like), else 0. */
 BN_API int bn_model_token_is_eog(const bn_model *m, bn_token token);
 
+/* ------------------------------------------------------------------------ */
+/* Sampling                                                                  */
+/* ------------------------------------------------------------------------ */
+/*
+ * A sampler picks the next token from logits: penalties over a window of
+ * recent tokens, then top-k, top-p, min-p and temperature, then a draw from a
+ * seeded generator (the same seed and inputs give the same tokens). With
+ * temperature 0 it is greedy. It allocates only in bn_sampler_new(). A
+ * sampler is used by one thread at a time.
+ */
+typedef struct bn_sampler bn_sampler;
+
+typedef struct bn_sampler_params {
+    /** Softmax temperature; 0 = greedy (argmax). Default 0.8. */
+    float temperature;
+    /** Keep the k most likely tokens; 0 = all. Default 40. */
+    int32_t top_k;
+    /** Keep the smallest set with cumulative probability >= top_p; 1 = off. Default 0.95. */
+    float top_p;
+    /** Drop tokens less likely than min_p times the most likely; 0 = off. Default 0.05. */
+    float min_p;
+    /** Divide positive (multiply negative) logits of recent tokens; 1 = off. Default 1.0. */
+    float repeat_penalty;
+    /** Subtract this times the count of each recent token. Default 0. */
+    float frequency_penalty;
+    /** Subtract this once from each recent token. Default 0. */
+    float presence_penalty;
+    /** Tokens in the penalty window. Default 64. */
+    int32_t penalty_last_n;
+    /** Seed of the random generator. Default 0x5EED. */
+    uint64_t seed;
+    /** Reserved for future fields; bn_sampler_params_default() zeroes it. */
+    uint8_t reserved[80];
+} bn_sampler_params;
+
+/** Fills *p with the defaults documented on each field. */
+BN_API void bn_sampler_params_default(bn_sampler_params *p);
+/** @return BN_OK, BN_E_INVALID_ARG (NULL, out-of-range parameter), BN_E_NOMEM. */
+BN_API int bn_sampler_new(bn_sampler **out, const bn_model *m, const bn_sampler_params *p);
+BN_API void bn_sampler_free(bn_sampler **s);
+/**
+ * Picks a token from `logits` (bn_model_n_vocab() floats, not modified) and
+ * records it in the penalty window. @return BN_OK, BN_E_INVALID_ARG.
+ */
+BN_API int bn_sampler_sample(bn_sampler *s, const float *logits, bn_token *out);
+/** Records a token (e.g. of the prompt) in the penalty window. BN_E_RANGE for a bad id. */
+BN_API int bn_sampler_accept(bn_sampler *s, bn_token token);
+/** Empties the penalty window and restarts the generator from the seed. */
+BN_API void bn_sampler_reset(bn_sampler *s);
+
+/* ------------------------------------------------------------------------ */
+/* Streaming text out                                                        */
+/* ------------------------------------------------------------------------ */
+/*
+ * Turns generated tokens into text that is safe to show as it comes: never a
+ * broken UTF-8 sequence, and never the beginning of a stop string that may
+ * still match. Used by one thread at a time.
+ */
+typedef struct bn_text_stream bn_text_stream;
+
+/**
+ * @param stop    n_stop NUL-terminated stop strings (may be NULL when n_stop is 0).
+ * @return BN_OK, BN_E_INVALID_ARG, BN_E_NOMEM.
+ */
+BN_API int bn_text_stream_new(bn_text_stream **out, const bn_model *m, const char *const *stop,
+                              size_t n_stop);
+BN_API void bn_text_stream_free(bn_text_stream **s);
+/**
+ * Adds a token. *text / *len receive the bytes that became safe to show (valid
+ * until the next call on this stream). *stopped is set to 1 when a stop
+ * string or an end-of-generation token ended the text: the stop string itself
+ * is not returned. @return BN_OK, BN_E_INVALID_ARG, BN_E_RANGE.
+ */
+BN_API int bn_text_stream_push(bn_text_stream *s, bn_token token, const char **text, size_t *len,
+                               int *stopped);
+/** Returns whatever is held back (at the end of generation). */
+BN_API int bn_text_stream_flush(bn_text_stream *s, const char **text, size_t *len);
+
+/* ------------------------------------------------------------------------ */
+/* Chat                                                                      */
+/* ------------------------------------------------------------------------ */
+/*
+ * Formats a conversation as the text a chat model was trained on. Built-in
+ * templates: "bitnet-2b4t" (System: ...<|eot_id|>User: ...<|eot_id|>Assistant: )
+ * and "llama3"; or a template of the caller's own, made of plain strings (no
+ * Jinja). Templates are immutable once made and may be shared by threads.
+ */
+typedef struct bn_chat_template bn_chat_template;
+
+/** The built-in template that fits the model (from its architecture and
+ *  vocabulary). @return BN_OK, BN_E_NOT_FOUND (no built-in fits), ... */
+BN_API int bn_chat_template_for_model(bn_chat_template **out, const bn_model *m);
+/** A built-in template by name ("bitnet-2b4t", "llama3"). BN_E_NOT_FOUND otherwise. */
+BN_API int bn_chat_template_builtin(bn_chat_template **out, const char *name);
+/** An empty custom template, to be filled with the setters below. */
+BN_API int bn_chat_template_new(bn_chat_template **out);
+/** Text around each message of `role` ("system", "user", "assistant", or any other). */
+BN_API int bn_chat_template_set_role(bn_chat_template *t, const char *role, const char *prefix,
+                                     const char *suffix);
+/** Text at the very start (e.g. "<|begin_of_text|>"), and the prompt that asks
+ *  for the assistant's answer (e.g. "Assistant: "). */
+BN_API int bn_chat_template_set_begin(bn_chat_template *t, const char *begin);
+BN_API int bn_chat_template_set_generation_prompt(bn_chat_template *t, const char *prompt);
+BN_API void bn_chat_template_free(bn_chat_template **t);
+/** Name of a built-in template, or "custom". */
+BN_API const char *bn_chat_template_name(const bn_chat_template *t);
+
+/**
+ * Formats n messages (roles[i], contents[i]) and, if add_generation_prompt,
+ * the assistant prompt. Writes at most buf_size bytes plus a NUL when room;
+ * *n_out receives the full length (without NUL).
+ * @return BN_OK, BN_E_RANGE (buffer too small), BN_E_INVALID_ARG.
+ */
+BN_API int bn_chat_format(const bn_chat_template *t, const char *const *roles,
+                          const char *const *contents, size_t n, int add_generation_prompt,
+                          char *buf, size_t buf_size, size_t *n_out);
+
 #ifdef __cplusplus
 }
 #endif
