@@ -205,6 +205,13 @@ BN_API int32_t bn_model_n_ctx_train(const bn_model *m);
 BN_API uint64_t bn_model_n_params(const bn_model *m);
 /** Bytes of all tensor data in the file (weights as stored). */
 BN_API uint64_t bn_model_weight_bytes(const bn_model *m);
+/** Bytes of weights read from memory to decode one token: the ternary weights
+ *  in the layout the kernels use, the norms, the output projection and one
+ *  embedding row. Divided by the memory bandwidth it gives the decode floor. */
+BN_API uint64_t bn_model_bytes_per_token(const bn_model *m);
+/** Names of the kernels chosen for this model on this CPU, e.g.
+ *  "ternary avx512vnni, output f16 avx512". For bug reports and benchmarks. */
+BN_API const char *bn_model_kernel_name(const bn_model *m);
 
 /** Number of metadata key/value pairs in the file. */
 BN_API int32_t bn_model_meta_count(const bn_model *m);

@@ -104,6 +104,26 @@ int32_t bn_model_n_ctx_train(const bn_model *m) { return m ? m->hp.n_ctx_train :
 uint64_t bn_model_n_params(const bn_model *m) { return m ? m->n_params : 0; }
 uint64_t bn_model_weight_bytes(const bn_model *m) { return m ? m->weight_bytes : 0; }
 
+uint64_t bn_model_bytes_per_token(const bn_model *m)
+{
+    if (!m)
+        return 0;
+    uint64_t b = m->output_norm.nbytes + m->output.nbytes + m->tok_embd.nbytes / m->tok_embd.ne[1];
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const bn_layer *L = &m->layers[il];
+        const bn_tensor *ts[] = { &L->attn_norm, &L->wq, &L->wk, &L->wv, &L->attn_sub_norm, &L->wo,
+                                  &L->ffn_norm, &L->w_gate, &L->w_up, &L->ffn_sub_norm, &L->w_down };
+        for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+            b += ts[i]->nbytes;
+    }
+    return b;
+}
+
+const char *bn_model_kernel_name(const bn_model *m)
+{
+    return m ? "scalar reference" : "";
+}
+
 int32_t bn_model_meta_count(const bn_model *m)
 {
     return m ? (int32_t)m->gguf.n_kv : 0;

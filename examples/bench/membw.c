@@ -1,0 +1,115 @@
+/* Read bandwidth of this machine with N threads, measured the way the GEMV
+ * kernels read weights: each thread streams its own slice of a large buffer.
+ * The widest vector loads the CPU has, chosen at run time. */
+#include "membw.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct slice {
+    const uint8_t *p;
+    size_t n;
+    uint64_t sink;
+} slice;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+__attribute__((target("avx512f"))) static uint64_t read_avx512(const uint8_t *p, size_t n)
+{
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i + 256 <= n; i += 256) {
+        a0 = _mm512_or_si512(a0, _mm512_load_si512((const void *)(p + i)));
+        a1 = _mm512_or_si512(a1, _mm512_load_si512((const void *)(p + i + 64)));
+        a2 = _mm512_or_si512(a2, _mm512_load_si512((const void *)(p + i + 128)));
+        a3 = _mm512_or_si512(a3, _mm512_load_si512((const void *)(p + i + 192)));
+    }
+    a0 = _mm512_or_si512(_mm512_or_si512(a0, a1), _mm512_or_si512(a2, a3));
+    return (uint64_t)_mm512_reduce_or_epi64(a0);
+}
+
+__attribute__((target("avx2"))) static uint64_t read_avx2(const uint8_t *p, size_t n)
+{
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i + 128 <= n; i += 128) {
+        a0 = _mm256_or_si256(a0, _mm256_load_si256((const void *)(p + i)));
+        a1 = _mm256_or_si256(a1, _mm256_load_si256((const void *)(p + i + 32)));
+        a2 = _mm256_or_si256(a2, _mm256_load_si256((const void *)(p + i + 64)));
+        a3 = _mm256_or_si256(a3, _mm256_load_si256((const void *)(p + i + 96)));
+    }
+    a0 = _mm256_or_si256(_mm256_or_si256(a0, a1), _mm256_or_si256(a2, a3));
+    return (uint64_t)_mm256_extract_epi64(a0, 0) | (uint64_t)_mm256_extract_epi64(a0, 3);
+}
+#endif
+
+static uint64_t read_plain(const uint8_t *p, size_t n)
+{
+    uint64_t a = 0, b = 0, c = 0, d = 0;
+    const uint64_t *q = (const uint64_t *)(const void *)p;
+    for (size_t i = 0; i + 4 <= n / 8; i += 4) {
+        a |= q[i];
+        b |= q[i + 1];
+        c |= q[i + 2];
+        d |= q[i + 3];
+    }
+    return a | b | c | d;
+}
+
+static uint64_t read_best(const uint8_t *p, size_t n)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512f"))
+        return read_avx512(p, n);
+    if (__builtin_cpu_supports("avx2"))
+        return read_avx2(p, n);
+#endif
+    return read_plain(p, n);
+}
+
+static void *reader(void *arg)
+{
+    slice *s = arg;
+    s->sink = read_best(s->p, s->n);
+    return NULL;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double bn_bench_read_bandwidth(int n_threads, size_t bytes, int reps)
+{
+    if (n_threads < 1)
+        n_threads = 1;
+    if (n_threads > 64)
+        n_threads = 64;
+    uint8_t *buf = aligned_alloc(4096, bytes);
+    if (!buf)
+        return 0.0;
+    memset(buf, 1, bytes);     /* fault every page in before timing */
+    slice s[64];
+    pthread_t th[64];
+    size_t per = bytes / (size_t)n_threads / 4096 * 4096;
+    double best = 0.0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        for (int i = 0; i < n_threads; i++) {
+            s[i].p = buf + (size_t)i * per;
+            s[i].n = per;
+            if (i > 0)
+                pthread_create(&th[i], NULL, reader, &s[i]);
+        }
+        reader(&s[0]);
+        for (int i = 1; i < n_threads; i++)
+            pthread_join(th[i], NULL);
+        double gbs = (double)per * n_threads / (now() - t0) * 1e-9;
+        best = gbs > best ? gbs : best;
+    }
+    free(buf);
+    return best;
+}

@@ -1,0 +1,9 @@
+#ifndef BN_BENCH_MEMBW_H
+#define BN_BENCH_MEMBW_H
+
+#include <stddef.h>
+
+/* Best of `reps` streaming reads of `bytes` split over n_threads, in GB/s. */
+double bn_bench_read_bandwidth(int n_threads, size_t bytes, int reps);
+
+#endif
