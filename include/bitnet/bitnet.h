@@ -143,8 +143,19 @@ typedef struct bn_model_params {
     bn_progress_fn progress;
     /** Passed to `progress`. Default NULL. */
     void *progress_user_data;
+    /** Highest instruction-set level the kernels may use, for bug reports and
+     *  tests: -1 = the best the CPU has (default), 0 = portable C, 1 = AVX2
+     *  (x86-64) or NEON (arm64), 2 = AVX-512 VNNI or NEON dotprod, 3 = i8mm.
+     *  When -1, the environment variable BITNET_CPU_LEVEL (a number or a name:
+     *  scalar, avx2, avx512vnni, neon, dotprod, i8mm) may set the cap. */
+    int32_t cpu_level_cap;
+    /** Keep the output projection (the LM head, often the tied F16 embedding)
+     *  as Q8_0, converted at load: about half the bytes read per decoded
+     *  token, at a small accuracy cost measured in doc/numerics.md. 1 = on.
+     *  Default 0. */
+    int32_t output_q8;
     /** Reserved for future fields; bn_model_params_default() zeroes it. */
-    uint8_t reserved[104];
+    uint8_t reserved[96];
 } bn_model_params;
 
 /** Fills *p with the defaults documented on each field. p must not be NULL. */

@@ -16,6 +16,7 @@ void bn_model_params_default(bn_model_params *p)
     p->check_weights = 1;
     p->progress = NULL;
     p->progress_user_data = NULL;
+    p->cpu_level_cap = -1;
 }
 
 /* Parses the image already in m->file (or caller memory) and binds it. */
@@ -114,14 +115,14 @@ uint64_t bn_model_bytes_per_token(const bn_model *m)
         const bn_tensor *ts[] = { &L->attn_norm, &L->wq, &L->wk, &L->wv, &L->attn_sub_norm, &L->wo,
                                   &L->ffn_norm, &L->w_gate, &L->w_up, &L->ffn_sub_norm, &L->w_down };
         for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
-            b += ts[i]->nbytes;
+            b += ts[i]->pack ? ts[i]->pack->bytes : ts[i]->nbytes;
     }
     return b;
 }
 
 const char *bn_model_kernel_name(const bn_model *m)
 {
-    return m ? "scalar reference" : "";
+    return m ? m->kernel_desc : "";
 }
 
 int32_t bn_model_meta_count(const bn_model *m)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/fp16.h"
+#include "gguf/gguf_types.h"
 #include "ctx/context.h"
 #include "kernels/matmul.h"
 #include "ops/ops.h"
@@ -28,8 +29,8 @@ static float *row(bn_ctx *c, bn_buf b, int64_t t)
 
 static void quant_row(bn_ctx *c, int64_t t, int n)
 {
-    c->qscale[t] = bn_op_quantize_row_i8(row(c, BN_BUF_XN, t), n, c->xq + (size_t)t * c->width[BN_BUF_XN],
-                                         &c->qsum[t]);
+    c->qscale[t] = c->model->kernels.quant(row(c, BN_BUF_XN, t), n, bn_tp_k_padded(n),
+                                           c->xq + (size_t)t * c->width[BN_BUF_XN], &c->qsum[t]);
 }
 
 static void exec_embed(bn_ctx *c, int ith, int nth)
@@ -79,26 +80,54 @@ static void exec_glu(bn_ctx *c, const bn_node *n, int ith, int nth)
     }
 }
 
-/* Rows of all the node's weights, end to end, shared between the threads. */
+/* Work units of a weight: tiles of BN_TP_ROWS rows for packed ternary
+ * weights, single rows otherwise. */
+static int64_t units(const bn_tensor *w)
+{
+    return w->pack ? w->pack->n_tiles : (int64_t)w->ne[1];
+}
+
+/* Units [lo, hi) of one weight for n_tok tokens of XN. */
+static void matmul_units(bn_ctx *c, const bn_tensor *w, bn_buf dst, int accumulate, int n_tok,
+                         int64_t lo, int64_t hi)
+{
+    const bn_kernels *k = &c->model->kernels;
+    float *y = c->buf[dst];
+    const size_t ys = c->width[dst];
+    if (w->pack) {
+        bn_qx qx = { c->xq, c->width[BN_BUF_XN], c->qscale, c->qsum };
+        if (w->pack->block_scales)
+            bn_tgemm_blockscaled_ref(w->pack, lo, hi, &qx, n_tok, y, ys, accumulate);
+        else
+            k->tgemm(w->pack, lo, hi, &qx, n_tok, y, ys, accumulate);
+    } else if (w->type == BN_TYPE_F16 && !accumulate && w->out_scale == 1.0f) {
+        k->f16gemm(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys);
+    } else if (w->type == BN_TYPE_Q8_0 && !accumulate && w->out_scale == 1.0f) {
+        k->q8gemm(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys);
+    } else {
+        bn_act act = {
+            .f = c->buf[BN_BUF_XN], .q = c->xq, .qscale = c->qscale, .qsum = c->qsum,
+            .stride_f = c->width[BN_BUF_XN], .stride_q = c->width[BN_BUF_XN],
+        };
+        bn_matmul(w, &act, n_tok, y, ys, lo, hi, accumulate);
+    }
+}
+
+/* Units of all the node's weights, end to end, shared between the threads. */
 static void exec_matmul(bn_ctx *c, const bn_node *n, int n_tok, int ith, int nth)
 {
-    bn_act act = {
-        .f = c->buf[BN_BUF_XN], .q = c->xq, .qscale = c->qscale, .qsum = c->qsum,
-        .stride_f = c->width[BN_BUF_XN], .stride_q = c->width[BN_BUF_XN],
-    };
     int64_t total = 0;
     for (int i = 0; i < n->n_w; i++)
-        total += (int64_t)n->w[i]->ne[1];
+        total += units(n->w[i]);
     range r = share(total, ith, nth);
     int64_t base = 0;
     for (int i = 0; i < n->n_w; i++) {
-        int64_t rows = (int64_t)n->w[i]->ne[1];
+        int64_t u = units(n->w[i]);
         int64_t lo = r.begin > base ? r.begin - base : 0;
-        int64_t hi = r.end - base < rows ? r.end - base : rows;
+        int64_t hi = r.end - base < u ? r.end - base : u;
         if (lo < hi)
-            bn_matmul(n->w[i], &act, n_tok, c->buf[n->dst[i]], c->width[n->dst[i]], lo, hi,
-                      n->accumulate);
-        base += rows;
+            matmul_units(c, n->w[i], n->dst[i], n->accumulate, n_tok, lo, hi);
+        base += u;
     }
 }
 
@@ -120,34 +149,6 @@ static void exec_rope_kv(bn_ctx *c, const bn_node *n, int ith, int nth)
     }
 }
 
-static float kv_dot(const bn_kv_cache *kv, const void *krow, const float *q, int n)
-{
-    float acc = 0.0f;
-    if (kv->type == BN_KV_F32) {
-        const float *k = krow;
-        for (int i = 0; i < n; i++)
-            acc += q[i] * k[i];
-    } else {
-        const uint16_t *k = krow;
-        for (int i = 0; i < n; i++)
-            acc += q[i] * bn_f16_to_f32(k[i]);
-    }
-    return acc;
-}
-
-static void kv_axpy(const bn_kv_cache *kv, const void *vrow, float a, float *out, int n)
-{
-    if (kv->type == BN_KV_F32) {
-        const float *v = vrow;
-        for (int i = 0; i < n; i++)
-            out[i] += a * v[i];
-    } else {
-        const uint16_t *v = vrow;
-        for (int i = 0; i < n; i++)
-            out[i] += a * bn_f16_to_f32(v[i]);
-    }
-}
-
 /* Causal attention of (token, head) pairs over the cache, GQA-aware. */
 static void exec_attention(bn_ctx *c, const bn_node *n, int ith, int nth)
 {
@@ -160,18 +161,12 @@ static void exec_attention(bn_ctx *c, const bn_node *n, int ith, int nth)
         int64_t t = item / hp->n_head;
         int h = (int)(item % hp->n_head), kvh = h / group;
         int32_t n_pos = c->run_pos0 + (int32_t)t + 1;
-        const float *q = row(c, BN_BUF_Q, t) + h * hd;
-        float *out = row(c, BN_BUF_ATT, t) + h * hd;
-        for (int32_t p = 0; p < n_pos; p++) {
-            const uint8_t *k = bn_kv_row(&c->kv, n->layer, 0, p);
-            scores[p] = kv_dot(&c->kv, k + (size_t)kvh * hd * c->kv.elem_size, q, hd) * scale;
-        }
-        bn_op_softmax(scores, n_pos);
-        memset(out, 0, (size_t)hd * sizeof *out);
-        for (int32_t p = 0; p < n_pos; p++) {
-            const uint8_t *v = bn_kv_row(&c->kv, n->layer, 1, p);
-            kv_axpy(&c->kv, v + (size_t)kvh * hd * c->kv.elem_size, scores[p], out, hd);
-        }
+        const size_t head_off = (size_t)kvh * hd * c->kv.elem_size;
+        c->model->kernels.attn(row(c, BN_BUF_Q, t) + h * hd,
+                               (const uint8_t *)bn_kv_row(&c->kv, n->layer, 0, 0) + head_off,
+                               (const uint8_t *)bn_kv_row(&c->kv, n->layer, 1, 0) + head_off,
+                               (size_t)c->kv.n_kv_dim * c->kv.elem_size, n_pos, hd, scale,
+                               c->kv.type == BN_KV_F16, scores, row(c, BN_BUF_ATT, t) + h * hd);
     }
 }
 

@@ -8,6 +8,8 @@
 #include "bitnet/bitnet.h"
 #include "core/mapfile.h"
 #include "gguf/gguf.h"
+#include "kernels/kernels.h"
+#include "kernels/tpack.h"
 #include "model/arch.h"
 
 typedef struct bn_hparams {
@@ -29,6 +31,7 @@ typedef struct bn_tensor {
     uint64_t nbytes;
     float scale;                /* I2_S: the per-tensor scale; else 1 */
     float out_scale;            /* from an optional `<name minus .weight>.scale`; else 1 */
+    const bn_tpack *pack;       /* ternary weights in the kernels' layout; else NULL */
 } bn_tensor;
 
 typedef struct bn_layer {
@@ -48,6 +51,11 @@ struct bn_model {
     bn_layer *layers;
     char *tensor_names;         /* storage for the layer tensor names */
     uint32_t weight_type;       /* type of the linear weights */
+    bn_kernels kernels;         /* chosen at load for this CPU */
+    bn_tpack *packs;            /* n_packs repacked ternary tensors */
+    void *output_q8;            /* the output projection converted to Q8_0, or NULL */
+    int n_packs;
+    char kernel_desc[96];       /* for bn_model_kernel_name() */
     uint64_t n_params;
     uint64_t weight_bytes;
 };

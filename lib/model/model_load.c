@@ -50,6 +50,8 @@ int bn_model_bind(bn_model *m, const bn_model_params *p)
         return bn_fail(BN_E_CANCELLED, "model load cancelled by the progress callback");
     if (p->check_weights && (rc = bn_model_check_weights(m, p)))
         return rc;
+    if ((rc = bn_model_prepare_kernels(m, p)))
+        return rc;
     if (p->progress && p->progress(1.0f, p->progress_user_data))
         return bn_fail(BN_E_CANCELLED, "model load cancelled by the progress callback");
     return BN_OK;
@@ -59,6 +61,10 @@ void bn_model_destroy(bn_model *m)
 {
     if (!m)
         return;
+    for (int i = 0; i < m->n_packs; i++)
+        bn_tpack_free(&m->packs[i]);
+    free(m->packs);
+    free(m->output_q8);
     bn_gguf_release(&m->gguf);
     bn_mapfile_close(&m->file);
     free(m->layers);

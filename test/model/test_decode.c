@@ -280,6 +280,40 @@ static void test_kv_f32_close_to_f16(void **state)
     bn_ctx_free(&c16);
 }
 
+/* The Q8_0 output projection (output_q8) stays close to the F16 one. */
+static void test_output_q8(void **state)
+{
+    fixture *f = *state;
+    bn_tiny_opts o;
+    bn_tiny_default(&o);
+    size_t size;
+    uint8_t *img = bn_tiny_build(&o, &size);
+    bn_model_params mp;
+    bn_model_params_default(&mp);
+    mp.output_q8 = 1;
+    bn_model *m8 = NULL;
+    assert_int_equal(bn_model_load_from_memory(&m8, img, size, &mp), BN_OK);
+    assert_non_null(strstr(bn_model_kernel_name(m8), "output Q8_0"));
+    assert_true(bn_model_bytes_per_token(m8) < bn_model_bytes_per_token(f->model));
+    bn_ctx *a = new_ctx(f->model, 2, 0, 32, 16), *b = new_ctx(m8, 2, 0, 32, 16);
+    assert_int_equal(bn_decode(a, prompt, N_PROMPT), BN_OK);
+    assert_int_equal(bn_decode(b, prompt, N_PROMPT), BN_OK);
+    const float *la = bn_ctx_logits(a), *lb = bn_ctx_logits(b);
+    double max = 0, scale = 0;
+    for (int i = 0; i < NV; i++) {
+        double d = la[i] - lb[i];
+        max = d > max ? d : -d > max ? -d : max;
+        scale = la[i] > scale ? la[i] : -la[i] > scale ? -la[i] : scale;
+    }
+    assert_true(scale > 0);
+    assert_true(max > 0);                  /* it is a different computation */
+    assert_true(max < 0.02 * scale + 1e-4);
+    bn_ctx_free(&a);
+    bn_ctx_free(&b);
+    bn_model_free(&m8);
+    free(img);
+}
+
 /* Every allocation of bn_ctx_new and bn_model_load failing in turn:
  * BN_E_NOMEM each time, and (under ASan) no leak. */
 static void test_out_of_memory(void **state)
@@ -342,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_contexts_share_model_across_threads),
         cmocka_unit_test(test_ctx_params),
         cmocka_unit_test(test_kv_f32_close_to_f16),
+        cmocka_unit_test(test_output_q8),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("decode API", tests, setup, teardown);

@@ -1,0 +1,44 @@
+/* Fills the kernel table: the scalar reference first, then each level the
+ * CPU supports up to the cap. Built with baseline flags: nothing here may
+ * execute an instruction the CPU lacks. */
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+#if defined(__x86_64__)
+#include "arch/x86_64/kernels_x86.h"
+#endif
+
+void bn_kernels_init(bn_kernels *k, int max_level)
+{
+    memset(k, 0, sizeof *k);
+    k->name = "scalar";
+    k->level = BN_LEVEL_SCALAR;
+    k->tgemm = bn_tgemm_ref;
+    k->quant = bn_quant_ref;
+    k->f16gemm = bn_f16gemm_ref;
+    k->attn = bn_attn_ref;
+    k->q8gemm = bn_q8gemm_ref;
+    int level = bn_cpu_detect_level();
+    if (max_level >= 0 && max_level < level)
+        level = max_level;
+#if defined(__x86_64__)
+    if (level >= BN_LEVEL_X86_AVX2) {
+        k->tgemm = bn_tgemm_avx2;
+        k->quant = bn_quant_avx2;
+        k->f16gemm = bn_f16gemm_avx2;
+        k->attn = bn_attn_avx2;
+        k->q8gemm = bn_q8gemm_avx2;
+        k->level = BN_LEVEL_X86_AVX2;
+    }
+    if (level >= BN_LEVEL_X86_AVX512) {
+        k->tgemm = bn_tgemm_avx512;
+        k->quant = bn_quant_avx512;
+        k->f16gemm = bn_f16gemm_avx512;
+        k->attn = bn_attn_avx512;
+        k->q8gemm = bn_q8gemm_avx512;
+        k->level = BN_LEVEL_X86_AVX512;
+    }
+#endif
+    k->name = bn_cpu_level_name(k->level);
+}

@@ -1,0 +1,92 @@
+/*
+ * The kernel table: one function pointer per hot operation, filled at model
+ * load with the scalar reference first, then upgraded rung by rung to what
+ * the CPU supports (lib/arch/<arch>/). Every variant of an entry computes
+ * exactly the same integers; float entries may differ in rounding only where
+ * doc/numerics.md says.
+ */
+#ifndef BN_KERNELS_KERNELS_H
+#define BN_KERNELS_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/tpack.h"
+
+/* Quantised activations of n_tok tokens, rows of bn_tp_k_padded(k) bytes
+ * (zero past k) at q + t * stride. */
+typedef struct bn_qx {
+    const int8_t *q;
+    size_t stride;
+    const float *scale;     /* per token: 1/gamma */
+    const int32_t *sum;     /* per token: sum of q */
+} bn_qx;
+
+/* y[t * y_stride + r] (+)= packed W[r] . x[t] for the rows of tiles
+ * [tile0, tile1) (rows past w->rows are not written), all n_tok tokens.
+ * Never called for tensors with block_scales (the table's caller takes the
+ * scalar path for those). */
+#define BN_TGEMM_ARGS const bn_tpack *w, int64_t tile0, int64_t tile1, const bn_qx *x, int n_tok, \
+                      float *y, size_t y_stride, int accumulate
+typedef void (*bn_tgemm_fn)(BN_TGEMM_ARGS);
+
+/* Per-token absmax int8 quantisation of n floats (FORMATS.md), writing
+ * n_padded bytes (zeros past n); returns 1/gamma, *sum = sum of q. */
+#define BN_QUANT_ARGS const float *x, int64_t n, int64_t n_padded, int8_t *q, int32_t *sum
+typedef float (*bn_quant_fn)(BN_QUANT_ARGS);
+
+/* y[t * y_stride + r] = F16 row r . x[t] for rows [r0, r1), x rows of k floats. */
+#define BN_F16GEMM_ARGS const uint16_t *w, int64_t k, int64_t r0, int64_t r1, const float *x, \
+                        size_t x_stride, int n_tok, float *y, size_t y_stride
+typedef void (*bn_f16gemm_fn)(BN_F16GEMM_ARGS);
+
+/* The same for Q8_0 rows (blocks of 32: f16 scale + 32 int8). */
+#define BN_Q8GEMM_ARGS const void *w, int64_t k, int64_t r0, int64_t r1, const float *x, \
+                       size_t x_stride, int n_tok, float *y, size_t y_stride
+typedef void (*bn_q8gemm_fn)(BN_Q8GEMM_ARGS);
+
+/* Causal attention of one query head over n_pos cached positions: K and V
+ * rows of that head start at k / v and are kv_stride bytes apart, F16 when
+ * kv_f16 else F32. scores has room for n_pos floats. out = softmax(q.K *
+ * scale) . V, hd floats. */
+#define BN_ATTN_ARGS const float *q, const void *k, const void *v, size_t kv_stride, int n_pos, \
+                     int hd, float scale, int kv_f16, float *scores, float *out
+typedef void (*bn_attn_fn)(BN_ATTN_ARGS);
+
+/* CPU levels, in increasing order within an architecture. */
+typedef enum bn_cpu_level {
+    BN_LEVEL_SCALAR = 0,
+    BN_LEVEL_X86_AVX2 = 1,      /* AVX2 + FMA + F16C */
+    BN_LEVEL_X86_AVX512 = 2,    /* AVX-512 F/BW/VL + VNNI, OS saves ZMM state */
+    BN_LEVEL_ARM_NEON = 1,
+    BN_LEVEL_ARM_DOTPROD = 2,
+    BN_LEVEL_ARM_I8MM = 3,
+} bn_cpu_level;
+
+typedef struct bn_kernels {
+    const char *name;           /* e.g. "avx512vnni" */
+    int level;
+    bn_tgemm_fn tgemm;
+    bn_quant_fn quant;
+    bn_f16gemm_fn f16gemm;
+    bn_q8gemm_fn q8gemm;
+    bn_attn_fn attn;
+} bn_kernels;
+
+/* The highest level this CPU and OS support (lib/arch/<arch>/cpu_*.c). */
+int bn_cpu_detect_level(void);
+const char *bn_cpu_level_name(int level);
+
+/* Fills k for the given level (capped at what the CPU supports). */
+void bn_kernels_init(bn_kernels *k, int max_level);
+
+/* Scalar reference entries (kernels_ref.c), also the checkasm oracle. */
+void bn_tgemm_ref(BN_TGEMM_ARGS);
+float bn_quant_ref(BN_QUANT_ARGS);
+void bn_f16gemm_ref(BN_F16GEMM_ARGS);
+void bn_attn_ref(BN_ATTN_ARGS);
+void bn_q8gemm_ref(BN_Q8GEMM_ARGS);
+/* The only path for tensors with per-block scales. */
+void bn_tgemm_blockscaled_ref(BN_TGEMM_ARGS);
+
+#endif

@@ -1,0 +1,234 @@
+/* Repacking of the file's ternary layouts into the kernels' layout (tpack.h). */
+#include "kernels/tpack.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/fp16.h"
+#include "gguf/gguf_types.h"
+
+/* Decodes one row of codes (0..2; the invalid code 3 becomes 1, weight 0). */
+static void row_codes(uint32_t type, const uint8_t *base, int64_t row, int64_t k, uint8_t *out)
+{
+    if (type == BN_TYPE_I2_S) {
+        uint64_t first = (uint64_t)row * (uint64_t)k;
+        for (int64_t i = 0; i < k; i++) {
+            uint64_t e = first + (uint64_t)i, j = e % 128;
+            uint8_t c = (base[e / 128 * 32 + j % 32] >> (6 - 2 * (j / 32))) & 3;
+            out[i] = c == 3 ? 1 : c;
+        }
+    } else if (type == BN_TYPE_TQ2_0) {
+        const bn_block_tq2_0 *b = (const bn_block_tq2_0 *)(const void *)base + row * (k / 256);
+        for (int64_t ib = 0; ib < k / 256; ib++)
+            for (int h = 0; h < 2; h++)
+                for (int m = 0; m < 32; m++)
+                    for (int l = 0; l < 4; l++) {
+                        uint8_t c = (b[ib].qs[32 * h + m] >> (2 * l)) & 3;
+                        out[256 * ib + 128 * h + 32 * l + m] = c == 3 ? 1 : c;
+                    }
+    } else { /* TQ1_0 */
+        static const uint8_t pow3[5] = { 1, 3, 9, 27, 81 };
+        const bn_block_tq1_0 *b = (const bn_block_tq1_0 *)(const void *)base + row * (k / 256);
+        for (int64_t ib = 0; ib < k / 256; ib++) {
+            uint8_t *o = out + 256 * ib;
+            for (int t = 0; t < 5; t++) {
+                for (int m = 0; m < 32; m++)
+                    o[m + 32 * t] = (uint8_t)(((uint16_t)(uint8_t)(b[ib].qs[m] * pow3[t]) * 3) >> 8);
+                for (int m = 0; m < 16; m++)
+                    o[160 + m + 16 * t] = (uint8_t)(((uint16_t)(uint8_t)(b[ib].qs[32 + m] * pow3[t]) * 3) >> 8);
+            }
+            for (int t = 0; t < 4; t++)
+                for (int j = 0; j < 4; j++)
+                    o[240 + j + 4 * t] = (uint8_t)(((uint16_t)(uint8_t)(b[ib].qh[j] * pow3[t]) * 3) >> 8);
+        }
+    }
+}
+
+static float block_scale(uint32_t type, const uint8_t *base, int64_t row, int64_t k, int64_t ib)
+{
+    uint16_t d;
+    if (type == BN_TYPE_TQ2_0)
+        memcpy(&d, &((const bn_block_tq2_0 *)(const void *)base)[row * (k / 256) + ib].d, 2);
+    else
+        memcpy(&d, &((const bn_block_tq1_0 *)(const void *)base)[row * (k / 256) + ib].d, 2);
+    return bn_f16_to_f32(d);
+}
+
+/* Whether every weight of a TQ block is 0. A block with d = 0 adds nothing,
+ * but packed under the tensor's single scale its codes would count: only
+ * blocks of zero weights (what encoders write for d = 0) may be ignored when
+ * deciding that the scales are uniform. */
+static int block_is_zero(uint32_t type, const uint8_t *base, int64_t row, int64_t k, int64_t ib)
+{
+    uint8_t codes[256];
+    size_t bs = type == BN_TYPE_TQ2_0 ? sizeof(bn_block_tq2_0) : sizeof(bn_block_tq1_0);
+    row_codes(type, base + (size_t)(row * (k / 256) + ib) * bs, 0, 256, codes);
+    for (int i = 0; i < 256; i++)
+        if (codes[i] != 1)
+            return 0;
+    return 1;
+}
+
+int bn_ternary_code_at(uint32_t type, const void *data, int64_t row, int64_t k_len, int64_t k)
+{
+    uint8_t codes[256];
+    if (type == BN_TYPE_I2_S) {
+        uint64_t e = (uint64_t)row * (uint64_t)k_len + (uint64_t)k, j = e % 128;
+        int c = (((const uint8_t *)data)[e / 128 * 32 + j % 32] >> (6 - 2 * (j / 32))) & 3;
+        return c == 3 ? 1 : c;
+    }
+    /* decode the whole block of the TQ formats, simplest to get right */
+    int64_t ib = k / 256;
+    size_t bs = type == BN_TYPE_TQ2_0 ? sizeof(bn_block_tq2_0) : sizeof(bn_block_tq1_0);
+    const uint8_t *blk = (const uint8_t *)data + ((size_t)(row * (k_len / 256) + ib)) * bs;
+    row_codes(type, blk, 0, 256, codes);
+    return codes[k % 256];
+}
+
+float bn_ternary_scale_at(uint32_t type, const void *data, int64_t row, int64_t k_len, int64_t k,
+                          float tensor_scale)
+{
+    if (type == BN_TYPE_I2_S)
+        return tensor_scale;
+    return block_scale(type, data, row, k_len, k / 256);
+}
+
+/* Clears the high bit of every 2-bit field holding 3: the invalid code
+ * counts as 1 (weight 0), as in the reference. */
+static inline uint8_t fix3(uint8_t b)
+{
+    uint8_t m = b & (b >> 1) & 0x55;
+    return (uint8_t)(b & ~(m << 1));
+}
+
+/* One packed chunk straight from two I2_S blocks (weights 0-127 and
+ * 128-255 of the chunk): no per-weight decode on the load path. */
+static void chunk_from_i2s(const uint8_t *b0, const uint8_t *b1, uint8_t *dst)
+{
+    for (int j = 0; j < 32; j++) {
+        uint8_t x = fix3(b0[j]), y = fix3(b1[j]);
+        dst[j] = (uint8_t)(((x >> 6) & 3) | ((x >> 2) & 3) << 2 | ((y >> 6) & 3) << 4 | ((y >> 2) & 3) << 6);
+        dst[32 + j] = (uint8_t)(((x >> 4) & 3) | (x & 3) << 2 | ((y >> 4) & 3) << 4 | (y & 3) << 6);
+    }
+}
+
+/* One packed chunk straight from a TQ2_0 block's 64 code bytes. */
+static void chunk_from_tq2(const uint8_t *qs, uint8_t *dst)
+{
+    for (int j = 0; j < 32; j++) {
+        uint8_t x = fix3(qs[j]), y = fix3(qs[32 + j]);
+        dst[j] = (uint8_t)((x & 3) | ((x >> 4) & 3) << 2 | (y & 3) << 4 | ((y >> 4) & 3) << 6);
+        dst[32 + j] = (uint8_t)(((x >> 2) & 3) | ((x >> 6) & 3) << 2 | ((y >> 2) & 3) << 4 | ((y >> 6) & 3) << 6);
+    }
+}
+
+/* Fast paths: whole chunks transcoded byte-wise when rows start on block
+ * boundaries. Returns 0 when the layout needs the generic decode. */
+static int pack_fast(bn_tpack *p, uint32_t type, const uint8_t *data, uint8_t *codes)
+{
+    static const uint8_t zero_block[32] = {
+        0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+        0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+    };
+    if (type == BN_TYPE_I2_S ? p->k % 128 : type != BN_TYPE_TQ2_0)
+        return 0;
+    for (int64_t t = 0; t < p->n_tiles; t++)
+        for (int r = 0; r < BN_TP_ROWS; r++) {
+            int64_t row = t * BN_TP_ROWS + r;
+            for (int64_t c = 0; c < p->n_chunks; c++) {
+                uint8_t *dst = codes + ((size_t)(t * p->n_chunks + c) * BN_TP_ROWS + (size_t)r) * BN_TP_CHUNK_BYTES;
+                if (row >= p->rows) {
+                    memset(dst, 0x55, BN_TP_CHUNK_BYTES);
+                } else if (type == BN_TYPE_I2_S) {
+                    const uint8_t *rowp = data + (size_t)(row * p->k / 4);
+                    const uint8_t *b0 = rowp + c * 64;
+                    const uint8_t *b1 = (c * 256 + 128 < p->k) ? b0 + 32 : zero_block;
+                    chunk_from_i2s(b0, b1, dst);
+                } else {
+                    chunk_from_tq2(data + (size_t)(row * p->n_chunks + c) * sizeof(bn_block_tq2_0), dst);
+                }
+            }
+        }
+    return 1;
+}
+
+int bn_tpack_make(bn_tpack *p, uint32_t type, const void *data, int64_t rows, int64_t k,
+                  float tensor_scale, float out_scale)
+{
+    memset(p, 0, sizeof *p);
+    p->rows = rows;
+    p->k = k;
+    p->n_chunks = bn_tp_k_padded(k) / BN_TP_CHUNK;
+    p->n_tiles = (rows + BN_TP_ROWS - 1) / BN_TP_ROWS;
+    size_t code_bytes = (size_t)(p->n_tiles * p->n_chunks) * BN_TP_ROWS * BN_TP_CHUNK_BYTES;
+
+    /* TQ formats: one scale per 256-block; a single value per tensor (all
+     * non-zero blocks equal, the usual case) folds into `scale` */
+    int uniform = 1;
+    float s = tensor_scale;
+    if (type != BN_TYPE_I2_S) {
+        s = 0.0f;
+        for (int64_t r = 0; r < rows && uniform; r++)
+            for (int64_t ib = 0; ib < k / 256; ib++) {
+                float d = block_scale(type, data, r, k, ib);
+                if (d == 0.0f) {
+                    if (block_is_zero(type, data, r, k, ib))
+                        continue;   /* all-zero block: its scale does not matter */
+                    uniform = 0;    /* its codes must count as 0: block scales */
+                    break;
+                }
+                if (s == 0.0f)
+                    s = d;
+                else if (d != s) {
+                    uniform = 0;
+                    break;
+                }
+            }
+    }
+    size_t scale_bytes = uniform ? 0 : (size_t)(rows * p->n_chunks) * sizeof(float);
+    p->bytes = code_bytes + scale_bytes;
+    p->mem = aligned_alloc(64, (p->bytes + 63) & ~(size_t)63);
+    uint8_t *rowbuf = malloc((size_t)p->n_chunks * BN_TP_CHUNK);
+    if (!p->mem || !rowbuf) {
+        free(rowbuf);
+        bn_tpack_free(p);
+        return bn_fail(BN_E_NOMEM, "cannot allocate %zu bytes for packed weights", p->bytes);
+    }
+    uint8_t *codes = p->mem;
+    p->codes = codes;
+    p->scale = s * out_scale;
+    if (!uniform) {
+        float *bsc = (float *)(void *)(codes + code_bytes);
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t ib = 0; ib < p->n_chunks; ib++)
+                bsc[r * p->n_chunks + ib] = block_scale(type, data, r, k, ib) * out_scale;
+        p->block_scales = bsc;
+        p->scale = 0.0f;
+    }
+    if (pack_fast(p, type, data, codes)) {
+        free(rowbuf);
+        return BN_OK;
+    }
+    for (int64_t t = 0; t < p->n_tiles; t++)
+        for (int r = 0; r < BN_TP_ROWS; r++) {
+            int64_t row = t * BN_TP_ROWS + r;
+            memset(rowbuf, 1, (size_t)p->n_chunks * BN_TP_CHUNK);
+            if (row < rows)
+                row_codes(type, data, row, k, rowbuf);
+            for (int64_t c = 0; c < p->n_chunks; c++) {
+                uint8_t *dst = codes + ((size_t)(t * p->n_chunks + c) * BN_TP_ROWS + (size_t)r) * BN_TP_CHUNK_BYTES;
+                const uint8_t *src = rowbuf + c * BN_TP_CHUNK;
+                for (int j = 0; j < 64; j++)
+                    dst[j] = (uint8_t)(src[j] | src[64 + j] << 2 | src[128 + j] << 4 | src[192 + j] << 6);
+            }
+        }
+    free(rowbuf);
+    return BN_OK;
+}
+
+void bn_tpack_free(bn_tpack *p)
+{
+    free(p->mem);
+    memset(p, 0, sizeof *p);
+}

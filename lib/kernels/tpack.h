@@ -1,0 +1,67 @@
+/*
+ * The ternary weight layout every kernel reads ("packed"), made at load from
+ * I2_S, TQ2_0 or TQ1_0: the same codes and scales, rearranged so that a
+ * kernel streams one tile of rows front to back.
+ *
+ *   - codes c = w + 1 in {0, 1, 2}, 2 bits each, 4 per byte;
+ *   - rows are padded to whole chunks of 256 weights (64 bytes); row r, chunk
+ *     c, byte j holds weight 256c + j in bits 1:0, 256c + 64 + j in bits 3:2,
+ *     256c + 128 + j in bits 5:4 and 256c + 192 + j in bits 7:6, so that each
+ *     bit plane lines up with 64 consecutive activations;
+ *   - BN_TP_ROWS rows form a tile, stored chunk by chunk:
+ *     [tile][chunk][row in tile][64 bytes]; padding rows and weights are
+ *     code 1 (zero).
+ *
+ * y[r] = (sum_k c_rk * x_k - sum_k x_k) * scale * x_scale, where scale is the
+ * per-tensor scale times any output scale. Files whose TQ block scales differ
+ * within a row keep them in block_scales (one per row and chunk) and go
+ * through the scalar kernel.
+ */
+#ifndef BN_KERNELS_TPACK_H
+#define BN_KERNELS_TPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BN_TP_CHUNK 256
+#define BN_TP_CHUNK_BYTES 64
+#define BN_TP_ROWS 4
+
+typedef struct bn_tpack {
+    int64_t rows, k;            /* logical shape */
+    int64_t n_chunks;           /* per row: ceil(k / 256) */
+    int64_t n_tiles;            /* ceil(rows / BN_TP_ROWS) */
+    const uint8_t *codes;       /* n_tiles * n_chunks * BN_TP_ROWS * 64 bytes */
+    float scale;                /* with the output scale folded in */
+    const float *block_scales;  /* NULL, or [rows][n_chunks] (output scale folded in) */
+    void *mem;                  /* what to free */
+    size_t bytes;               /* of codes (+ block scales) */
+} bn_tpack;
+
+/* Padded length of an activation row for k weights. */
+static inline int64_t bn_tp_k_padded(int64_t k)
+{
+    return (k + BN_TP_CHUNK - 1) / BN_TP_CHUNK * BN_TP_CHUNK;
+}
+
+/* Bytes of tile t, chunk c, row r (within the tile). */
+static inline const uint8_t *bn_tp_row_chunk(const bn_tpack *p, int64_t t, int64_t c, int r)
+{
+    return p->codes + ((size_t)(t * p->n_chunks + c) * BN_TP_ROWS + (size_t)r) * BN_TP_CHUNK_BYTES;
+}
+
+/* Packs a ternary tensor (type I2_S, TQ2_0 or TQ1_0; data as in the file) of
+ * `rows` rows of k weights. out_scale multiplies the result (the optional
+ * `.scale` tensor). Returns BN_OK or BN_E_NOMEM. */
+int bn_tpack_make(bn_tpack *p, uint32_t type, const void *data, int64_t rows, int64_t k,
+                  float tensor_scale, float out_scale);
+void bn_tpack_free(bn_tpack *p);
+
+/* Code (0, 1, 2) of weight (row, k) in a file layout: the format oracle. */
+int bn_ternary_code_at(uint32_t type, const void *data, int64_t row, int64_t k_len, int64_t k);
+
+/* The scale a file layout applies to weight (row, k) (I2_S: the tensor's). */
+float bn_ternary_scale_at(uint32_t type, const void *data, int64_t row, int64_t k_len, int64_t k,
+                          float tensor_scale);
+
+#endif
