@@ -13,6 +13,15 @@
 
 #include "arch/x86_64/kernels_x86.h"
 
+/* vpdpbusd with the accumulator updated in place. GCC 12 copies the
+ * accumulator around the intrinsic and spills to the stack in these loops;
+ * the asm form keeps all accumulators in registers. */
+static inline __m512i dpbusd(__m512i acc, __m512i u8, __m512i s8)
+{
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "vm"(s8));
+    return acc;
+}
+
 /* bytes ahead of the current chunk to prefetch: the stream is sequential, so
  * a few KB keep enough cache misses in flight to approach DRAM bandwidth */
 #define PREFETCH_AHEAD 4096
@@ -43,25 +52,25 @@ static inline void tile_dot(const uint8_t *tile, int64_t n_chunks, const int8_t 
         const __m512i x0 = _mm512_loadu_si512(xc), x1 = _mm512_loadu_si512(xc + 64);
         const __m512i x2 = _mm512_loadu_si512(xc + 128), x3 = _mm512_loadu_si512(xc + 192);
         __m512i w = _mm512_load_si512(p);
-        a00 = _mm512_dpbusd_epi32(a00, _mm512_and_si512(w, m0), x0);
-        a01 = _mm512_dpbusd_epi32(a01, _mm512_and_si512(w, m1), x1);
-        a02 = _mm512_dpbusd_epi32(a02, _mm512_and_si512(w, m2), x2);
-        a03 = _mm512_dpbusd_epi32(a03, _mm512_and_si512(w, m3), x3);
+        a00 = dpbusd(a00, _mm512_and_si512(w, m0), x0);
+        a01 = dpbusd(a01, _mm512_and_si512(w, m1), x1);
+        a02 = dpbusd(a02, _mm512_and_si512(w, m2), x2);
+        a03 = dpbusd(a03, _mm512_and_si512(w, m3), x3);
         w = _mm512_load_si512(p + 64);
-        a10 = _mm512_dpbusd_epi32(a10, _mm512_and_si512(w, m0), x0);
-        a11 = _mm512_dpbusd_epi32(a11, _mm512_and_si512(w, m1), x1);
-        a12 = _mm512_dpbusd_epi32(a12, _mm512_and_si512(w, m2), x2);
-        a13 = _mm512_dpbusd_epi32(a13, _mm512_and_si512(w, m3), x3);
+        a10 = dpbusd(a10, _mm512_and_si512(w, m0), x0);
+        a11 = dpbusd(a11, _mm512_and_si512(w, m1), x1);
+        a12 = dpbusd(a12, _mm512_and_si512(w, m2), x2);
+        a13 = dpbusd(a13, _mm512_and_si512(w, m3), x3);
         w = _mm512_load_si512(p + 128);
-        a20 = _mm512_dpbusd_epi32(a20, _mm512_and_si512(w, m0), x0);
-        a21 = _mm512_dpbusd_epi32(a21, _mm512_and_si512(w, m1), x1);
-        a22 = _mm512_dpbusd_epi32(a22, _mm512_and_si512(w, m2), x2);
-        a23 = _mm512_dpbusd_epi32(a23, _mm512_and_si512(w, m3), x3);
+        a20 = dpbusd(a20, _mm512_and_si512(w, m0), x0);
+        a21 = dpbusd(a21, _mm512_and_si512(w, m1), x1);
+        a22 = dpbusd(a22, _mm512_and_si512(w, m2), x2);
+        a23 = dpbusd(a23, _mm512_and_si512(w, m3), x3);
         w = _mm512_load_si512(p + 192);
-        a30 = _mm512_dpbusd_epi32(a30, _mm512_and_si512(w, m0), x0);
-        a31 = _mm512_dpbusd_epi32(a31, _mm512_and_si512(w, m1), x1);
-        a32 = _mm512_dpbusd_epi32(a32, _mm512_and_si512(w, m2), x2);
-        a33 = _mm512_dpbusd_epi32(a33, _mm512_and_si512(w, m3), x3);
+        a30 = dpbusd(a30, _mm512_and_si512(w, m0), x0);
+        a31 = dpbusd(a31, _mm512_and_si512(w, m1), x1);
+        a32 = dpbusd(a32, _mm512_and_si512(w, m2), x2);
+        a33 = dpbusd(a33, _mm512_and_si512(w, m3), x3);
     }
     out[0] = combine_planes(a00, a01, a02, a03);
     out[1] = combine_planes(a10, a11, a12, a13);
@@ -85,10 +94,10 @@ static inline void row_dot4(const uint8_t *row, int64_t n_chunks, const int8_t *
         const __m512i p2 = _mm512_and_si512(w, m2), p3 = _mm512_and_si512(w, m3);
         for (int t = 0; t < 4; t++) {
             const int8_t *xc = x + (size_t)t * xs + c * BN_TP_CHUNK;
-            a[t][0] = _mm512_dpbusd_epi32(a[t][0], p0, _mm512_loadu_si512(xc));
-            a[t][1] = _mm512_dpbusd_epi32(a[t][1], p1, _mm512_loadu_si512(xc + 64));
-            a[t][2] = _mm512_dpbusd_epi32(a[t][2], p2, _mm512_loadu_si512(xc + 128));
-            a[t][3] = _mm512_dpbusd_epi32(a[t][3], p3, _mm512_loadu_si512(xc + 192));
+            a[t][0] = dpbusd(a[t][0], p0, _mm512_loadu_si512(xc));
+            a[t][1] = dpbusd(a[t][1], p1, _mm512_loadu_si512(xc + 64));
+            a[t][2] = dpbusd(a[t][2], p2, _mm512_loadu_si512(xc + 128));
+            a[t][3] = dpbusd(a[t][3], p3, _mm512_loadu_si512(xc + 192));
         }
     }
     for (int t = 0; t < 4; t++)
