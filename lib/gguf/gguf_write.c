@@ -85,6 +85,14 @@ int bn_gguf_writer_new(bn_gguf_writer **out, uint32_t version, uint32_t alignmen
         return bn_fail(BN_E_NOMEM, "gguf writer: out of memory");
     w->version = version;
     w->alignment = alignment;
+    /* a reader assumes 32 without the key: write it for any other value */
+    if (alignment != BN_GGUF_DEFAULT_ALIGNMENT) {
+        int rc = bn_gguf_writer_add_uint(w, "general.alignment", BN_GGUF_U32, alignment);
+        if (rc) {
+            bn_gguf_writer_free(&w);
+            return rc;
+        }
+    }
     *out = w;
     return BN_OK;
 }

@@ -246,9 +246,7 @@ int bn_test_gguf_build(uint32_t version, uint32_t alignment, bn_test_meta_fn met
     bn_gguf_writer *w = NULL;
     *data = NULL;
     *size = 0;
-    int rc = bn_gguf_writer_new(&w, version, alignment);
-    if (!rc && alignment != BN_GGUF_DEFAULT_ALIGNMENT)
-        rc = bn_gguf_writer_add_uint(w, "general.alignment", BN_GGUF_U32, alignment);
+    int rc = bn_gguf_writer_new(&w, version, alignment); /* writes general.alignment */
     if (!rc && meta)
         rc = meta(w, user);
     for (size_t i = 0; !rc && i < n_tensors; i++)
