@@ -4,10 +4,10 @@
 # cross toolchain and qemu, --all for everything CI uses.
 set -eu
 
-pkgs="meson ninja-build gcc pkg-config libcmocka-dev"
+pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data"
 for arg in "$@"; do
     case "$arg" in
-    --all|--ci) pkgs="$pkgs clang llvm libclang-rt-14-dev abigail-tools qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross" ;;
+    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross" ;;
     --cross) pkgs="$pkgs qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross" ;;
     *) echo "setup-debian.sh: unknown option $arg" >&2; exit 2 ;;
     esac
