@@ -1,0 +1,241 @@
+/*
+ * checkasm --bench: each entry at each level on 2B4T-sized matrices, one
+ * thread. Ternary GEMV is memory bound, so n_tok = 1 is timed twice: "hot"
+ * (one matrix, repeatedly: as fast as the caches allow) and "cold" (cycling
+ * through copies that fill 256 MB: what decode sees). A plain read of the
+ * same 256 MB, measured in the same run, gives the bandwidth to compare with
+ * (it varies between runs on shared machines).
+ *
+ * Times are this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that a busy
+ * machine that hands the thread a fraction of a core does not divide every
+ * figure by that fraction; the smallest fraction seen is printed at the end.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "checkasm.h"
+#include "core/fp16.h"
+
+#define COLD_BYTES ((size_t)256 << 20)
+#define MIN_SECONDS 0.3
+
+static volatile float sink;
+
+typedef struct stamp {
+    double wall, cpu;
+} stamp;
+
+static double min_share = 1.0;
+
+static double seconds(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static stamp now(void)
+{
+    stamp s = { seconds(CLOCK_MONOTONIC), seconds(CLOCK_THREAD_CPUTIME_ID) };
+    return s;
+}
+
+/* CPU seconds of this thread since s; notes the share of the wall time */
+static double since(stamp s)
+{
+    const stamp e = now();
+    const double cpu = e.cpu - s.cpu, wall = e.wall - s.wall;
+    if (wall > 0.05 && cpu / wall < min_share)
+        min_share = cpu / wall;
+    return cpu;
+}
+
+static void *xalloc(size_t n)
+{
+    void *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
+    if (!p) {
+        fprintf(stderr, "checkasm: out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+/* plain sequential read, baseline C: the bandwidth the kernels compete with */
+static double stream_read(const uint8_t *buf, size_t bytes)
+{
+    const uint64_t *p = (const uint64_t *)(const void *)buf;
+    double best = 0.0;
+    for (int rep = 0; rep < 3; rep++) {
+        uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        const stamp t0 = now();
+        for (size_t i = 0; i + 4 <= bytes / 8; i += 4) {
+            a0 += p[i];
+            a1 += p[i + 1];
+            a2 += p[i + 2];
+            a3 += p[i + 3];
+        }
+        const double dt = since(t0);
+        sink = (float)(a0 + a1 + a2 + a3);
+        if ((double)bytes / dt > best)
+            best = (double)bytes / dt;
+    }
+    return best / 1e9;
+}
+
+/* ns per call of tgemm over packs[0..n_packs) in turn */
+static double time_tgemm(bn_tgemm_fn f, const bn_tpack *packs, size_t n_packs, const bn_qx *x, int n_tok, float *y)
+{
+    long calls = 0;
+    const stamp t0 = now();
+    double dt;
+    do {
+        const bn_tpack *w = &packs[(size_t)calls % n_packs];
+        f(w, 0, w->n_tiles, x, n_tok, y, (size_t)w->rows, 0);
+        calls++;
+        dt = since(t0);
+    } while (dt < MIN_SECONDS || (calls < (long)n_packs && calls < 4096));
+    sink = y[0];
+    return dt * 1e9 / (double)calls;
+}
+
+static void bench_tgemm(bn_ca *ca, uint8_t *big)
+{
+    static const int64_t shapes[][2] = { { 2560, 2560 }, { 2560, 640 }, { 2560, 6912 }, { 6912, 2560 } };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int64_t k = shapes[s][0], rows = shapes[s][1], kp = bn_tp_k_padded(k);
+        const size_t bytes = bn_ca_packed_bytes(rows, k);
+        const size_t n_copies = COLD_BYTES / bytes;
+        bn_tpack *packs = calloc(n_copies, sizeof *packs);
+        int8_t *xq = xalloc((size_t)(128 * kp));
+        float *xs = malloc(128 * sizeof(float)), *y = xalloc(sizeof(float) * (size_t)(128 * rows));
+        int32_t *sum = malloc(128 * sizeof(int32_t));
+        if (!packs || !xs || !sum) {
+            fprintf(stderr, "checkasm: out of memory\n");
+            exit(2);
+        }
+        for (size_t i = 0; i < (size_t)(128 * kp); i++)
+            xq[i] = (int8_t)bn_ca_rand();
+        for (int t = 0; t < 128; t++) {
+            xs[t] = 0.01f;
+            sum[t] = 0;
+        }
+        for (size_t i = 0; i < n_copies; i++) {
+            bn_tpack *p = &packs[i];
+            p->rows = rows;
+            p->k = k;
+            p->n_chunks = kp / BN_TP_CHUNK;
+            p->n_tiles = (rows + BN_TP_ROWS - 1) / BN_TP_ROWS;
+            p->codes = big + i * bytes;
+            p->scale = 1.0f;
+            p->bytes = bytes;
+        }
+        const bn_qx x = { xq, (size_t)kp, xs, sum };
+        for (int l = 0; l <= ca->max_level; l++) {
+            if (l > 0 && ca->k[l].tgemm == ca->k[l - 1].tgemm)
+                continue;
+            const double hot = time_tgemm(ca->k[l].tgemm, packs, 1, &x, 1, y);
+            const double cold = time_tgemm(ca->k[l].tgemm, packs, n_copies, &x, 1, y);
+            const double batch = time_tgemm(ca->k[l].tgemm, packs, 1, &x, 128, y);
+            /* GB/s of packed weights for the GEMV; for the batch, where
+             * the weights are read once for 128 tokens, ns per token and
+             * ternary MACs per second */
+            printf("tgemm   %-11s K=%-5lld rows=%-5lld %5.2f MB | n_tok=1: hot %9.0f ns %5.1f GB/s, cold %9.0f ns "
+                   "%5.1f GB/s | n_tok=128: %11.0f ns/call %8.0f ns/token %6.1f GMAC/s\n",
+                   ca->k[l].name, (long long)k, (long long)rows, (double)bytes / 1e6, hot, (double)bytes / hot, cold,
+                   (double)bytes / cold, batch, batch / 128, (double)(k * rows) * 128 / batch);
+            fflush(stdout);
+        }
+        free(packs);
+        free(xq);
+        free(xs);
+        free(y);
+        free(sum);
+    }
+}
+
+static void bench_quant(bn_ca *ca)
+{
+    static const int64_t ns[] = { 2560, 6912 };
+    for (size_t s = 0; s < sizeof ns / sizeof ns[0]; s++) {
+        const int64_t n = ns[s];
+        float *x = xalloc(sizeof(float) * (size_t)n);
+        int8_t *q = xalloc((size_t)bn_tp_k_padded(n));
+        for (int64_t i = 0; i < n; i++)
+            x[i] = bn_ca_randf(-3.0f, 3.0f);
+        for (int l = 0; l <= ca->max_level; l++) {
+            if (l > 0 && ca->k[l].quant == ca->k[l - 1].quant)
+                continue;
+            long calls = 0;
+            int32_t sum;
+            const stamp t0 = now();
+    double dt;
+            do {
+                sink = ca->k[l].quant(x, n, bn_tp_k_padded(n), q, &sum);
+                calls++;
+                dt = since(t0);
+            } while (dt < MIN_SECONDS);
+            const double ns_call = dt * 1e9 / (double)calls;
+            printf("quant   %-11s n=%-5lld %9.0f ns %6.1f GB/s of floats\n", ca->k[l].name, (long long)n, ns_call,
+                   (double)n * 4 / ns_call);
+        }
+        free(x);
+        free(q);
+    }
+}
+
+static void bench_f16gemm(bn_ca *ca)
+{
+    /* a 16384-row slice of the 128256 x 2560 output projection: 84 MB,
+     * beyond the caches like the whole */
+    const int64_t k = 2560, rows = 16384;
+    static const int toks[] = { 1, 8 };
+    uint16_t *w = xalloc(sizeof(uint16_t) * (size_t)(rows * k));
+    float *x = xalloc(sizeof(float) * (size_t)(8 * k)), *y = xalloc(sizeof(float) * (size_t)(8 * rows));
+    for (int64_t i = 0; i < rows * k; i++)
+        w[i] = bn_f16_from_f32(bn_ca_randf(-1.0f, 1.0f));
+    for (int64_t i = 0; i < 8 * k; i++)
+        x[i] = bn_ca_randf(-1.0f, 1.0f);
+    for (size_t it = 0; it < sizeof toks / sizeof toks[0]; it++)
+        for (int l = 0; l <= ca->max_level; l++) {
+            if (l > 0 && ca->k[l].f16gemm == ca->k[l - 1].f16gemm)
+                continue;
+            long calls = 0;
+            const stamp t0 = now();
+    double dt;
+            do {
+                ca->k[l].f16gemm(w, k, 0, rows, x, (size_t)k, toks[it], y, (size_t)rows);
+                calls++;
+                dt = since(t0);
+            } while (dt < MIN_SECONDS);
+            sink = y[0];
+            const double ns_call = dt * 1e9 / (double)calls;
+            printf("f16gemm %-11s K=%lld rows=%lld %5.1f MB n_tok=%d: %11.0f ns %6.1f GB/s\n", ca->k[l].name,
+                   (long long)k, (long long)rows, (double)(rows * k * 2) / 1e6, toks[it], ns_call,
+                   (double)(rows * k * 2) / ns_call);
+            fflush(stdout);
+        }
+    free(w);
+    free(x);
+    free(y);
+}
+
+void bn_ca_bench(bn_ca *ca)
+{
+    uint8_t *big = xalloc(COLD_BYTES);
+    /* random codes 0..2 in every 2-bit field */
+    for (size_t i = 0; i < COLD_BYTES; i++) {
+        uint64_t r = bn_ca_rand();
+        big[i] = (uint8_t)(r % 3 | (r >> 8) % 3 << 2 | (r >> 16) % 3 << 4 | (r >> 24) % 3 << 6);
+    }
+    printf("bench: one thread; stream read of 256 MB (baseline C): %.1f GB/s\n", stream_read(big, COLD_BYTES));
+    fflush(stdout);
+    bench_tgemm(ca, big);
+    bench_quant(ca);
+    bench_f16gemm(ca);
+    printf("bench: stream read again: %.1f GB/s\n", stream_read(big, COLD_BYTES));
+    printf("bench: this thread got at least %.0f%% of a core while timed%s\n", 100.0 * min_share,
+           min_share < 0.9 ? " (busy machine: figures are per CPU second; memory bandwidth is shared)" : "");
+    free(big);
+}
