@@ -58,6 +58,7 @@ struct bn_model {
     char kernel_desc[96];       /* for bn_model_kernel_name() */
     uint64_t n_params;
     uint64_t weight_bytes;
+    struct bn_vocab *vocab;     /* tokenizer (tokenizer/vocab.h); NULL when the file has none */
 };
 
 /* Binds an already parsed GGUF into m (m->gguf filled): architecture,

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "model/model_internal.h"
+#include "tokenizer/vocab.h"
 
 static char *dup_str(bn_gguf_str s)
 {
@@ -46,6 +47,8 @@ int bn_model_bind(bn_model *m, const bn_model_params *p)
     int rc;
     if ((rc = read_arch(m)) || (rc = bn_model_read_hparams(m)) || (rc = bn_model_bind_tensors(m)))
         return rc;
+    if ((rc = bn_vocab_load(&m->vocab, &m->gguf, m->hp.n_vocab)))
+        return rc;
     if (p->progress && p->progress(0.5f, p->progress_user_data))
         return bn_fail(BN_E_CANCELLED, "model load cancelled by the progress callback");
     if (p->check_weights && (rc = bn_model_check_weights(m, p)))
@@ -71,5 +74,6 @@ void bn_model_destroy(bn_model *m)
     free(m->tensor_names);
     free(m->arch_name);
     free(m->name);
+    bn_vocab_free(m->vocab);
     free(m);
 }

@@ -4,6 +4,8 @@
 # test needs no Python. Usage: check_reference.sh BITNET_MKMODEL OUTDIR
 set -u
 mkmodel=$1
+# cross builds: meson passes the exe_wrapper (qemu-aarch64) that runs bitnet-mkmodel
+wrap=${MESON_EXE_WRAPPER:-}
 dir=$2/reference
 mkdir -p "$dir" || exit 1
 
@@ -24,7 +26,7 @@ check() {
     shift
     n=$((n + 1))
     out="$dir/model-$n.gguf"
-    if ! "$mkmodel" "$@" -o "$out" 2>"$out.log"; then
+    if ! $wrap "$mkmodel" "$@" -o "$out" 2>"$out.log"; then
         echo "FAIL $*: exit status $?"; cat "$out.log"
         failed=1
         return

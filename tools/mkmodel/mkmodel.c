@@ -109,7 +109,7 @@ static int model_build(model *m, const bn_mkmodel_opts *o)
 {
     memset(m, 0, sizeof *m);
     int rc = bn_mkmodel_resolve(o, &m->c);
-    if (!rc) rc = bn_mkmodel_vocab_synthetic(&m->vocab, (uint64_t)m->c.hp.n_vocab, o->seed);
+    if (!rc) rc = bn_mkmodel_vocab_build(&m->vocab, o->vocab, (uint64_t)m->c.hp.n_vocab, o->seed);
     if (!rc) rc = bn_mkmodel_meta_build(&m->meta, o, &m->c, &m->vocab);
     if (!rc) rc = bn_mkmodel_tensor_plan(&m->c, &m->tensors, &m->n_tensors);
     if (rc)

@@ -153,10 +153,7 @@ int bn_mkmodel_resolve(const bn_mkmodel_opts *o, bn_mkmodel_config *c)
         return rc;
 
     const char *vocab = o->vocab ? o->vocab : "synthetic";
-    if (!strncmp(vocab, "llama3-npm:", 11))
-        return bn_fail(BN_E_UNSUPPORTED, "--vocab %s: the llama3-npm vocabulary is not "
-                       "implemented in this tool yet; use --vocab synthetic (or mkmodel.py)", vocab);
-    if (strcmp(vocab, "synthetic"))
+    if (strcmp(vocab, "synthetic") && strncmp(vocab, "llama3-npm:", 11))
         return bn_fail(BN_E_INVALID_ARG, "unknown --vocab %s (synthetic or llama3-npm:PATH)", vocab);
 
     if (o->type == BN_MKMODEL_I2_S && !strcmp(c->arch, "bitnet") && c->act == BN_MKMODEL_ACT_RELU2

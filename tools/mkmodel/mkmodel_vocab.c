@@ -1,9 +1,14 @@
 #include "mkmodel_vocab.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "mkmodel_rng.h"
@@ -11,6 +16,9 @@
 #define MAX_TOKEN_CHARS 24          /* merged tokens longer than this are skipped */
 #define VOCAB_STATE_SALT 0xB0CABull
 #define LLAMA3_N_NORMAL 128000u
+#define LLAMA3_ID_BITS 17            /* llama3-tokenizer-js packs merge ids in 17 bits */
+
+extern char **environ;
 
 /* Strings are appended to one growing buffer and addressed by offset until
  * the vocabulary is complete, since the buffer moves as it grows. */
@@ -264,6 +272,289 @@ int bn_mkmodel_vocab_synthetic(bn_mkmodel_vocab *v, uint64_t n_vocab, int64_t se
     free(b.merge_off);
     if (rc)
         bn_mkmodel_vocab_free(v);
+    return rc;
+}
+
+/* ---- llama3-npm: the vocabulary of llama3-tokenizer-js ------------------------ */
+
+/* Reads everything from fd into a malloc'd, NUL-terminated buffer. */
+static int read_fd(int fd, const char *what, char **data, size_t *size)
+{
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return bn_fail(BN_E_NOMEM, "%s: out of memory", what);
+    for (;;) {
+        if (len + 1 == cap) {
+            char *p = realloc(buf, cap * 2);
+            if (!p) {
+                free(buf);
+                return bn_fail(BN_E_NOMEM, "%s: out of memory", what);
+            }
+            buf = p;
+            cap *= 2;
+        }
+        ssize_t k = read(fd, buf + len, cap - 1 - len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            free(buf);
+            return bn_fail(BN_E_IO, "%s: read failed: %s", what, strerror(errno));
+        }
+        if (k == 0)
+            break;
+        len += (size_t)k;
+    }
+    buf[len] = 0;
+    *data = buf;
+    *size = len;
+    return BN_OK;
+}
+
+/* Runs `tar -xOf tarball package/member` and collects its output. */
+static int read_from_tarball(const char *tarball, const char *member, char **data, size_t *size)
+{
+    char name[256];
+    snprintf(name, sizeof name, "package/%s", member);
+    int fds[2];
+    if (pipe(fds))
+        return bn_fail(BN_E_IO, "pipe: %s", strerror(errno));
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_addclose(&fa, fds[1]);
+    char *argv[] = { "tar", "-xOf", (char *)tarball, name, NULL };
+    pid_t pid;
+    int err = posix_spawnp(&pid, "tar", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (err) {
+        close(fds[0]);
+        return bn_fail(BN_E_IO, "cannot run tar to read '%s': %s", tarball, strerror(err));
+    }
+    int rc = read_fd(fds[0], tarball, data, size);
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!rc && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+        free(*data);
+        *data = NULL;
+        rc = bn_fail(BN_E_IO, "'%s': tar could not extract %s (an npm tarball is expected)",
+                     tarball, name);
+    }
+    return rc;
+}
+
+int bn_mkmodel_npm_read(const char *path, const char *member, char **data, size_t *size)
+{
+    struct stat st;
+    *data = NULL;
+    *size = 0;
+    if (stat(path, &st))
+        return bn_fail(BN_E_IO, "cannot open '%s': %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return read_from_tarball(path, member, data, size);
+    size_t n = strlen(path) + strlen(member) + sizeof "/package/";
+    char *file = malloc(n);
+    if (!file)
+        return bn_fail(BN_E_NOMEM, "out of memory");
+    /* the package's own directory, or the one `tar xf` unpacked it in */
+    snprintf(file, n, "%s/package/%s", path, member);
+    if (stat(file, &st))
+        snprintf(file, n, "%s/%s", path, member);
+    FILE *f = fopen(file, "rb");
+    int rc = f ? read_fd(fileno(f), file, data, size)
+               : bn_fail(BN_E_IO, "cannot open '%s': %s", file, strerror(errno));
+    if (f)
+        fclose(f);
+    free(file);
+    return rc;
+}
+
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+int bn_mkmodel_js_base64(const char *js, size_t js_len, const char *name, uint8_t **out,
+                         size_t *out_len)
+{
+    size_t nl = strlen(name);
+    /* the first `name\s*=\s*"[^"]+"`, as mkmodel.py's re.search */
+    for (const char *p = js, *end = js + js_len; p < end;) {
+        const char *q = memmem(p, (size_t)(end - p), name, nl);
+        if (!q)
+            break;
+        p = q + 1;
+        q += nl;
+        while (q < end && is_space(*q)) q++;
+        if (q == end || *q++ != '=')
+            continue;
+        while (q < end && is_space(*q)) q++;
+        if (q == end || *q++ != '"')
+            continue;
+        const char *close = memchr(q, '"', (size_t)(end - q));
+        if (!close || close == q)
+            continue;
+        size_t n = (size_t)(close - q);
+        uint8_t *buf = malloc(n / 4 * 3 + 3);
+        if (!buf)
+            return bn_fail(BN_E_NOMEM, "out of memory");
+        size_t o = 0;
+        uint32_t acc = 0;
+        int bits = 0;
+        for (size_t i = 0; i < n && q[i] != '='; i++) {
+            int d = b64_value((unsigned char)q[i]);
+            if (d < 0)
+                continue;           /* like b64decode(): other characters are dropped */
+            acc = (acc << 6) | (uint32_t)d;
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                buf[o++] = (uint8_t)(acc >> bits);
+            }
+        }
+        *out = buf;
+        *out_len = o;
+        return BN_OK;
+    }
+    return bn_fail(BN_E_FORMAT, "no string '%s = \"...\"' in the JavaScript source", name);
+}
+
+/* Bit-packed merge ids: consecutive LLAMA3_ID_BITS-bit big-endian numbers,
+ * MSB first; pairs (left, right) in rank order. */
+static uint32_t packed_id(const uint8_t *bits, uint64_t index)
+{
+    uint64_t bit = index * LLAMA3_ID_BITS;
+    uint32_t v = 0;
+    for (int k = 0; k < LLAMA3_ID_BITS; k++, bit++)
+        v = (v << 1) | ((bits[bit >> 3] >> (7 - (bit & 7))) & 1u);
+    return v;
+}
+
+static int llama3_from_js(bn_mkmodel_vocab *v, builder *b, const char *js, size_t js_len)
+{
+    uint8_t *text = NULL, *packed = NULL;
+    size_t text_len = 0, packed_len = 0;
+    int rc = bn_mkmodel_js_base64(js, js_len, "llama_vocab_base64", &text, &text_len);
+    if (!rc)
+        rc = bn_mkmodel_js_base64(js, js_len, "llama_merges_binary", &packed, &packed_len);
+    /* the token strings, joined by '\n' */
+    for (size_t i = 0, start = 0; !rc && i <= text_len; i++) {
+        if (i < text_len && text[i] != '\n')
+            continue;
+        if (b->n_tokens == LLAMA3_N_NORMAL) {
+            rc = bn_fail(BN_E_FORMAT, "llama3-tokenizer-js: more than %u tokens", LLAMA3_N_NORMAL);
+            break;
+        }
+        rc = add_token(b, (const char *)text + start, i - start, 0);
+        start = i + 1;
+    }
+    if (!rc && b->n_tokens != LLAMA3_N_NORMAL)
+        rc = bn_fail(BN_E_FORMAT, "llama3-tokenizer-js: %" PRIu64 " tokens, expected %u",
+                     b->n_tokens, LLAMA3_N_NORMAL);
+    uint64_t n_merges = packed_len * 8 / LLAMA3_ID_BITS / 2;
+    if (!rc && !(b->merge_off = malloc((n_merges ? n_merges : 1) * sizeof *b->merge_off)))
+        rc = bn_fail(BN_E_NOMEM, "vocabulary: out of memory");
+    char *rule = NULL;
+    size_t rule_cap = 0;
+    for (uint64_t i = 0; !rc && i < n_merges; i++) {
+        uint32_t l = packed_id(packed, 2 * i), r = packed_id(packed, 2 * i + 1);
+        if (l >= LLAMA3_N_NORMAL || r >= LLAMA3_N_NORMAL) {
+            rc = bn_fail(BN_E_FORMAT, "llama3-tokenizer-js: merge %" PRIu64 " names token %u",
+                         i, l >= LLAMA3_N_NORMAL ? l : r);
+            break;
+        }
+        size_t ll = b->len[l], lr = b->len[r];
+        if (ll + lr + 1 > rule_cap) {
+            rule_cap = 2 * (ll + lr + 1);
+            char *p = realloc(rule, rule_cap);
+            if (!p) {
+                rc = bn_fail(BN_E_NOMEM, "vocabulary: out of memory");
+                break;
+            }
+            rule = p;
+        }
+        memcpy(rule, b->a.p + b->off[l], ll);
+        rule[ll] = ' ';
+        memcpy(rule + ll + 1, b->a.p + b->off[r], lr);
+        rc = arena_put(&b->a, rule, ll + 1 + lr, &b->merge_off[b->n_merges]);
+        b->n_merges++;
+    }
+    free(rule);
+    if (!rc)
+        rc = add_llama3_specials(b);
+    if (!rc)
+        rc = finish(v, b, LLAMA3_N_NORMAL);
+    if (!rc) {
+        v->bos = LLAMA3_N_NORMAL;
+        v->eos = LLAMA3_N_NORMAL + 1;
+        v->eot = LLAMA3_N_NORMAL + 9;
+        snprintf(v->note, sizeof v->note, "Llama 3 vocabulary from llama3-tokenizer-js (%" PRIu64
+                 " merges)", v->n_merges);
+    }
+    free(text);
+    free(packed);
+    return rc;
+}
+
+int bn_mkmodel_vocab_llama3_npm(bn_mkmodel_vocab *v, const char *path)
+{
+    memset(v, 0, sizeof *v);
+    char *js = NULL;
+    size_t js_len = 0;
+    int rc = bn_mkmodel_npm_read(path, "src/data-converted.js", &js, &js_len);
+    if (rc)
+        return rc;
+    builder b = { 0 };
+    b.off = malloc(BN_MKMODEL_LLAMA3_VOCAB * sizeof *b.off);
+    b.len = malloc(BN_MKMODEL_LLAMA3_VOCAB * sizeof *b.len);
+    b.nchars = malloc(BN_MKMODEL_LLAMA3_VOCAB);
+    if (!b.off || !b.len || !b.nchars)
+        rc = bn_fail(BN_E_NOMEM, "vocabulary: out of memory");
+    if (!rc)
+        rc = llama3_from_js(v, &b, js, js_len);
+    free(js);
+    free(b.a.p);
+    free(b.off);
+    free(b.len);
+    free(b.nchars);
+    free(b.merge_off);
+    if (rc)
+        bn_mkmodel_vocab_free(v);
+    return rc;
+}
+
+int bn_mkmodel_vocab_build(bn_mkmodel_vocab *v, const char *spec, uint64_t n_vocab, int64_t seed)
+{
+    memset(v, 0, sizeof *v);
+    if (!spec || !strcmp(spec, "synthetic"))
+        return bn_mkmodel_vocab_synthetic(v, n_vocab, seed);
+    if (strncmp(spec, "llama3-npm:", 11))
+        return bn_fail(BN_E_INVALID_ARG, "unknown --vocab %s (synthetic or llama3-npm:PATH)", spec);
+    int rc = bn_mkmodel_vocab_llama3_npm(v, spec + 11);
+    if (rc) {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "--vocab %.50s", spec);
+        return bn_fail_prefix(rc, prefix);
+    }
+    if (v->n_tokens != n_vocab) {
+        rc = bn_fail(BN_E_INVALID_ARG, "the vocabulary has %" PRIu64 " tokens but n_vocab is %"
+                     PRIu64 " (--n-vocab)", v->n_tokens, n_vocab);
+        bn_mkmodel_vocab_free(v);
+    }
     return rc;
 }
 

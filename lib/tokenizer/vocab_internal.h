@@ -1,0 +1,177 @@
+/* The vocabulary's tables, shared by the files of lib/tokenizer/. */
+#ifndef BN_TOKENIZER_VOCAB_INTERNAL_H
+#define BN_TOKENIZER_VOCAB_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tokenizer/vocab.h"
+
+/* tokenizer.ggml.token_type values (llama.cpp's llama_token_type). */
+enum {
+    BN_TOKTYPE_UNDEFINED = 0, BN_TOKTYPE_NORMAL = 1, BN_TOKTYPE_UNKNOWN = 2,
+    BN_TOKTYPE_CONTROL = 3, BN_TOKTYPE_USER_DEFINED = 4, BN_TOKTYPE_UNUSED = 5,
+    BN_TOKTYPE_BYTE = 6
+};
+
+enum bn_vocab_kind { BN_VOCAB_BPE, BN_VOCAB_SPM };
+enum bn_pretok_kind { BN_PRETOK_LLAMA3, BN_PRETOK_GPT2 };
+
+typedef struct bn_vtok {
+    const char *text;           /* as in the file (into the GGUF buffer) */
+    const char *piece;          /* the bytes it stands for (file or arena) */
+    uint32_t text_len, piece_len;
+    float score;                /* SentencePiece only */
+    uint8_t type;               /* BN_TOKTYPE_*, any other value kept as is */
+} bn_vtok;
+
+/* Open-addressing hash table of token ids keyed by their text. A slot has
+ * the key itself, so that a lookup touches
+ * the slot and the key's bytes only; 16 bits of hash and the length (capped)
+ * keep most mismatches from reading the key. */
+typedef struct bn_str_slot {
+    const char *key;
+    uint32_t id1;               /* id + 1; 0 = empty */
+    uint16_t len;               /* key length, or 0xFFFF for that and longer */
+    uint16_t tag;               /* top bits of the hash */
+} bn_str_slot;
+
+typedef struct bn_str_map {
+    bn_str_slot *slot;
+    uint32_t mask;
+} bn_str_map;
+
+/* One BPE merge rule, in a hash table keyed by (left, right). */
+typedef struct bn_merge {
+    uint32_t left, right;
+    uint32_t rank1;             /* rank + 1; 0 = empty slot */
+    uint32_t result;
+} bn_merge;
+
+/* Special tokens matched in the text, sorted by text (then id). */
+typedef struct bn_special_set {
+    uint32_t *ids;
+    uint32_t n;
+    uint8_t first[32];          /* bitmap of their first bytes */
+} bn_special_set;
+
+struct bn_vocab {
+    int kind;                   /* enum bn_vocab_kind */
+    int pretok;                 /* enum bn_pretok_kind, BPE only */
+    int ignore_merges;          /* BPE: a word that is a token is not split */
+    int add_bos, add_eos;
+    int add_space_prefix;       /* SentencePiece */
+    int spm_word_split;         /* SentencePiece: U+2581 only leads normal tokens */
+    uint32_t n_tokens;
+    bn_vtok *tok;
+    char *arena;                /* pieces that differ from the text */
+    bn_str_map text_map;        /* every token by text (last duplicate wins) */
+    uint8_t gpt2_char[256][2];  /* BPE: the UTF-8 of each byte's stand-in */
+    uint8_t gpt2_len[256];
+    bn_merge *merges;           /* BPE */
+    uint32_t merge_mask, n_merges;
+    int32_t byte_token[256];    /* the token of each raw byte */
+    int32_t special[BN_VOCAB_SPECIAL_COUNT];
+    int32_t eog[16];
+    int n_eog;
+    bn_special_set spec_user;   /* user-defined tokens: always matched */
+    bn_special_set spec_all;    /* plus control and unknown: PARSE_SPECIAL */
+};
+
+/* ---- hashing (vocab_maps.c) ---------------------------------------------- */
+uint64_t bn_vocab_hash(const void *p, size_t n);
+/* Builds m over the texts of all tokens. */
+int bn_str_map_build(bn_str_map *m, const bn_vtok *tok, uint32_t n_tokens);
+void bn_str_map_free(bn_str_map *m);
+/* The id whose key is s[0..n), or -1; _h with h = bn_vocab_hash(s, n). */
+int32_t bn_str_map_find(const bn_str_map *m, const bn_vtok *tok, const void *s, size_t n);
+int32_t bn_str_map_find_h(const bn_str_map *m, const bn_vtok *tok, const void *s, size_t n,
+                          uint64_t h);
+
+/* The token whose text is s[0..n) when it is one the tokenizer may produce
+ * from text (normal; BPE: also byte), else -1. */
+static inline int32_t bn_vocab_find_word(const bn_vocab *v, const void *s, size_t n)
+{
+    int32_t id = bn_str_map_find(&v->text_map, v->tok, s, n);
+    if (id >= 0 && v->tok[id].type != BN_TOKTYPE_NORMAL &&
+        !(v->kind == BN_VOCAB_BPE && v->tok[id].type == BN_TOKTYPE_BYTE))
+        return -1;
+    return id;
+}
+
+/* Parses and checks tokenizer.ggml.merges into v->merges. */
+int bn_vocab_build_merges(bn_vocab *v, const bn_gguf_value *arr);
+/* The merge of (left, right), or NULL. */
+static inline const bn_merge *bn_vocab_find_merge(const bn_vocab *v, uint32_t left, uint32_t right)
+{
+    uint64_t h = ((uint64_t)left << 32 | right) * 0x9E3779B97F4A7C15ull;
+    for (uint32_t i = (uint32_t)(h >> 32) & v->merge_mask;; i = (i + 1) & v->merge_mask) {
+        const bn_merge *e = &v->merges[i];
+        if (!e->rank1)
+            return NULL;
+        if (e->left == left && e->right == right)
+            return e;
+    }
+}
+
+/* ---- tokenizing ------------------------------------------------------------ */
+
+/* Where tokens go: counted always, stored while there is room. */
+typedef struct bn_tok_sink {
+    bn_token *out;
+    size_t n_max, n;
+} bn_tok_sink;
+
+static inline void bn_sink_put(bn_tok_sink *s, int32_t id)
+{
+    if (s->n < s->n_max)
+        s->out[s->n] = id;
+    s->n++;
+}
+
+/* A symbol of the merge loops: bytes [start, start + len) of the text. */
+typedef struct bn_sym {
+    uint32_t start, len;
+    int32_t prev, next;
+    int32_t id;                 /* BPE: its token; SPM: -1 for an invalid byte */
+} bn_sym;
+
+/* A candidate merge of two adjacent symbols; higher key first, then the
+ * leftmost. */
+typedef struct bn_bigram {
+    double key;
+    uint32_t left, right, size;
+    int32_t result;             /* the token the merge makes */
+} bn_bigram;
+
+/* Buffers one bn_tokenize() call reuses from fragment to fragment. */
+typedef struct bn_tok_scratch {
+    bn_sym *sym;
+    bn_bigram *heap;
+    size_t cap;                 /* symbols; the heap holds 3 * cap */
+    uint8_t *text;              /* SentencePiece: the escaped fragment */
+    size_t text_cap;
+} bn_tok_scratch;
+
+int bn_scratch_reserve(bn_tok_scratch *s, size_t n_sym);
+int bn_scratch_reserve_text(bn_tok_scratch *s, size_t n_bytes);
+void bn_scratch_free(bn_tok_scratch *s);
+void bn_heap_push(bn_bigram *heap, size_t *n, bn_bigram b);
+bn_bigram bn_heap_pop(bn_bigram *heap, size_t *n);
+
+/* Length in bytes of the pre-token starting at s[i] (a well-formed character);
+ * the text ends at n or at the first ill-formed byte. */
+size_t bn_pretok_llama3(const uint8_t *s, size_t i, size_t n);
+size_t bn_pretok_gpt2(const uint8_t *s, size_t i, size_t n);
+
+int bn_bpe_fragment(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, size_t n,
+                    bn_tok_sink *out);
+int bn_spm_fragment(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, size_t n,
+                    int space_prefix, bn_tok_sink *out);
+
+/* GPT-2's bytes_to_unicode(): the code point standing for byte b. */
+uint32_t bn_gpt2_byte_cp(unsigned b);
+/* Its inverse: the byte of code point cp, or -1 when cp stands for none. */
+int bn_gpt2_cp_byte(uint32_t cp);
+
+#endif
