@@ -1,0 +1,40 @@
+/* bitnet-cli's work: a loaded model with its context, sampler and text
+ * stream; plain generation and the chat loop. */
+#ifndef BN_CLI_SESSION_H
+#define BN_CLI_SESSION_H
+
+#include <stdio.h>
+
+#include "cli_options.h"
+
+typedef struct bn_cli_session {
+    const bn_cli_options *o;
+    bn_model *model;
+    bn_ctx *ctx;
+    bn_sampler *sampler;
+    bn_text_stream *stream;
+    bn_token *tokens;           /* tokenizer output */
+    size_t cap_tokens;
+    int last_char;              /* last byte written to stdout; '\n' at first */
+    int ctx_full;               /* the context filled up: stop */
+    double load_s, prompt_s, gen_s;
+    long n_prompt, n_gen;
+} bn_cli_session;
+
+/* Loads the model at `path` and makes the context, sampler and stream.
+ * Returns 0 or BN_CLI_FAILURE after printing the library's message. */
+int bn_cli_session_open(bn_cli_session *s, const bn_cli_options *o, const char *path);
+void bn_cli_session_close(bn_cli_session *s);
+
+/* Generates from a prompt (tokenized with the model's BOS), streaming the
+ * text to stdout. Returns an exit status. */
+int bn_cli_generate(bn_cli_session *s, const char *prompt, size_t len);
+
+/* The conversation: the first message (may be NULL), then one message per
+ * line of `in`. Returns an exit status. */
+int bn_cli_chat(bn_cli_session *s, const char *first, FILE *in);
+
+/* The one-line summary on stderr. */
+void bn_cli_summary(const bn_cli_session *s);
+
+#endif
