@@ -109,28 +109,46 @@ static inline void store(float *y, float v, int accumulate)
     *y = accumulate ? *y + v : v;
 }
 
+/* Sums of one tile for token i (GEMV path), scaled and stored. */
+static inline void tile_token(const bn_tpack *w, const uint8_t *tile, int64_t t, int rows, const bn_qx *x,
+                              int i, float *y, size_t y_stride, int accumulate)
+{
+    int32_t dot[4];
+    tile_dot(tile, w->n_chunks, x->q + (size_t)i * x->stride, dot);
+    float *yi = y + (size_t)i * y_stride + t * BN_TP_ROWS;
+    for (int r = 0; r < rows; r++)
+        store(yi + r, (float)(dot[r] - x->sum[i]) * w->scale * x->scale[i], accumulate);
+}
+
+/* Tiles per block in prompt processing: a block of weights (about 256 KB)
+ * stays in L2 while each group of four tokens, whose activations stay in L1,
+ * passes over it. */
+#define GEMM_BLOCK_BYTES (256 * 1024)
+
 void bn_tgemm_avx512(BN_TGEMM_ARGS)
 {
     const size_t tile_bytes = (size_t)w->n_chunks * BN_TP_ROWS * BN_TP_CHUNK_BYTES;
-    for (int64_t t = tile0; t < tile1; t++) {
-        const uint8_t *tile = w->codes + (size_t)t * tile_bytes;
-        const int rows = w->rows - t * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - t * BN_TP_ROWS) : BN_TP_ROWS;
-        /* the tile stays in L1 while every token of the batch passes over it */
+    int64_t block = (int64_t)(GEMM_BLOCK_BYTES / tile_bytes);
+    block = block < 1 ? 1 : block;
+    for (int64_t tb = tile0; tb < tile1; tb += block) {
+        const int64_t te = tb + block < tile1 ? tb + block : tile1;
         int i = 0;
         for (; i + 4 <= n_tok; i += 4)
-            for (int r = 0; r < rows; r++) {
-                int32_t dot[4];
-                row_dot4(tile + r * BN_TP_CHUNK_BYTES, w->n_chunks, x->q + (size_t)i * x->stride, x->stride, dot);
-                for (int j = 0; j < 4; j++)
-                    store(y + (size_t)(i + j) * y_stride + t * BN_TP_ROWS + r,
-                          (float)(dot[j] - x->sum[i + j]) * w->scale * x->scale[i + j], accumulate);
+            for (int64_t t = tb; t < te; t++) {
+                const uint8_t *tile = w->codes + (size_t)t * tile_bytes;
+                const int rows = w->rows - t * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - t * BN_TP_ROWS) : BN_TP_ROWS;
+                for (int r = 0; r < rows; r++) {
+                    int32_t dot[4];
+                    row_dot4(tile + r * BN_TP_CHUNK_BYTES, w->n_chunks, x->q + (size_t)i * x->stride, x->stride, dot);
+                    for (int j = 0; j < 4; j++)
+                        store(y + (size_t)(i + j) * y_stride + t * BN_TP_ROWS + r,
+                              (float)(dot[j] - x->sum[i + j]) * w->scale * x->scale[i + j], accumulate);
+                }
             }
-        for (; i < n_tok; i++) {
-            int32_t dot[4];
-            tile_dot(tile, w->n_chunks, x->q + (size_t)i * x->stride, dot);
-            float *yi = y + (size_t)i * y_stride + t * BN_TP_ROWS;
-            for (int r = 0; r < rows; r++)
-                store(yi + r, (float)(dot[r] - x->sum[i]) * w->scale * x->scale[i], accumulate);
-        }
+        for (; i < n_tok; i++)
+            for (int64_t t = tb; t < te; t++) {
+                const int rows = w->rows - t * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - t * BN_TP_ROWS) : BN_TP_ROWS;
+                tile_token(w, w->codes + (size_t)t * tile_bytes, t, rows, x, i, y, y_stride, accumulate);
+            }
     }
 }
