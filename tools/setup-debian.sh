@@ -1,14 +1,20 @@
 #!/bin/sh
 # Installs what building and testing libbitnet needs on Debian 12 (bookworm).
 # Idempotent; uses sudo when not run as root. Pass --cross to add the arm64
-# cross toolchain and qemu, --all for everything CI uses.
+# cross toolchain, qemu and the arm64 cmocka (cross/aarch64-linux-gnu.ini),
+# --all for everything CI uses.
 set -eu
+
+# arm64 libraries come from Debian's arm64 archive (multiarch): dpkg must
+# know the architecture before apt-get update
+cross_pkgs="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross libcmocka-dev:arm64"
+arm64=0
 
 pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data"
 for arg in "$@"; do
     case "$arg" in
-    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross" ;;
-    --cross) pkgs="$pkgs qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross" ;;
+    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools $cross_pkgs"; arm64=1 ;;
+    --cross) pkgs="$pkgs $cross_pkgs"; arm64=1 ;;
     *) echo "setup-debian.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
@@ -22,6 +28,9 @@ done
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
+if [ "$arm64" -eq 1 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $SUDO dpkg --add-architecture arm64
+fi
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -7,6 +7,8 @@
 
 #if defined(__x86_64__)
 #include "arch/x86_64/kernels_x86.h"
+#elif defined(__aarch64__)
+#include "arch/arm64/kernels_arm64.h"
 #endif
 
 void bn_kernels_init(bn_kernels *k, int max_level)
@@ -39,6 +41,29 @@ void bn_kernels_init(bn_kernels *k, int max_level)
         k->q8gemm = bn_q8gemm_avx512;
         k->level = BN_LEVEL_X86_AVX512;
     }
+#elif defined(__aarch64__)
+    /* the float entries and the quantiser stay NEON at every level */
+    if (level >= BN_LEVEL_ARM_NEON) {
+        k->tgemm = bn_tgemm_neon;
+        k->quant = bn_quant_neon;
+        k->f16gemm = bn_f16gemm_neon;
+        k->attn = bn_attn_neon;
+        k->q8gemm = bn_q8gemm_neon;
+        k->level = BN_LEVEL_ARM_NEON;
+    }
+    if (level >= BN_LEVEL_ARM_DOTPROD) {
+        k->tgemm = bn_tgemm_dotprod;
+        k->level = BN_LEVEL_ARM_DOTPROD;
+    }
+    if (level >= BN_LEVEL_ARM_I8MM) {
+        k->tgemm = bn_tgemm_i8mm;
+        k->level = BN_LEVEL_ARM_I8MM;
+    }
 #endif
     k->name = bn_cpu_level_name(k->level);
+    k->float_name = k->name;
+#if defined(__aarch64__)
+    if (k->level >= BN_LEVEL_ARM_NEON)
+        k->float_name = bn_cpu_level_name(BN_LEVEL_ARM_NEON);
+#endif
 }

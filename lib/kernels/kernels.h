@@ -64,7 +64,8 @@ typedef enum bn_cpu_level {
 } bn_cpu_level;
 
 typedef struct bn_kernels {
-    const char *name;           /* e.g. "avx512vnni" */
+    const char *name;           /* level of the ternary kernel, e.g. "avx512vnni" */
+    const char *float_name;     /* level of the other entries (quantiser, float products) */
     int level;
     bn_tgemm_fn tgemm;
     bn_quant_fn quant;

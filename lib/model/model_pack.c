@@ -120,7 +120,7 @@ int bn_model_prepare_kernels(bn_model *m, const bn_model_params *p)
     }
     const int fast_output = m->output.type == BN_TYPE_F16 || m->output.type == BN_TYPE_Q8_0;
     snprintf(m->kernel_desc, sizeof m->kernel_desc, "ternary %s, output %s %s, quant %s",
-             m->kernels.name, bn_type_name(m->output.type), fast_output ? m->kernels.name : "scalar",
-             m->kernels.name);
+             m->kernels.name, bn_type_name(m->output.type), fast_output ? m->kernels.float_name : "scalar",
+             m->kernels.float_name);
     return BN_OK;
 }

@@ -1,0 +1,83 @@
+/* What the arm64 ternary kernels share (static inline: each object compiles
+ * it with its own flags).
+ *
+ * A 64-byte row chunk of the packed layout (tpack.h) holds four bit planes
+ * lined up with 64 consecutive activations. One operation per 16 bytes and
+ * plane extracts them: planes 0, 1 and 2 are masked in place (code * 4^p, at
+ * most 32, which fits a signed byte), plane 3 is shifted down (code). Planes
+ * 0 and 3 then share an accumulator; planes 1 and 2 have their own, shifted
+ * back (exactly: every lane is a multiple of 4^p) once per row. */
+#ifndef BN_ARCH_ARM64_TERNARY_H
+#define BN_ARCH_ARM64_TERNARY_H
+
+#include <arm_neon.h>
+
+#include "kernels/kernels.h"
+
+/* bytes ahead of the current chunk to prefetch (the tile is one sequential
+ * stream); not tuned on hardware yet, see doc/arm64.md */
+#define BN_A64_PREFETCH_AHEAD 2048
+
+#define BN_A64_CHUNK_STRIDE (BN_TP_ROWS * BN_TP_CHUNK_BYTES)    /* a row's chunks are this far apart */
+
+/* the rows of tile t that exist */
+static inline int bn_a64_tile_rows(const bn_tpack *w, int64_t t)
+{
+    const int64_t left = w->rows - t * BN_TP_ROWS;
+    return left < BN_TP_ROWS ? (int)left : BN_TP_ROWS;
+}
+
+/* The reference's epilogue, same operations in the same order (no FMA):
+ * the result is bit-identical whatever the kernel. */
+static inline void bn_a64_store(float *y, int32_t dot, const bn_tpack *w, const bn_qx *x, int tok, int accumulate)
+{
+    const float v = (float)(dot - x->sum[tok]) * w->scale * x->scale[tok];
+    *y = accumulate ? *y + v : v;
+}
+
+/* planes 0+3, 1 (x4) and 2 (x16) of per-lane sums into one dot product */
+static inline int32_t bn_a64_combine(int32x4_t a03, int32x4_t a1, int32x4_t a2)
+{
+    return vaddvq_s32(vaddq_s32(a03, vaddq_s32(vshrq_n_s32(a1, 2), vshrq_n_s32(a2, 4))));
+}
+
+static inline void bn_a64_prefetch(const uint8_t *p)
+{
+    __builtin_prefetch(p + BN_A64_PREFETCH_AHEAD);
+    __builtin_prefetch(p + BN_A64_PREFETCH_AHEAD + 64);
+    __builtin_prefetch(p + BN_A64_PREFETCH_AHEAD + 128);
+    __builtin_prefetch(p + BN_A64_PREFETCH_AHEAD + 192);
+}
+
+#if defined(__ARM_FEATURE_DOTPROD)
+/* sdot kernel of one tile (4 rows) against one token: the decode GEMV of the
+ * dotprod and i8mm levels. 12 accumulators, 4 activation vectors shared by
+ * the 4 rows; per 16 weight bytes (64 weights): 1 load, 4 extractions, 4 sdot. */
+static inline void bn_a64_tile_dot_sdot(const uint8_t *tile, int64_t n_chunks, const int8_t *x, int32_t out[4])
+{
+    const uint8x16_t m0 = vdupq_n_u8(0x03), m1 = vdupq_n_u8(0x0c), m2 = vdupq_n_u8(0x30);
+    int32x4_t a03[4], a1[4], a2[4];
+    for (int r = 0; r < 4; r++)
+        a03[r] = a1[r] = a2[r] = vdupq_n_s32(0);
+    for (int64_t c = 0; c < n_chunks; c++) {
+        const uint8_t *p = tile + c * BN_A64_CHUNK_STRIDE;
+        const int8_t *xc = x + c * BN_TP_CHUNK;
+        bn_a64_prefetch(p);
+        for (int h = 0; h < 4; h++) {
+            const int8x16_t x0 = vld1q_s8(xc + 16 * h), x1 = vld1q_s8(xc + 64 + 16 * h);
+            const int8x16_t x2 = vld1q_s8(xc + 128 + 16 * h), x3 = vld1q_s8(xc + 192 + 16 * h);
+            for (int r = 0; r < 4; r++) {
+                const uint8x16_t wv = vld1q_u8(p + r * BN_TP_CHUNK_BYTES + 16 * h);
+                a03[r] = vdotq_s32(a03[r], vreinterpretq_s8_u8(vandq_u8(wv, m0)), x0);
+                a1[r] = vdotq_s32(a1[r], vreinterpretq_s8_u8(vandq_u8(wv, m1)), x1);
+                a2[r] = vdotq_s32(a2[r], vreinterpretq_s8_u8(vandq_u8(wv, m2)), x2);
+                a03[r] = vdotq_s32(a03[r], vreinterpretq_s8_u8(vshrq_n_u8(wv, 6)), x3);
+            }
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        out[r] = bn_a64_combine(a03[r], a1[r], a2[r]);
+}
+#endif
+
+#endif
