@@ -18,35 +18,10 @@
 
 #include <bitnet/bitnet.h>
 
+#include "alloc_hook.h"
+
 #include "gguf/gguf_types.h"
 #include "tiny_model.h"
-
-/* ---- allocation-failure injection ---------------------------------------- */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t a, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_aligned_alloc(size_t a, size_t n);
-
-static long fail_after = -1;    /* allocations left before failing; -1: never */
-
-static int should_fail(void)
-{
-    if (fail_after < 0)
-        return 0;
-    if (fail_after == 0)
-        return 1;
-    fail_after--;
-    return 0;
-}
-
-void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t size) { return should_fail() ? NULL : __real_calloc(n, size); }
-void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
-void *__wrap_aligned_alloc(size_t a, size_t n) { return should_fail() ? NULL : __real_aligned_alloc(a, n); }
 
 /* ---- fixtures ------------------------------------------------------------ */
 typedef struct fixture {
@@ -322,9 +297,9 @@ static void test_out_of_memory(void **state)
     int failures = 0;
     for (long n = 0;; n++) {
         bn_ctx *c = NULL;
-        fail_after = n;
+        bn_test_alloc_fail_after(n);
         int rc = bn_ctx_new(&c, f->model, NULL);
-        fail_after = -1;
+        bn_test_alloc_fail_after(-1);
         if (rc == BN_OK) {
             assert_int_equal(bn_decode(c, prompt, 3), BN_OK);
             bn_ctx_free(&c);
@@ -342,9 +317,9 @@ static void test_out_of_memory(void **state)
     failures = 0;
     for (long n = 0;; n++) {
         bn_model *m = NULL;
-        fail_after = n;
+        bn_test_alloc_fail_after(n);
         int rc = bn_model_load_from_memory(&m, img, size, NULL);
-        fail_after = -1;
+        bn_test_alloc_fail_after(-1);
         if (rc == BN_OK) {
             bn_model_free(&m);
             break;

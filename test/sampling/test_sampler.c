@@ -19,37 +19,10 @@
 
 #include <bitnet/bitnet.h>
 
+#include "alloc_hook.h"
+
 #include "sampling/sampler.h"
 #include "test_util.h"
-
-/* ---- allocation counting ------------------------------------------------- */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t a, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_aligned_alloc(size_t a, size_t n);
-
-static long n_allocs;
-static long fail_after = -1;    /* allocations left before failing; -1: never */
-
-static int should_fail(void)
-{
-    n_allocs++;
-    if (fail_after < 0)
-        return 0;
-    if (fail_after == 0)
-        return 1;
-    fail_after--;
-    return 0;
-}
-
-void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t size) { return should_fail() ? NULL : __real_calloc(n, size); }
-void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
-void *__wrap_aligned_alloc(size_t a, size_t n) { return should_fail() ? NULL : __real_aligned_alloc(a, n); }
 
 /* ---- fixture: a tiny model, only its vocabulary size matters -------------- */
 #define NV 64
@@ -593,14 +566,14 @@ static void test_no_allocation_per_token(void **state)
     variants[3].temperature = 0.0f;
     for (int v = 0; v < 4; v++) {
         bn_sampler *s = make(f->model, &variants[v]);
-        long before = n_allocs;
+        long before = bn_test_alloc_count();
         for (int i = 0; i < 1000; i++) {
             bn_token t;
             assert_int_equal(bn_sampler_sample(s, l, &t), BN_OK);
             assert_int_equal(bn_sampler_accept(s, (bn_token)(i % NV)), BN_OK);
         }
         bn_sampler_reset(s);
-        assert_int_equal(n_allocs - before, 0);
+        assert_int_equal(bn_test_alloc_count() - before, 0);
         bn_sampler_free(&s);
     }
 }
@@ -611,9 +584,9 @@ static void test_out_of_memory(void **state)
     fixture *f = *state;
     for (long k = 0;; k++) {
         bn_sampler *s = NULL;
-        fail_after = k;
+        bn_test_alloc_fail_after(k);
         int rc = bn_sampler_new(&s, f->model, NULL);
-        fail_after = -1;
+        bn_test_alloc_fail_after(-1);
         if (rc == BN_OK) {
             assert_true(k > 0);
             bn_sampler_free(&s);
