@@ -23,6 +23,7 @@ static void usage(FILE *f)
             "  -R, --rounds N      rounds; bandwidth is measured before each (default 3)\n"
             "  -t, --threads N     threads (default: all CPUs)\n"
             "      --no-bandwidth  skip the bandwidth probe\n"
+            "      --output-q8     convert the output projection to Q8_0 at load\n"
             "      --json          one JSON object instead of the table\n"
             "  -h, --help          show this help and exit\n"
             "      --version       show the library version and exit\n");
@@ -69,7 +70,7 @@ static void fill_tokens(bn_token *t, int n, int n_vocab, unsigned seed)
 int main(int argc, char **argv)
 {
     const char *prog = "bitnet-bench", *model_path = NULL;
-    int n_prompt = 128, n_gen = 64, reps = 3, rounds = 3, threads = 0, json = 0, bw = 1;
+    int n_prompt = 128, n_gen = 64, reps = 3, rounds = 3, threads = 0, json = 0, bw = 1, q8 = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -92,6 +93,8 @@ int main(int argc, char **argv)
             threads = bn_tool_int_arg(prog, a, argv[++i]);
         } else if (!strcmp(a, "--no-bandwidth")) {
             bw = 0;
+        } else if (!strcmp(a, "--output-q8")) {
+            q8 = 1;
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else {
@@ -106,9 +109,15 @@ int main(int argc, char **argv)
         return 2;
     }
     double t0 = bn_tool_now();
-    bn_model *m = bn_tool_load_model(prog, model_path);
-    if (!m)
+    bn_model_params mp;
+    bn_model_params_default(&mp);
+    mp.output_q8 = q8;
+    bn_model *m = NULL;
+    int rc = bn_model_load(&m, model_path, &mp);
+    if (rc) {
+        fprintf(stderr, "%s: %s: %s\n", prog, bn_strerror(rc), bn_last_error());
         return 1;
+    }
     double load_s = bn_tool_now() - t0;
     bn_ctx_params cp;
     bn_ctx_params_default(&cp);
@@ -116,7 +125,7 @@ int main(int argc, char **argv)
     cp.n_ctx = n_prompt + n_gen + 1;
     cp.n_batch = n_prompt > 0 ? n_prompt : 1;
     bn_ctx *c = NULL;
-    int rc = bn_ctx_new(&c, m, &cp);
+    rc = bn_ctx_new(&c, m, &cp);
     if (rc) {
         fprintf(stderr, "%s: %s: %s\n", prog, bn_strerror(rc), bn_last_error());
         bn_model_free(&m);
