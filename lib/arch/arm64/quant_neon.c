@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "arch/arm64/kernels_arm64.h"
+#include "ops/quant_scalar.h"
 
 float bn_quant_neon(BN_QUANT_ARGS)
 {
@@ -17,13 +18,8 @@ float bn_quant_neon(BN_QUANT_ARGS)
         m1 = vmaxnmq_f32(m1, vabsq_f32(vld1q_f32(x + i + 4)));
     }
     float max = vmaxnmvq_f32(vmaxnmq_f32(m0, m1));
-    for (; i < n; i++) {
-        float a = x[i] < 0 ? -x[i] : x[i];
-        max = a > max ? a : max;
-    }
-    if (max < 1e-5f)
-        max = 1e-5f;
-    const float gamma = 127.0f / max;
+    max = bn_absmax_tail(x, i, n, max);
+    const float gamma = bn_quant_gamma(max);
     int32x4_t vsum = vdupq_n_s32(0);
     for (i = 0; i + 16 <= n; i += 16) {
         int32x4_t v[4];
@@ -36,13 +32,7 @@ float bn_quant_neon(BN_QUANT_ARGS)
         /* the sum of the clamped values: widen the int8 back */
         vsum = vpadalq_s16(vsum, vpaddlq_s8(q8));
     }
-    int32_t s = vaddvq_s32(vsum);
-    for (; i < n; i++) {
-        float v = __builtin_nearbyintf(x[i] * gamma);
-        v = v > 127.0f ? 127.0f : v < -128.0f ? -128.0f : v;
-        q[i] = (int8_t)v;
-        s += q[i];
-    }
+    int32_t s = vaddvq_s32(vsum) + bn_quant_tail(x, i, n, gamma, q);
     memset(q + n, 0, (size_t)(n_padded - n));
     *sum = s;
     return 1.0f / gamma;

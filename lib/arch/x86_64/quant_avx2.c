@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "arch/x86_64/kernels_x86.h"
+#include "ops/quant_scalar.h"
 
 float bn_quant_avx2(BN_QUANT_ARGS)
 {
@@ -15,13 +16,8 @@ float bn_quant_avx2(BN_QUANT_ARGS)
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     m = _mm_max_ss(m, _mm_movehdup_ps(m));
     float max = _mm_cvtss_f32(m);
-    for (; i < n; i++) {
-        float a = x[i] < 0 ? -x[i] : x[i];
-        max = a > max ? a : max;
-    }
-    if (max < 1e-5f)
-        max = 1e-5f;
-    const float gamma = 127.0f / max;
+    max = bn_absmax_tail(x, i, n, max);
+    const float gamma = bn_quant_gamma(max);
     const __m256 g = _mm256_set1_ps(gamma);
     __m256i vsum = _mm256_setzero_si256();
     for (i = 0; i + 8 <= n; i += 8) {
@@ -35,13 +31,7 @@ float bn_quant_avx2(BN_QUANT_ARGS)
     __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(vsum), _mm256_extracti128_si256(vsum, 1));
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
-    int32_t s = _mm_cvtsi128_si32(s4);
-    for (; i < n; i++) {
-        float v = __builtin_nearbyintf(x[i] * gamma);
-        v = v > 127.0f ? 127.0f : v < -128.0f ? -128.0f : v;
-        q[i] = (int8_t)v;
-        s += q[i];
-    }
+    int32_t s = _mm_cvtsi128_si32(s4) + bn_quant_tail(x, i, n, gamma, q);
     memset(q + n, 0, (size_t)(n_padded - n));
     *sum = s;
     return 1.0f / gamma;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "arch/x86_64/kernels_x86.h"
+#include "ops/quant_scalar.h"
 
 float bn_quant_avx512(BN_QUANT_ARGS)
 {
@@ -12,13 +13,8 @@ float bn_quant_avx512(BN_QUANT_ARGS)
     for (; i + 16 <= n; i += 16)
         vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
     float max = _mm512_reduce_max_ps(vmax);
-    for (; i < n; i++) {
-        float a = x[i] < 0 ? -x[i] : x[i];
-        max = a > max ? a : max;
-    }
-    if (max < 1e-5f)
-        max = 1e-5f;
-    const float gamma = 127.0f / max;
+    max = bn_absmax_tail(x, i, n, max);
+    const float gamma = bn_quant_gamma(max);
     const __m512 g = _mm512_set1_ps(gamma);
     __m512i vsum = _mm512_setzero_si512();
     for (i = 0; i + 16 <= n; i += 16) {
@@ -29,13 +25,7 @@ float bn_quant_avx512(BN_QUANT_ARGS)
         vsum = _mm512_add_epi32(vsum, v);
         _mm_storeu_si128((__m128i *)(void *)(q + i), _mm512_cvtepi32_epi8(v));
     }
-    int32_t s = _mm512_reduce_add_epi32(vsum);
-    for (; i < n; i++) {
-        float v = __builtin_nearbyintf(x[i] * gamma);
-        v = v > 127.0f ? 127.0f : v < -128.0f ? -128.0f : v;
-        q[i] = (int8_t)v;
-        s += q[i];
-    }
+    int32_t s = _mm512_reduce_add_epi32(vsum) + bn_quant_tail(x, i, n, gamma, q);
     memset(q + n, 0, (size_t)(n_padded - n));
     *sum = s;
     return 1.0f / gamma;
