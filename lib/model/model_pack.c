@@ -27,18 +27,32 @@ static int env_level_cap(void)
     return -1;
 }
 
-/* Drops the file pages of a repacked tensor from memory: with mmap they are
- * re-read from the page cache only if touched again, which they are not. */
-static void release_pages(const bn_model *m, const bn_tensor *t)
+/* Drops the file pages of [data, data + nbytes) from memory: with mmap they
+ * are re-read from the page cache only if touched again. */
+static void release_range(const bn_model *m, const void *data, uint64_t nbytes)
 {
     if (!m->file.mapped)
         return;
     long page = sysconf(_SC_PAGESIZE);
-    uintptr_t b = (uintptr_t)t->data, e = b + t->nbytes;
+    uintptr_t b = (uintptr_t)data, e = b + nbytes;
     b = (b + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);   /* whole pages inside the tensor only */
     e &= ~((uintptr_t)page - 1);
     if (e > b)
         madvise((void *)b, e - b, MADV_DONTNEED);
+}
+
+static void release_pages(const bn_model *m, const bn_tensor *t)
+{
+    release_range(m, t->data, t->nbytes);
+}
+
+/* roundf (half away from zero) for |v| < 2^23, without the libm call: the
+ * difference v - trunc(v) is exact. */
+static inline int round_away(float v)
+{
+    int i = (int)v;
+    float frac = v - (float)i;
+    return i + (frac >= 0.5f) - (frac <= -0.5f);
 }
 
 /* Q8_0 of one row as llama.cpp quantises it: d = max|w| / 127 per block of
@@ -48,14 +62,14 @@ static void quantize_row_q8_0(const float *x, int64_t k, bn_block_q8_0 *out)
     for (int64_t b = 0; b < k / 32; b++) {
         float amax = 0.0f;
         for (int i = 0; i < 32; i++) {
-            float a = x[32 * b + i] < 0 ? -x[32 * b + i] : x[32 * b + i];
-            amax = a > amax ? a : amax;
+            float a = fabsf(x[32 * b + i]);
+            amax = a > amax ? a : amax;     /* maxss: no branch */
         }
         const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
         const uint16_t dh = bn_f16_from_f32(d);
         memcpy(&out[b].d, &dh, 2);
         for (int i = 0; i < 32; i++)
-            out[b].qs[i] = (int8_t)roundf(x[32 * b + i] * id);
+            out[b].qs[i] = (int8_t)round_away(x[32 * b + i] * id);
     }
 }
 
@@ -76,12 +90,20 @@ static int convert_output_q8(bn_model *m)
         free(row);
         return bn_fail(BN_E_NOMEM, "output_q8: cannot allocate %zu bytes", bytes);
     }
+    /* the float rows are let go as they are converted, so that the peak
+     * resident memory does not hold both copies */
+    const uint64_t row_bytes = o->nbytes / (uint64_t)rows;
+    const int64_t rows_per_release = row_bytes ? (int64_t)((16u << 20) / row_bytes) + 1 : rows;
     for (int64_t r = 0; r < rows; r++) {
         bn_op_embed_row(o->type, o->data, (uint64_t)r, (int)k, row);
         quantize_row_q8_0(row, k, q + r * (k / 32));
+        if ((r + 1) % rows_per_release == 0 || r + 1 == rows) {
+            int64_t first = (r / rows_per_release) * rows_per_release;
+            release_range(m, (const uint8_t *)o->data + (uint64_t)first * row_bytes,
+                          (uint64_t)(r + 1 - first) * row_bytes);
+        }
     }
     free(row);
-    release_pages(m, o);
     m->output_q8 = q;
     o->type = BN_TYPE_Q8_0;
     o->data = q;
