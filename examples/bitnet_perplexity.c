@@ -10,9 +10,11 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: bitnet-perplexity -m MODEL (--tokens LIST | --tokens-file FILE) [OPTIONS]\n"
+            "Usage: bitnet-perplexity -m MODEL (-f TEXT | --tokens LIST | --tokens-file FILE) [OPTIONS]\n"
             "Perplexity of a model on a token sequence, cut into windows of -c tokens.\n\n"
             "  -m, --model FILE      GGUF model\n"
+            "  -f, --file TEXT       a text file, tokenized with the model's tokenizer (BOS added\n"
+            "                        as the model asks)\n"
             "      --tokens LIST     comma-separated token ids\n"
             "      --tokens-file F   token ids from a file (whitespace or commas; - = stdin)\n"
             "  -c, --ctx-size N      window size (default 512, at most the model's context)\n"
@@ -35,9 +37,57 @@ static double nll(const float *logits, int nv, int target)
     return log(sum) + max - (double)logits[target];
 }
 
+/* Reads a whole file into a malloc'ed buffer; NULL on failure. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *nb = realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* The text's tokens with the model's tokenizer; returns the count, -1 on failure. */
+static long tokenize_file(const char *prog, const bn_model *m, const char *path, bn_token **out)
+{
+    size_t len = 0, n = 0;
+    char *text = read_file(path, &len);
+    if (!text) {
+        fprintf(stderr, "%s: cannot read %s\n", prog, path);
+        return -1;
+    }
+    int rc = bn_tokenize(m, text, len, NULL, 0, BN_TOKENIZE_ADD_SPECIAL, &n);
+    if (rc == BN_E_RANGE || rc == BN_OK) {
+        *out = malloc((n ? n : 1) * sizeof **out);
+        rc = *out ? bn_tokenize(m, text, len, *out, n, BN_TOKENIZE_ADD_SPECIAL, &n) : BN_E_NOMEM;
+    }
+    free(text);
+    if (rc) {
+        fprintf(stderr, "%s: %s: %s\n", prog, bn_strerror(rc), bn_last_error());
+        return -1;
+    }
+    return (long)n;
+}
+
 int main(int argc, char **argv)
 {
-    const char *prog = "bitnet-perplexity", *model_path = NULL;
+    const char *prog = "bitnet-perplexity", *model_path = NULL, *text_path = NULL;
     bn_token *tokens = NULL;
     long n_tokens = -1;
     int n_ctx = 512, n_batch = 512, threads = 0, json = 0;
@@ -51,6 +101,9 @@ int main(int argc, char **argv)
             return 0;
         } else if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && v) {
             model_path = v;
+            i++;
+        } else if ((!strcmp(a, "-f") || !strcmp(a, "--file")) && v) {
+            text_path = v;
             i++;
         } else if (!strcmp(a, "--tokens") && v) {
             free(tokens);
@@ -77,9 +130,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!model_path || n_tokens < 2 || n_ctx < 2 || n_batch < 1) {
+    if (!model_path || (n_tokens < 2 && !text_path) || n_ctx < 2 || n_batch < 1) {
         fprintf(stderr, "%s: %s\n", prog, !model_path ? "no model given (-m)" :
-                n_tokens < 2 ? "need at least two tokens" : "bad -c or -b");
+                n_tokens < 2 && !text_path ? "need a text or at least two tokens" : "bad -c or -b");
         usage(stderr);
         free(tokens);
         return 2;
@@ -88,6 +141,18 @@ int main(int argc, char **argv)
     if (!m) {
         free(tokens);
         return 1;
+    }
+    if (text_path) {
+        free(tokens);
+        tokens = NULL;
+        n_tokens = tokenize_file(prog, m, text_path, &tokens);
+        if (n_tokens < 2) {
+            if (n_tokens >= 0)
+                fprintf(stderr, "%s: %s gives fewer than two tokens\n", prog, text_path);
+            free(tokens);
+            bn_model_free(&m);
+            return 1;
+        }
     }
     if (n_ctx > bn_model_n_ctx_train(m))
         n_ctx = bn_model_n_ctx_train(m);
