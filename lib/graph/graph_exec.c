@@ -105,11 +105,7 @@ static void matmul_units(bn_ctx *c, const bn_tensor *w, bn_buf dst, int accumula
     } else if (w->type == BN_TYPE_Q8_0 && !accumulate && w->out_scale == 1.0f) {
         k->q8gemm(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys);
     } else {
-        bn_act act = {
-            .f = c->buf[BN_BUF_XN], .q = c->xq, .qscale = c->qscale, .qsum = c->qsum,
-            .stride_f = c->width[BN_BUF_XN], .stride_q = c->width[BN_BUF_XN],
-        };
-        bn_matmul(w, &act, n_tok, y, ys, lo, hi, accumulate);
+        bn_matmul_float(w, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys, lo, hi, accumulate);
     }
 }
 

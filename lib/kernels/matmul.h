@@ -1,8 +1,10 @@
 /*
- * Matrix products of the forward pass: y = W x for a batch of tokens.
- * Ternary weights take the int8-quantised activations (integer dot products,
- * scales applied afterwards as the models were trained); float weights take
- * the float activations.
+ * Float-weight matrix products (F32, F16, BF16, Q8_0 rows against float
+ * activations) in scalar C: the path for float linear weights that have no
+ * kernel-table entry, and the dot products that serve as oracles. Ternary
+ * weights never come here: they are packed at load and go through the
+ * kernel table (kernels.h); the file-layout ternary dots below are the
+ * format oracles of the tests.
  */
 #ifndef BN_KERNELS_MATMUL_H
 #define BN_KERNELS_MATMUL_H
@@ -12,19 +14,11 @@
 
 #include "model/model.h"
 
-/* Activations of a batch, row t at f + t * stride_f / q + t * stride_q. */
-typedef struct bn_act {
-    const float *f;
-    const int8_t *q;
-    const float *qscale;    /* per token: 1/gamma */
-    const int32_t *qsum;    /* per token: sum of q */
-    size_t stride_f, stride_q;
-} bn_act;
-
-/* For rows r in [r0, r1) and tokens t in [0, n_tok):
+/* For float weights, rows r in [r0, r1) and tokens t in [0, n_tok), x row t
+ * at x + t * x_stride:
  * y[t * y_stride + r] = (accumulate ? y[...] : 0) + out_scale * (W[r] . x[t]). */
-void bn_matmul(const bn_tensor *w, const bn_act *x, int n_tok, float *y, size_t y_stride,
-               int64_t r0, int64_t r1, int accumulate);
+void bn_matmul_float(const bn_tensor *w, const float *x, size_t x_stride, int n_tok, float *y,
+                     size_t y_stride, int64_t r0, int64_t r1, int accumulate);
 
 /* Dot products of one weight row, scalar reference (kernels_ref.c). Ternary
  * ones return the integer sum; TQ formats fold in their block scales. */
