@@ -145,9 +145,11 @@ typedef struct bn_model_params {
     void *progress_user_data;
     /** Highest instruction-set level the kernels may use, for bug reports and
      *  tests: -1 = the best the CPU has (default), 0 = portable C, 1 = AVX2
-     *  (x86-64) or NEON (arm64), 2 = AVX-512 VNNI or NEON dotprod, 3 = i8mm.
+     *  (x86-64) or NEON (arm64), 2 = AVX-512 VNNI or NEON dotprod, 3 = AMX
+     *  (x86-64, prompts; on Linux the load then requests the AMX state for
+     *  the process, see doc/design.md) or i8mm (arm64).
      *  When -1, the environment variable BITNET_CPU_LEVEL (a number or a name:
-     *  scalar, avx2, avx512vnni, neon, dotprod, i8mm) may set the cap. */
+     *  scalar, avx2, avx512vnni, amx, neon, dotprod, i8mm) may set the cap. */
     int32_t cpu_level_cap;
     /** Keep the output projection (the LM head, often the tied F16 embedding)
      *  as Q8_0, converted at load: about half the bytes read per decoded

@@ -65,7 +65,7 @@ static int plan_buffers(bn_ctx *c)
     c->width[BN_BUF_UP] = (size_t)hp->n_ff;
     c->width[BN_BUF_LOGITS] = (size_t)hp->n_vocab;
 
-    size_t sizes[BN_BUF_COUNT + 5], total = 0, off[BN_BUF_COUNT + 5];
+    size_t sizes[BN_BUF_COUNT + 6], total = 0, off[BN_BUF_COUNT + 6];
     for (int b = 0; b < BN_BUF_COUNT; b++) {
         size_t rows = b == BN_BUF_LOGITS && !c->logits_all ? 1 : nb;
         if (!bn_mul_size(rows, c->width[b], &sizes[b]) || !bn_mul_size(sizes[b], 4, &sizes[b]))
@@ -79,7 +79,13 @@ static int plan_buffers(bn_ctx *c)
     sizes[BN_BUF_COUNT + 2] = nb * 4;                       /* qsum */
     sizes[BN_BUF_COUNT + 3] = scores * 4;                   /* scores */
     sizes[BN_BUF_COUNT + 4] = nb * (size_t)hp->head_dim * 4; /* rope cos/sin */
-    for (int i = 0; i < BN_BUF_COUNT + 5; i++) {
+    /* the GEMM kernel's scratch: only for batches, a decode never uses it */
+    c->work_bytes = 0;
+    if (c->model->kernels.tgemm_work && nb > 1)
+        c->work_bytes = (c->model->kernels.tgemm_work((int64_t)xn) + 63) & ~(size_t)63;
+    if (!bn_mul_size((size_t)c->n_threads, c->work_bytes, &sizes[BN_BUF_COUNT + 5]))
+        return bn_fail(BN_E_NOMEM, "buffer size overflows");
+    for (int i = 0; i < BN_BUF_COUNT + 6; i++) {
         off[i] = total;
         size_t padded = (sizes[i] + 63) & ~(size_t)63;
         if (padded < sizes[i] || total + padded < total)
@@ -98,6 +104,7 @@ static int plan_buffers(bn_ctx *c)
     c->qsum = (int32_t *)(a + off[BN_BUF_COUNT + 2]);
     c->scores = (float *)(a + off[BN_BUF_COUNT + 3]);
     c->rope_cs = (float *)(a + off[BN_BUF_COUNT + 4]);
+    c->work = c->work_bytes ? a + off[BN_BUF_COUNT + 5] : NULL;
     return BN_OK;
 }
 

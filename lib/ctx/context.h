@@ -28,6 +28,8 @@ struct bn_ctx {
     int32_t *qsum;                  /* per token */
     float *scores;                  /* per thread: n_ctx attention scores */
     float *rope_cs;                 /* per token of the batch: head_dim/2 cos,sin pairs */
+    uint8_t *work;                  /* per thread: work_bytes of kernel scratch, or NULL */
+    size_t work_bytes;
 
     /* the batch being run */
     const bn_token *run_tokens;

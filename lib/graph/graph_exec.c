@@ -89,13 +89,14 @@ static int64_t units(const bn_tensor *w)
 
 /* Units [lo, hi) of one weight for n_tok tokens of XN. */
 static void matmul_units(bn_ctx *c, const bn_tensor *w, bn_buf dst, int accumulate, int n_tok,
-                         int64_t lo, int64_t hi)
+                         int64_t lo, int64_t hi, int ith)
 {
     const bn_kernels *k = &c->model->kernels;
     float *y = c->buf[dst];
     const size_t ys = c->width[dst];
     if (w->pack) {
-        bn_qx qx = { c->xq, c->width[BN_BUF_XN], c->qscale, c->qsum };
+        bn_qx qx = { c->xq, c->width[BN_BUF_XN], c->qscale, c->qsum,
+                     c->work ? c->work + (size_t)ith * c->work_bytes : NULL, c->work_bytes };
         if (w->pack->block_scales)
             bn_tgemm_blockscaled_ref(w->pack, lo, hi, &qx, n_tok, y, ys, accumulate);
         else
@@ -122,7 +123,7 @@ static void exec_matmul(bn_ctx *c, const bn_node *n, int n_tok, int ith, int nth
         int64_t lo = r.begin > base ? r.begin - base : 0;
         int64_t hi = r.end - base < u ? r.end - base : u;
         if (lo < hi)
-            matmul_units(c, n->w[i], n->dst[i], n->accumulate, n_tok, lo, hi);
+            matmul_units(c, n->w[i], n->dst[i], n->accumulate, n_tok, lo, hi, ith);
         base += u;
     }
 }
@@ -152,8 +153,10 @@ static void exec_attention(bn_ctx *c, const bn_node *n, int ith, int nth)
     const int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
     const float scale = 1.0f / sqrtf((float)hd);
     float *scores = c->scores + (size_t)ith * (size_t)c->n_ctx;
-    range r = share((int64_t)c->run_n * hp->n_head, ith, nth);
-    for (int64_t item = r.begin; item < r.end; item++) {
+    /* items dealt out in turn: a later token attends to more positions, so
+     * contiguous shares would leave the first threads idle */
+    const int64_t n_items = (int64_t)c->run_n * hp->n_head;
+    for (int64_t item = ith; item < n_items; item += nth) {
         int64_t t = item / hp->n_head;
         int h = (int)(item % hp->n_head), kvh = h / group;
         int32_t n_pos = c->run_pos0 + (int32_t)t + 1;

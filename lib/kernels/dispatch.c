@@ -41,6 +41,14 @@ void bn_kernels_init(bn_kernels *k, int max_level)
         k->q8gemm = bn_q8gemm_avx512;
         k->level = BN_LEVEL_X86_AVX512;
     }
+#if defined(BN_HAVE_AMX)
+    /* the tile state is requested only when AMX is going to be used */
+    if (level >= BN_LEVEL_X86_AMX && bn_x86_amx_enable()) {
+        k->tgemm = bn_tgemm_amx;
+        k->tgemm_work = bn_tgemm_work_amx;
+        k->level = BN_LEVEL_X86_AMX;
+    }
+#endif
 #elif defined(__aarch64__)
     /* the float entries and the quantiser stay NEON at every level */
     if (level >= BN_LEVEL_ARM_NEON) {
@@ -62,6 +70,10 @@ void bn_kernels_init(bn_kernels *k, int max_level)
 #endif
     k->name = bn_cpu_level_name(k->level);
     k->float_name = k->name;
+#if defined(__x86_64__)
+    if (k->level == BN_LEVEL_X86_AMX)
+        k->float_name = bn_cpu_level_name(BN_LEVEL_X86_AVX512);
+#endif
 #if defined(__aarch64__)
     if (k->level >= BN_LEVEL_ARM_NEON)
         k->float_name = bn_cpu_level_name(BN_LEVEL_ARM_NEON);

@@ -20,6 +20,8 @@ typedef struct bn_qx {
     size_t stride;
     const float *scale;     /* per token: 1/gamma */
     const int32_t *sum;     /* per token: sum of q */
+    uint8_t *work;          /* scratch of this call (this thread's), 64-byte aligned, */
+    size_t work_bytes;      /* bn_kernels.tgemm_work(kp) bytes; NULL/0 = none */
 } bn_qx;
 
 /* y[t * y_stride + r] (+)= packed W[r] . x[t] for the rows of tiles
@@ -58,6 +60,7 @@ typedef enum bn_cpu_level {
     BN_LEVEL_SCALAR = 0,
     BN_LEVEL_X86_AVX2 = 1,      /* AVX2 + FMA + F16C */
     BN_LEVEL_X86_AVX512 = 2,    /* AVX-512 F/BW/VL + VNNI, OS saves ZMM state */
+    BN_LEVEL_X86_AMX = 3,       /* + AMX-TILE/INT8, tile state granted to the process */
     BN_LEVEL_ARM_NEON = 1,
     BN_LEVEL_ARM_DOTPROD = 2,
     BN_LEVEL_ARM_I8MM = 3,
@@ -72,6 +75,9 @@ typedef struct bn_kernels {
     bn_f16gemm_fn f16gemm;
     bn_q8gemm_fn q8gemm;
     bn_attn_fn attn;
+    /* Scratch tgemm wants per thread for activations of kp bytes (bn_qx.work),
+     * NULL when it needs none. With less it is still exact, only slower. */
+    size_t (*tgemm_work)(int64_t kp);
 } bn_kernels;
 
 /* The highest level this CPU and OS support (lib/arch/<arch>/cpu_*.c). */

@@ -13,7 +13,7 @@
 #include "model/model_internal.h"
 
 /* BITNET_CPU_LEVEL caps the kernels for bug reports and tests: a level name
- * ("scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm") or number. */
+ * ("scalar", "avx2", "avx512vnni", "amx", "neon", "dotprod", "i8mm") or number. */
 static int env_level_cap(void)
 {
     const char *e = getenv("BITNET_CPU_LEVEL");

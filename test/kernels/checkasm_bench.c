@@ -131,10 +131,12 @@ static void bench_tgemm(bn_ca *ca, uint8_t *big)
             p->scale = 1.0f;
             p->bytes = bytes;
         }
-        const bn_qx x = { xq, (size_t)kp, xs, sum };
         for (int l = 0; l <= ca->max_level; l++) {
             if (l > 0 && ca->k[l].tgemm == ca->k[l - 1].tgemm)
                 continue;
+            const size_t work_bytes = ca->k[l].tgemm_work ? ca->k[l].tgemm_work(kp) : 0;
+            uint8_t *work = work_bytes ? xalloc(work_bytes) : NULL;
+            const bn_qx x = { xq, (size_t)kp, xs, sum, work, work_bytes };
             const double hot = time_tgemm(ca->k[l].tgemm, packs, 1, &x, 1, y);
             const double cold = time_tgemm(ca->k[l].tgemm, packs, n_copies, &x, 1, y);
             const double batch = time_tgemm(ca->k[l].tgemm, packs, 1, &x, 128, y);
@@ -146,6 +148,7 @@ static void bench_tgemm(bn_ca *ca, uint8_t *big)
                    ca->k[l].name, (long long)k, (long long)rows, (double)bytes / 1e6, hot, (double)bytes / hot, cold,
                    (double)bytes / cold, batch, batch / 128, (double)(k * rows) * 128 / batch);
             fflush(stdout);
+            free(work);
         }
         free(packs);
         free(xq);

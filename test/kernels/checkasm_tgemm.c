@@ -93,6 +93,7 @@ static int same_pack(const bn_tpack *a, const bn_tpack *b)
 static void run_case(bn_ca *ca, const tcase *c)
 {
     const int64_t kp = bn_tp_k_padded(c->k);
+    char desc[512];
     uint8_t *codes = malloc((size_t)(c->rows * c->k));
     size_t xbytes = (size_t)(c->n_tok - 1) * c->x_stride + (size_t)kp;
     int8_t *xq = malloc(xbytes), *xq_copy = malloc(xbytes);
@@ -161,14 +162,34 @@ static void run_case(bn_ca *ca, const tcase *c)
     memcpy(sum_copy, sum, sizeof(int32_t) * (size_t)c->n_tok);
     const bn_tpack w_copy = w;
     const bn_qx x_copy = x;
-    char desc[512];
 
     for (int l = 0; l <= ca->max_level; l++) {
         if (l > 0 && ca->k[l].tgemm == ca->k[l - 1].tgemm)
             continue;
         ca->cases[BN_CA_TGEMM][l]++;
         memcpy(y_got, y_init, ny * sizeof(float));
-        ca->k[l].tgemm(&w, c->tile0, c->tile1, &x, c->n_tok, y_got + GUARD, c->y_stride, c->accumulate);
+        /* the scratch the level asks for, with a canary past its end */
+        bn_qx xl = x;
+        const size_t work_bytes = ca->k[l].tgemm_work ? ca->k[l].tgemm_work(kp) : 0;
+        uint8_t *work = NULL;
+        if (work_bytes) {
+            work = aligned_alloc(64, (work_bytes + GUARD + 63) / 64 * 64);
+            if (!work) {
+                fprintf(stderr, "checkasm: out of memory\n");
+                exit(2);
+            }
+            memset(work, 0xa5, work_bytes + GUARD);
+            xl.work = work;
+            xl.work_bytes = work_bytes;
+        }
+        ca->k[l].tgemm(&w, c->tile0, c->tile1, &xl, c->n_tok, y_got + GUARD, c->y_stride, c->accumulate);
+        for (size_t i = work_bytes; work && i < work_bytes + GUARD; i++)
+            if (work[i] != 0xa5) {
+                describe(c, &w, desc, sizeof desc);
+                bn_ca_fail(ca, BN_CA_TGEMM, l, "%s: wrote past its %zu bytes of scratch", desc, work_bytes);
+                break;
+            }
+        free(work);
 
         for (size_t i = 0; i < ny; i++) {
             const float want = written[i] ? y_ref[i] : y_init[i];
@@ -229,8 +250,10 @@ void bn_ca_check_tgemm(bn_ca *ca)
      * bitnet_b1_58-3B's n_ff 8640 (not a multiple of 128) */
     static const int64_t ks[] = { 1, 100, 255, 256, 257, 1000, 2560, 6912, 8640 };
     static const int64_t rows_list[] = { 1, 3, 4, 5, 17, 64 };
-    static const int toks[] = { 1, 2, 4, 7 };
-    static const int toks_quick[] = { 1, 5 };
+    /* decode, the 4-token groups and their rests, and the 16 x 16 tiles of
+     * the AMX GEMM (from 8 tokens: one group, pairs, a lone last group) */
+    static const int toks[] = { 1, 2, 4, 7, 9, 16, 33, 50 };
+    static const int toks_quick[] = { 1, 5, 20 };
     static const int64_t ks_quick[] = { 1, 255, 257, 2560, 8640 };
     static const int64_t rows_quick[] = { 1, 5, 17 };
     /* (weights, activations) for the larger shapes: the extremes that reach
@@ -243,7 +266,7 @@ void bn_ca_check_tgemm(bn_ca *ca)
     const int64_t *rl = ca->quick ? rows_quick : rows_list;
     const size_t nr = ca->quick ? sizeof rows_quick / sizeof rows_quick[0] : sizeof rows_list / sizeof rows_list[0];
     const int *tl = ca->quick ? toks_quick : toks;
-    const size_t nt = ca->quick ? 2 : sizeof toks / sizeof toks[0];
+    const size_t nt = ca->quick ? sizeof toks_quick / sizeof toks_quick[0] : sizeof toks / sizeof toks[0];
     long id = 0;
 
     for (size_t ik = 0; ik < nk; ik++)
@@ -283,8 +306,8 @@ void bn_ca_check_tgemm(bn_ca *ca)
     for (int i = 0; i < n_random; i++, id++) {
         tcase c = { 0 };
         c.k = 1 + bn_ca_randn(i % 4 ? 1100 : 9000);
-        c.rows = 1 + bn_ca_randn(40);
-        c.n_tok = 1 + (int)bn_ca_randn(10);
+        c.rows = 1 + bn_ca_randn(i % 3 ? 40 : 100);
+        c.n_tok = 1 + (int)bn_ca_randn(i % 2 ? 10 : 70);
         c.wpat = (int)(id % 5 < N_WPAT ? id % 5 : W_RANDOM);
         c.apat = (int)bn_ca_randn(N_APAT);
         c.spat = (int)bn_ca_randn(N_SPAT);

@@ -2,7 +2,13 @@
  * register state the OS saves. AVX-512 is used only when both agree. */
 #include <stdint.h>
 
+#include "arch/x86_64/kernels_x86.h"
 #include "kernels/kernels.h"
+
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #if defined(__GNUC__)
 #include <cpuid.h>
@@ -38,12 +44,36 @@ int bn_cpu_detect_level(void)
     if (level == BN_LEVEL_X86_AVX2 && avx512f && avx512bw && avx512vl && avx512vnni
         && (xcr0 & 0xe0) == 0xe0)
         level = BN_LEVEL_X86_AVX512;
+#if defined(BN_HAVE_AMX) && defined(__linux__)
+    /* tile config and tile data state (XCR0 bits 17, 18): Linux enables them
+     * but hands the data state out per process, see bn_x86_amx_enable */
+    const int amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1;
+    if (level == BN_LEVEL_X86_AVX512 && amx_tile && amx_int8 && (xcr0 & 0x60000) == 0x60000)
+        level = BN_LEVEL_X86_AMX;
+#endif
     return level;
+}
+
+/* Linux (5.16+) gives a process the AMX tile data state only on request;
+ * once granted, every thread's signal frames are larger (doc/design.md). */
+int bn_x86_amx_enable(void)
+{
+#if defined(__linux__) && defined(SYS_arch_prctl)
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+#else
+    return 0;
+#endif
 }
 #else
 int bn_cpu_detect_level(void)
 {
     return BN_LEVEL_SCALAR;
+}
+
+int bn_x86_amx_enable(void)
+{
+    return 0;
 }
 #endif
 
@@ -52,6 +82,7 @@ const char *bn_cpu_level_name(int level)
     switch (level) {
     case BN_LEVEL_X86_AVX2: return "avx2";
     case BN_LEVEL_X86_AVX512: return "avx512vnni";
+    case BN_LEVEL_X86_AMX: return "amx";
     default: return "scalar";
     }
 }

@@ -16,4 +16,11 @@ void bn_f16gemm_avx512(BN_F16GEMM_ARGS);
 void bn_attn_avx512(BN_ATTN_ARGS);
 void bn_q8gemm_avx512(BN_Q8GEMM_ARGS);
 
+/* AMX: the prompt GEMM (decode goes to bn_tgemm_avx512). */
+void bn_tgemm_amx(BN_TGEMM_ARGS);
+size_t bn_tgemm_work_amx(int64_t kp);
+/* Asks the OS for the AMX tile state for this process (Linux: arch_prctl);
+ * 1 when granted. */
+int bn_x86_amx_enable(void);
+
 #endif
