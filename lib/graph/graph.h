@@ -47,6 +47,8 @@ typedef struct bn_node {
     bn_buf src;
     bn_buf dst[BN_NODE_MAX_W];
     int accumulate;
+    /* matmul nodes, while running: the first unit no thread has taken yet */
+    _Atomic int64_t next_unit;
 } bn_node;
 
 typedef struct bn_graph {

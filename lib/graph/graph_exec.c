@@ -1,9 +1,12 @@
 /* Executes the node list on the context's thread pool: every thread walks
  * the same nodes, takes its share of each, and meets the others at a barrier
- * before the next node. Shares are contiguous ranges of tokens, heads or
- * rows, and each output element is computed by exactly one thread in a fixed
- * order: results do not depend on the thread count. */
+ * before the next node. Shares are contiguous ranges of tokens, attention
+ * items dealt out in turn, or pieces of a matmul's rows taken as threads
+ * become free; each output element is computed by exactly one thread in a
+ * fixed order: results do not depend on the thread count or on which thread
+ * took which piece. */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/fp16.h"
@@ -110,21 +113,60 @@ static void matmul_units(bn_ctx *c, const bn_tensor *w, bn_buf dst, int accumula
     }
 }
 
-/* Units of all the node's weights, end to end, shared between the threads. */
-static void exec_matmul(bn_ctx *c, const bn_node *n, int n_tok, int ith, int nth)
+/* Takes the next piece of a node's units [0, total): guided self-scheduling,
+ * pieces shrink as the work runs out so that the threads finish together
+ * even when one runs slower (memory bandwidth is not shared evenly). Piece
+ * boundaries are multiples of `align` units. Which thread computes a unit
+ * does not change its result. Returns 0 when nothing is left. */
+static int take_units(bn_node *n, int64_t total, int nth, int64_t min_units, int64_t align, range *out)
+{
+    int64_t cur = atomic_load_explicit(&n->next_unit, memory_order_relaxed);
+    for (;;) {
+        if (cur >= total)
+            return 0;
+        int64_t take = (total - cur) / (2 * nth);
+        take = take < min_units ? min_units : take;
+        take = (take + align - 1) / align * align;
+        const int64_t end = total - cur < take ? total : cur + take;
+        if (atomic_compare_exchange_weak_explicit(&n->next_unit, &cur, end, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            out->begin = cur;
+            out->end = end;
+            return 1;
+        }
+    }
+}
+
+/* Bytes of weights in one work unit of w (for the piece size). */
+static int64_t unit_bytes(const bn_tensor *w)
+{
+    if (w->pack)
+        return w->pack->n_chunks * BN_TP_ROWS * BN_TP_CHUNK_BYTES;
+    return (int64_t)(w->nbytes / (w->ne[1] ? w->ne[1] : 1));
+}
+
+/* Units of all the node's weights, end to end, taken piece by piece by the
+ * threads. Pieces are at least 64 KB of weights and whole groups of 8 tiles
+ * (the AMX kernel's 32 rows). */
+static void exec_matmul(bn_ctx *c, bn_node *n, int n_tok, int ith, int nth)
 {
     int64_t total = 0;
     for (int i = 0; i < n->n_w; i++)
         total += units(n->w[i]);
-    range r = share(total, ith, nth);
-    int64_t base = 0;
-    for (int i = 0; i < n->n_w; i++) {
-        int64_t u = units(n->w[i]);
-        int64_t lo = r.begin > base ? r.begin - base : 0;
-        int64_t hi = r.end - base < u ? r.end - base : u;
-        if (lo < hi)
-            matmul_units(c, n->w[i], n->dst[i], n->accumulate, n_tok, lo, hi, ith);
-        base += u;
+    const int64_t ub = unit_bytes(n->w[0]);
+    const int64_t min_units = ub > 0 && ub < 65536 ? 65536 / ub : 1;
+    const int64_t align = n->w[0]->pack ? 8 : 1;
+    range r;
+    while (take_units(n, total, nth, min_units, align, &r)) {
+        int64_t base = 0;
+        for (int i = 0; i < n->n_w; i++) {
+            int64_t u = units(n->w[i]);
+            int64_t lo = r.begin > base ? r.begin - base : 0;
+            int64_t hi = r.end - base < u ? r.end - base : u;
+            if (lo < hi)
+                matmul_units(c, n->w[i], n->dst[i], n->accumulate, n_tok, lo, hi, ith);
+            base += u;
+        }
     }
 }
 
@@ -183,9 +225,9 @@ static void exec_output_norm(bn_ctx *c, const bn_node *n, int ith, int nth)
 static void graph_task(void *arg, int ith, int nth)
 {
     bn_ctx *c = arg;
-    const bn_graph *g = &c->graph;
+    bn_graph *g = &c->graph;
     for (int i = 0; i < g->n_nodes; i++) {
-        const bn_node *n = &g->nodes[i];
+        bn_node *n = &g->nodes[i];
         switch (n->op) {
         case BN_OP_EMBED: exec_embed(c, ith, nth); break;
         case BN_OP_NORM_QUANT: exec_norm_quant(c, n, ith, nth); break;
@@ -202,5 +244,7 @@ static void graph_task(void *arg, int ith, int nth)
 
 void bn_graph_run(bn_ctx *c)
 {
+    for (int i = 0; i < c->graph.n_nodes; i++)
+        atomic_store_explicit(&c->graph.nodes[i].next_unit, 0, memory_order_relaxed);
     bn_pool_run(c->pool, graph_task, c);
 }
