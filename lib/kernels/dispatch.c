@@ -39,6 +39,7 @@ void bn_kernels_init(bn_kernels *k, int max_level)
         k->f16gemm = bn_f16gemm_avx512;
         k->attn = bn_attn_avx512;
         k->q8gemm = bn_q8gemm_avx512;
+        k->q8_x_bits = 16;
         k->level = BN_LEVEL_X86_AVX512;
     }
 #if defined(BN_HAVE_AMX)

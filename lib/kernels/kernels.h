@@ -75,6 +75,9 @@ typedef struct bn_kernels {
     bn_f16gemm_fn f16gemm;
     bn_q8gemm_fn q8gemm;
     bn_attn_fn attn;
+    /* 0 when q8gemm multiplies by x as floats, 16 when it first rounds x to
+     * int16 per block of 32 with the block's own scale (doc/numerics.md) */
+    int q8_x_bits;
     /* Scratch tgemm wants per thread for activations of kp bytes (bn_qx.work),
      * NULL when it needs none. With less it is still exact, only slower. */
     size_t (*tgemm_work)(int64_t kp);

@@ -78,12 +78,17 @@ static void run_case(bn_ca *ca, int q8, int64_t k, int64_t rows, int64_t r0, int
     float *x = malloc(nx * sizeof(float)), *x_copy = malloc(nx * sizeof(float));
     float *y_init = malloc(ny * sizeof(float)), *y_ref = malloc(ny * sizeof(float));
     float *y_got = malloc(ny * sizeof(float)), *tol = calloc(ny, sizeof(float));
+    float *tol_x16 = calloc(ny, sizeof(float));
     uint8_t *written = calloc(ny, 1);
-    if (!w || !w_copy || !x || !x_copy || !y_init || !y_ref || !y_got || !tol || !written)
+    if (!w || !w_copy || !x || !x_copy || !y_init || !y_ref || !y_got || !tol || !tol_x16 || !written)
         oom();
     fill_weights(q8, w, nw);
     for (size_t i = 0; i < nx; i++)
         x[i] = bn_ca_randf(-4.0f, 4.0f);
+    /* some cases: a wide range inside each block (one large value, the rest
+     * tiny), or a block of zeros, for the kernels that round x per block */
+    for (size_t i = 0; id % 3 == 2 && i < nx; i++)
+        x[i] = i % 32 == 5 ? 1e3f : i % 64 < 32 ? 0.0f : bn_ca_randf(-1e-3f, 1e-3f);
     memcpy(w_copy, w, wbytes);
     memcpy(x_copy, x, nx * sizeof(float));
     for (size_t i = 0; i < ny; i++) {
@@ -99,6 +104,17 @@ static void run_case(bn_ca *ca, int q8, int64_t k, int64_t rows, int64_t r0, int
             for (int64_t j = 0; j < k; j++)
                 mag += fabs(weight(q8, w, k, r, j) * x[(size_t)t * x_stride + (size_t)j]);
             tol[i] = (float)((double)(q8 ? k / 16 + 12 : k / 8 + 12) * FLT_EPSILON * mag);
+            /* x rounded to int16 per block: each element off by at most half
+             * a step (max|x_block| / 32767), plus a little for the rounding
+             * of the step itself */
+            for (int64_t b = 0; q8 && b < k / 32; b++) {
+                double xmax = 0.0, wsum = 0.0;
+                for (int64_t j = 32 * b; j < 32 * b + 32; j++) {
+                    xmax = fmax(xmax, fabs(x[(size_t)t * x_stride + (size_t)j]));
+                    wsum += fabs(weight(q8, w, k, r, j));
+                }
+                tol_x16[i] += (float)(0.5001 * xmax / 32767.0 * wsum);
+            }
         }
     memcpy(y_ref, y_init, ny * sizeof(float));
     if (q8)
@@ -119,8 +135,9 @@ static void run_case(bn_ca *ca, int q8, int64_t k, int64_t rows, int64_t r0, int
         char desc[160];
         snprintf(desc, sizeof desc, "case #%ld: K=%lld rows [%lld, %lld) n_tok=%d x_stride=%zu y_stride=%zu", id,
                  (long long)k, (long long)r0, (long long)rows, n_tok, x_stride, y_stride);
+        const int x16 = q8 && ca->k[l].q8_x_bits == 16;
         for (size_t i = 0; i < ny; i++) {
-            if (written[i] ? bn_ca_within(ca, kern, l, y_got[i], y_ref[i], tol[i])
+            if (written[i] ? bn_ca_within(ca, kern, l, y_got[i], y_ref[i], x16 ? tol[i] + tol_x16[i] : tol[i])
                            : bn_ca_bits(y_got[i]) == bn_ca_bits(y_init[i]))
                 continue;
             if (i < GUARD || i >= ny - GUARD) {
@@ -130,7 +147,7 @@ static void run_case(bn_ca *ca, int q8, int64_t k, int64_t rows, int64_t r0, int
                 const size_t o = i - GUARD;
                 bn_ca_fail(ca, kern, l, "%s: y[t=%zu][r=%zu]%s = %a, want %a (tolerance %a)", desc,
                            o / y_stride, o % y_stride, written[i] ? "" : " (not to be written)", (double)y_got[i],
-                           (double)(written[i] ? y_ref[i] : y_init[i]), (double)tol[i]);
+                           (double)(written[i] ? y_ref[i] : y_init[i]), (double)(x16 ? tol[i] + tol_x16[i] : tol[i]));
             }
             break;
         }
@@ -145,6 +162,7 @@ static void run_case(bn_ca *ca, int q8, int64_t k, int64_t rows, int64_t r0, int
     free(y_ref);
     free(y_got);
     free(tol);
+    free(tol_x16);
     free(written);
 }
 
@@ -173,7 +191,9 @@ void bn_ca_check_f16gemm(bn_ca *ca)
 
 void bn_ca_check_q8gemm(bn_ca *ca)
 {
-    /* whole Q8_0 blocks of 32 */
-    static const int64_t ks[] = { 32, 64, 96, 160, 2560 };
+    /* whole Q8_0 blocks of 32: fewer than, exactly and more than the 16
+     * blocks of a step, 2B4T's n_embd, and past the longest row the AVX-512
+     * kernel quantises on its stack (16384) */
+    static const int64_t ks[] = { 32, 64, 96, 160, 512, 544, 2560, 16416 };
     check(ca, 1, ks, sizeof ks / sizeof ks[0]);
 }

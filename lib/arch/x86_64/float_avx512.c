@@ -60,32 +60,123 @@ void bn_f16gemm_avx512(BN_F16GEMM_ARGS)
     }
 }
 
-/* Q8_0 rows: each block's int8 are widened, scaled by the block's d and
- * accumulated against x in float. Four rows share the activation loads. */
+/* Q8_0 rows. Widening every int8 weight to float costs more than reading it
+ * (the kernel would be compute-bound at about half the memory bandwidth), so
+ * the activations are quantised instead, to int16 per block of 32 with the
+ * block's own scale (|error| <= 0.5 * max|x_block| / 32767 per element,
+ * doc/numerics.md): a block is then one widening of the weights to int16
+ * and one vpmaddwd, and the sixteen int32 lanes are scaled in float by
+ * d_weight * d_x. The quantisation is a function of x alone, so a token's
+ * result does not depend on the batch or the rows it is computed with. */
+
+/* longest row quantised on the stack (the float kernel takes the others) */
+#define Q8_K_MAX 16384
+/* rows per pass for a batch: each token is quantised once per pass */
+#define Q8_ROWS_PER_PASS 32
+
+/* x (k floats, k a multiple of 32) as int16 blocks xq[k] and scales dx[k/32]. */
+static void quantise_x16(const float *x, int64_t k, int16_t *xq, float *dx)
+{
+    for (int64_t b = 0; b < k / 32; b++) {
+        const __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
+        const float max = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        dx[b] = max / 32767.0f;
+        const __m512 inv = _mm512_set1_ps(max > 0.0f ? 32767.0f / max : 0.0f);
+        /* round to nearest; the saturating narrow keeps +-32767 */
+        const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, inv));
+        const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, inv));
+        _mm256_storeu_si256((__m256i *)(void *)(xq + 32 * b), _mm512_cvtsepi32_epi16(q0));
+        _mm256_storeu_si256((__m256i *)(void *)(xq + 32 * b + 16), _mm512_cvtsepi32_epi16(q1));
+    }
+}
+
+/* acc + (block . x16) * sc (sc from memory: an embedded broadcast, no shuffle) */
+static inline __m512 q8_block_x16(const bn_block_q8_0 *blk, const int16_t *x16, const float *sc, __m512 acc)
+{
+    const __m512i w16 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)blk->qs));
+    const __m512i p = _mm512_madd_epi16(w16, _mm512_loadu_si512(x16));
+    /* GCC turns a broadcast of a value it just stored into a shuffle; the
+     * asm keeps the load-port broadcast */
+    const __m512 f = _mm512_cvtepi32_ps(p);
+    __asm__("vfmadd231ps %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(f), "m"(*sc));
+    return acc;
+}
+
+/* One Q8_0 row against int16 blocks: sixteen blocks per step, their weight
+ * scales gathered and converted together. */
+static float q8_row_x16(const bn_block_q8_0 *br, int64_t nb, const int16_t *xq, const float *dx)
+{
+    /* four accumulators: one FMA chain would bound the loop by its latency */
+    _Alignas(64) float sc[16];
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t b0 = 0; b0 < nb; b0 += 16) {
+        const int n = nb - b0 < 16 ? (int)(nb - b0) : 16;
+        const bn_block_q8_0 *blk = br + b0;
+        for (int l = 0; l < 9; l++)
+            _mm_prefetch((const char *)blk + 4096 + 64 * l, _MM_HINT_T0);
+        /* weight scale times activation scale of each block */
+        for (int j = 0; j < n; j++) {
+            uint16_t dh;
+            memcpy(&dh, &blk[j].d, 2);
+            sc[j] = _cvtsh_ss(dh) * dx[b0 + j];
+        }
+        const int16_t *xb = xq + 32 * b0;
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            a0 = q8_block_x16(&blk[j], xb + 32 * j, &sc[j], a0);
+            a1 = q8_block_x16(&blk[j + 1], xb + 32 * (j + 1), &sc[j + 1], a1);
+            a2 = q8_block_x16(&blk[j + 2], xb + 32 * (j + 2), &sc[j + 2], a2);
+            a3 = q8_block_x16(&blk[j + 3], xb + 32 * (j + 3), &sc[j + 3], a3);
+        }
+        for (; j < n; j++)
+            a0 = q8_block_x16(&blk[j], xb + 32 * j, &sc[j], a0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+/* The float form: each block's int8 widened to float, for rows too long for
+ * the stack buffers. */
 static inline __m512 q8_block_half(const bn_block_q8_0 *b, int half, __m512 d)
 {
     __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(b->qs + 16 * half))));
     return _mm512_mul_ps(v, d);
 }
 
+static float q8_row_f32(const bn_block_q8_0 *br, int64_t nb, const float *xt)
+{
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+    for (int64_t b = 0; b < nb; b++) {
+        _mm_prefetch((const char *)(br + b) + 1024, _MM_HINT_T0);
+        uint16_t dh;
+        memcpy(&dh, &br[b].d, 2);
+        const __m512 d = _mm512_set1_ps(_cvtsh_ss(dh));
+        s0 = _mm512_fmadd_ps(q8_block_half(&br[b], 0, d), _mm512_loadu_ps(xt + 32 * b), s0);
+        s1 = _mm512_fmadd_ps(q8_block_half(&br[b], 1, d), _mm512_loadu_ps(xt + 32 * b + 16), s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
 void bn_q8gemm_avx512(BN_Q8GEMM_ARGS)
 {
     const int64_t nb = k / 32;
     const bn_block_q8_0 *base = w;
-    for (int64_t r = r0; r < r1; r++) {
-        const bn_block_q8_0 *br = base + r * nb;
+    if (k > Q8_K_MAX) {
+        for (int64_t r = r0; r < r1; r++)
+            for (int t = 0; t < n_tok; t++)
+                y[(size_t)t * y_stride + r] = q8_row_f32(base + r * nb, nb, x + (size_t)t * x_stride);
+        return;
+    }
+    int16_t xq[Q8_K_MAX];
+    float dx[Q8_K_MAX / 32];
+    if (n_tok == 1)
+        quantise_x16(x, k, xq, dx);
+    for (int64_t p0 = r0; p0 < r1; p0 += Q8_ROWS_PER_PASS) {
+        const int64_t p1 = r1 - p0 < Q8_ROWS_PER_PASS ? r1 : p0 + Q8_ROWS_PER_PASS;
         for (int t = 0; t < n_tok; t++) {
-            const float *xt = x + (size_t)t * x_stride;
-            __m512 s0 = _mm512_setzero_ps(), s1 = s0;
-            for (int64_t b = 0; b < nb; b++) {
-                _mm_prefetch((const char *)(br + b) + 1024, _MM_HINT_T0);
-                uint16_t dh;
-                memcpy(&dh, &br[b].d, 2);
-                const __m512 d = _mm512_set1_ps(_cvtsh_ss(dh));
-                s0 = _mm512_fmadd_ps(q8_block_half(&br[b], 0, d), _mm512_loadu_ps(xt + 32 * b), s0);
-                s1 = _mm512_fmadd_ps(q8_block_half(&br[b], 1, d), _mm512_loadu_ps(xt + 32 * b + 16), s1);
-            }
-            y[(size_t)t * y_stride + r] = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+            if (n_tok > 1)
+                quantise_x16(x + (size_t)t * x_stride, k, xq, dx);
+            for (int64_t r = p0; r < p1; r++)
+                y[(size_t)t * y_stride + r] = q8_row_x16(base + r * nb, nb, xq, dx);
         }
     }
 }
