@@ -47,6 +47,12 @@ typedef void (*bn_f16gemm_fn)(BN_F16GEMM_ARGS);
                        size_t x_stride, int n_tok, float *y, size_t y_stride
 typedef void (*bn_q8gemm_fn)(BN_Q8GEMM_ARGS);
 
+/* One row of k F16 weights (k a multiple of 32) as k/32 Q8_0 blocks,
+ * rounded as llama.cpp quantises (d = max|w| / 127 as F16, q = w / d rounded
+ * half away from zero; NaN gives 0): the output_q8 conversion at load. */
+#define BN_Q8FROMF16_ARGS const uint16_t *w, int64_t k, void *out
+typedef void (*bn_q8_from_f16_fn)(BN_Q8FROMF16_ARGS);
+
 /* Causal attention of one query head over n_pos cached positions: K and V
  * rows of that head start at k / v and are kv_stride bytes apart, F16 when
  * kv_f16 else F32. scores has room for n_pos floats. out = softmax(q.K *
@@ -75,6 +81,7 @@ typedef struct bn_kernels {
     bn_f16gemm_fn f16gemm;
     bn_q8gemm_fn q8gemm;
     bn_attn_fn attn;
+    bn_q8_from_f16_fn q8_from_f16;
     /* 0 when q8gemm multiplies by x as floats, 16 when it first rounds x to
      * int16 per block of 32 with the block's own scale (doc/numerics.md) */
     int q8_x_bits;
@@ -96,6 +103,9 @@ float bn_quant_ref(BN_QUANT_ARGS);
 void bn_f16gemm_ref(BN_F16GEMM_ARGS);
 void bn_attn_ref(BN_ATTN_ARGS);
 void bn_q8gemm_ref(BN_Q8GEMM_ARGS);
+void bn_q8_from_f16_ref(BN_Q8FROMF16_ARGS);
+/* The same rounding from floats (output projections stored as F32/BF16). */
+void bn_q8_from_f32_ref(const float *x, int64_t k, void *out);
 /* The only path for tensors with per-block scales. */
 void bn_tgemm_blockscaled_ref(BN_TGEMM_ARGS);
 

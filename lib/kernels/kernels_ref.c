@@ -1,5 +1,6 @@
 /* Scalar reference of the kernel table: straightforward loops over the packed
  * layout, the oracle every SIMD variant is tested against. */
+#include <math.h>
 #include <string.h>
 
 #include "core/fp16.h"
@@ -112,4 +113,49 @@ void bn_q8gemm_ref(BN_Q8GEMM_ARGS)
         for (int t = 0; t < n_tok; t++)
             y[(size_t)t * y_stride + r] = bn_dot_q8_0_ref((const uint8_t *)w + (size_t)r * row_bytes,
                                                           x + (size_t)t * x_stride, k);
+}
+
+/* roundf (half away from zero) for |v| < 2^23, without the libm call: the
+ * difference v - trunc(v) is exact. NaN (an infinite weight times 1/d = 0)
+ * gives 0. */
+static inline int round_away(float v)
+{
+    if (v != v)
+        return 0;
+    int i = (int)v;
+    float frac = v - (float)i;
+    return i + (frac >= 0.5f) - (frac <= -0.5f);
+}
+
+/* One block of 32 as llama.cpp quantises it: d = max|w| / 127, q = round(w / d). */
+static void q8_block_from_f32(const float *x, bn_block_q8_0 *out)
+{
+    float amax = 0.0f;
+    for (int i = 0; i < 32; i++) {
+        float a = fabsf(x[i]);
+        amax = a > amax ? a : amax;     /* maxss: no branch; NaN is skipped */
+    }
+    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    const uint16_t dh = bn_f16_from_f32(d);
+    memcpy(&out->d, &dh, 2);
+    for (int i = 0; i < 32; i++)
+        out->qs[i] = (int8_t)round_away(x[i] * id);
+}
+
+void bn_q8_from_f32_ref(const float *x, int64_t k, void *out)
+{
+    bn_block_q8_0 *b = out;
+    for (int64_t i = 0; i < k / 32; i++)
+        q8_block_from_f32(x + 32 * i, b + i);
+}
+
+void bn_q8_from_f16_ref(BN_Q8FROMF16_ARGS)
+{
+    bn_block_q8_0 *b = out;
+    for (int64_t i = 0; i < k / 32; i++) {
+        float x[32];
+        for (int j = 0; j < 32; j++)
+            x[j] = bn_f16_to_f32(w[32 * i + j]);
+        q8_block_from_f32(x, b + i);
+    }
 }

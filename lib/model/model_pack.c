@@ -11,6 +11,10 @@
 #include "core/fp16.h"
 #include "ops/ops.h"
 #include "model/model_internal.h"
+#include "runtime/parallel_for.h"
+
+/* threads for the repacking and conversions at load */
+#define LOAD_THREADS 4
 
 /* BITNET_CPU_LEVEL caps the kernels for bug reports and tests: a level name
  * ("scalar", "avx2", "avx512vnni", "amx", "neon", "dotprod", "i8mm") or number. */
@@ -46,34 +50,43 @@ static void release_pages(const bn_model *m, const bn_tensor *t)
     release_range(m, t->data, t->nbytes);
 }
 
-/* roundf (half away from zero) for |v| < 2^23, without the libm call: the
- * difference v - trunc(v) is exact. */
-static inline int round_away(float v)
-{
-    int i = (int)v;
-    float frac = v - (float)i;
-    return i + (frac >= 0.5f) - (frac <= -0.5f);
-}
+/* The output projection's conversion to Q8_0, in pieces of rows. */
+#define Q8_PIECE_ROWS 1024
 
-/* Q8_0 of one row as llama.cpp quantises it: d = max|w| / 127 per block of
- * 32, q = round(w / d). */
-static void quantize_row_q8_0(const float *x, int64_t k, bn_block_q8_0 *out)
+typedef struct q8_job {
+    const bn_model *m;
+    bn_block_q8_0 *q;
+    _Atomic int failed;
+} q8_job;
+
+static void convert_piece_q8(void *arg, int64_t piece)
 {
-    for (int64_t b = 0; b < k / 32; b++) {
-        float amax = 0.0f;
-        for (int i = 0; i < 32; i++) {
-            float a = fabsf(x[32 * b + i]);
-            amax = a > amax ? a : amax;     /* maxss: no branch */
-        }
-        const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        const uint16_t dh = bn_f16_from_f32(d);
-        memcpy(&out[b].d, &dh, 2);
-        for (int i = 0; i < 32; i++)
-            out[b].qs[i] = (int8_t)round_away(x[32 * b + i] * id);
+    q8_job *j = arg;
+    const bn_tensor *o = &j->m->output;
+    const int64_t k = (int64_t)o->ne[0], rows = (int64_t)o->ne[1];
+    const int64_t r0 = piece * Q8_PIECE_ROWS, r1 = rows - r0 < Q8_PIECE_ROWS ? rows : r0 + Q8_PIECE_ROWS;
+    float *row = NULL;
+    if (o->type != BN_TYPE_F16 && !(row = malloc((size_t)k * sizeof *row))) {
+        j->failed = 1;
+        return;
     }
+    for (int64_t r = r0; r < r1; r++) {
+        if (o->type == BN_TYPE_F16) {
+            j->m->kernels.q8_from_f16((const uint16_t *)o->data + r * k, k, j->q + r * (k / 32));
+        } else {
+            bn_op_embed_row(o->type, o->data, (uint64_t)r, (int)k, row);
+            bn_q8_from_f32_ref(row, k, j->q + r * (k / 32));
+        }
+    }
+    free(row);
+    /* the float rows are let go as they are converted, so that the peak
+     * resident memory does not hold both copies */
+    const uint64_t row_bytes = o->nbytes / o->ne[1];
+    release_range(j->m, (const uint8_t *)o->data + (uint64_t)r0 * row_bytes, (uint64_t)(r1 - r0) * row_bytes);
 }
 
-/* Replaces the float output projection by a Q8_0 copy (model params output_q8). */
+/* Replaces the float output projection by a Q8_0 copy (model params
+ * output_q8), converted on all cores: it is most of the load time. */
 static int convert_output_q8(bn_model *m)
 {
     bn_tensor *o = &m->output;
@@ -83,63 +96,78 @@ static int convert_output_q8(bn_model *m)
     if (k % 32)
         return bn_fail(BN_E_UNSUPPORTED, "output_q8: rows of %lld are not a multiple of 32", (long long)k);
     const size_t bytes = (size_t)(rows * (k / 32)) * sizeof(bn_block_q8_0);
-    bn_block_q8_0 *q = malloc(bytes);
-    float *row = malloc((size_t)k * sizeof *row);
-    if (!q || !row) {
-        free(q);
-        free(row);
+    q8_job job = { m, malloc(bytes), 0 };
+    if (!job.q)
         return bn_fail(BN_E_NOMEM, "output_q8: cannot allocate %zu bytes", bytes);
+    bn_parallel_for((rows + Q8_PIECE_ROWS - 1) / Q8_PIECE_ROWS, LOAD_THREADS, convert_piece_q8, &job);
+    if (job.failed) {
+        free(job.q);
+        return bn_fail(BN_E_NOMEM, "output_q8: out of memory");
     }
-    /* the float rows are let go as they are converted, so that the peak
-     * resident memory does not hold both copies */
-    const uint64_t row_bytes = o->nbytes / (uint64_t)rows;
-    const int64_t rows_per_release = row_bytes ? (int64_t)((16u << 20) / row_bytes) + 1 : rows;
-    for (int64_t r = 0; r < rows; r++) {
-        bn_op_embed_row(o->type, o->data, (uint64_t)r, (int)k, row);
-        quantize_row_q8_0(row, k, q + r * (k / 32));
-        if ((r + 1) % rows_per_release == 0 || r + 1 == rows) {
-            int64_t first = (r / rows_per_release) * rows_per_release;
-            release_range(m, (const uint8_t *)o->data + (uint64_t)first * row_bytes,
-                          (uint64_t)(r + 1 - first) * row_bytes);
-        }
-    }
-    free(row);
-    m->output_q8 = q;
+    m->output_q8 = job.q;
     o->type = BN_TYPE_Q8_0;
-    o->data = q;
+    o->data = job.q;
     o->nbytes = bytes;
     return BN_OK;
+}
+
+/* The ternary tensors to repack, in layer order, each with its slot. */
+typedef struct pack_job {
+    bn_model *m;
+    bn_tensor **tensors;
+    int *rc;
+} pack_job;
+
+static void pack_one(void *arg, int64_t i)
+{
+    pack_job *j = arg;
+    bn_tensor *t = j->tensors[i];
+    j->rc[i] = bn_tpack_make(&j->m->packs[i], t->type, t->data, (int64_t)t->ne[1], (int64_t)t->ne[0], t->scale,
+                             t->out_scale);
+    if (j->rc[i] == BN_OK)
+        release_pages(j->m, t);
 }
 
 int bn_model_prepare_kernels(bn_model *m, const bn_model_params *p)
 {
     int cap = p->cpu_level_cap >= 0 ? p->cpu_level_cap : env_level_cap();
     bn_kernels_init(&m->kernels, cap);
-    m->packs = calloc((size_t)m->hp.n_layer * 7, sizeof *m->packs);
-    if (!m->packs)
+    const size_t max_packs = (size_t)m->hp.n_layer * 7;
+    m->packs = calloc(max_packs, sizeof *m->packs);
+    bn_tensor **tensors = malloc(max_packs * sizeof *tensors);
+    int *rcs = malloc(max_packs * sizeof *rcs);
+    if (!m->packs || !tensors || !rcs) {
+        free(tensors);
+        free(rcs);
         return bn_fail(BN_E_NOMEM, "out of memory");
+    }
+    int n = 0;
     for (int il = 0; il < m->hp.n_layer; il++) {
         bn_layer *L = &m->layers[il];
         bn_tensor *ts[] = { &L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down };
-        for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
-            bn_tensor *t = ts[i];
-            if (!bn_type_is_ternary(t->type))
-                continue;
-            bn_tpack *pk = &m->packs[m->n_packs];
-            int rc = bn_tpack_make(pk, t->type, t->data, (int64_t)t->ne[1], (int64_t)t->ne[0], t->scale,
-                                   t->out_scale);
-            if (rc)
-                return bn_fail_prefix(rc, t->name);
-            m->n_packs++;
-            t->pack = pk;
-            release_pages(m, t);
-        }
+        for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+            if (bn_type_is_ternary(ts[i]->type))
+                tensors[n++] = ts[i];
     }
-    if (p->output_q8) {
-        int rc = convert_output_q8(m);
-        if (rc)
-            return rc;
+    /* every slot is freed with the model, made or not (bn_tpack_free of a
+     * zeroed pack does nothing) */
+    m->n_packs = n;
+    pack_job job = { m, tensors, rcs };
+    bn_parallel_for(n, LOAD_THREADS, pack_one, &job);
+    int rc = BN_OK;
+    for (int i = 0; i < n && !rc; i++) {
+        if (rcs[i])
+            rc = bn_fail(rcs[i], "tensor '%s': cannot allocate %zu bytes for packed weights", tensors[i]->name,
+                         m->packs[i].bytes);
+        else
+            tensors[i]->pack = &m->packs[i];
     }
+    free(tensors);
+    free(rcs);
+    if (!rc && p->output_q8)
+        rc = convert_output_q8(m);
+    if (rc)
+        return rc;
     const int fast_output = m->output.type == BN_TYPE_F16 || m->output.type == BN_TYPE_Q8_0;
     snprintf(m->kernel_desc, sizeof m->kernel_desc, "ternary %s, output %s %s, quant %s",
              m->kernels.name, bn_type_name(m->output.type), fast_output ? m->kernels.float_name : "scalar",

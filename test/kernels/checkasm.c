@@ -107,8 +107,10 @@ int main(int argc, char **argv)
     printf("seed: %#llx%s\n", (unsigned long long)ca.seed, ca.quick ? " (quick)" : "");
     fflush(stdout);
     static void (*const families[])(bn_ca *) = { bn_ca_check_tgemm, bn_ca_check_tgemm_file, bn_ca_check_quant,
-                                                 bn_ca_check_f16gemm, bn_ca_check_q8gemm, bn_ca_check_attn };
-    static const char *const family_names[] = { "tgemm", "packing", "quant", "f16gemm", "q8gemm", "attn" };
+                                                 bn_ca_check_f16gemm, bn_ca_check_q8gemm, bn_ca_check_attn,
+                                                 bn_ca_check_q8conv };
+    static const char *const family_names[] = { "tgemm", "packing", "quant", "f16gemm", "q8gemm", "attn",
+                                                  "q8conv" };
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -28,6 +28,7 @@ enum bn_ca_kernel {
     BN_CA_F16GEMM,
     BN_CA_Q8GEMM,
     BN_CA_ATTN,
+    BN_CA_Q8CONV,       /* F16 -> Q8_0 conversion (output_q8) */
     BN_CA_N_KERNELS
 };
 
@@ -78,6 +79,7 @@ int bn_ca_tpack_from_codes(bn_tpack *p, const uint8_t *codes, int64_t rows, int6
 void bn_ca_check_tgemm(bn_ca *ca);
 void bn_ca_check_tgemm_file(bn_ca *ca);
 void bn_ca_check_quant(bn_ca *ca);
+void bn_ca_check_q8conv(bn_ca *ca);
 void bn_ca_check_f16gemm(bn_ca *ca);
 void bn_ca_check_q8gemm(bn_ca *ca);
 void bn_ca_check_attn(bn_ca *ca);

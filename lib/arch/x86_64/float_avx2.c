@@ -61,3 +61,43 @@ void bn_q8gemm_avx2(BN_Q8GEMM_ARGS)
         }
     }
 }
+
+/* F16 rows to Q8_0, bit-identical to bn_q8_from_f16_ref: the F16 to float
+ * conversion is exact, d and 1/d are the same scalar operations, and the
+ * rounding half away from zero is done on the exact fraction. */
+void bn_q8_from_f16_avx2(BN_Q8FROMF16_ARGS)
+{
+    bn_block_q8_0 *out_b = out;
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 half = _mm256_set1_ps(0.5f), mhalf = _mm256_set1_ps(-0.5f), one = _mm256_set1_ps(1.0f);
+    for (int64_t b = 0; b < k / 32; b++) {
+        __m256 v[4];
+        __m256 amax = _mm256_setzero_ps();
+        for (int j = 0; j < 4; j++) {
+            v[j] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(w + 32 * b + 8 * j)));
+            /* max(a, amax) keeps amax where a is NaN, as the reference does */
+            amax = _mm256_max_ps(_mm256_and_ps(v[j], abs_mask), amax);
+        }
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_max_ss(m, _mm_movehdup_ps(m));
+        const float d = _mm_cvtss_f32(m) / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t dh = (uint16_t)_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+        memcpy(&out_b[b].d, &dh, 2);
+        __m256i q[4];
+        for (int j = 0; j < 4; j++) {
+            const __m256 p = _mm256_mul_ps(v[j], _mm256_set1_ps(id));
+            const __m256 t = _mm256_round_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            const __m256 frac = _mm256_sub_ps(p, t);
+            __m256 r = _mm256_add_ps(t, _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ), one));
+            r = _mm256_sub_ps(r, _mm256_and_ps(_mm256_cmp_ps(frac, mhalf, _CMP_LE_OQ), one));
+            r = _mm256_and_ps(r, _mm256_cmp_ps(p, p, _CMP_ORD_Q));   /* NaN -> 0 */
+            q[j] = _mm256_cvttps_epi32(r);
+        }
+        /* packs work within 128-bit halves: restore the order afterwards */
+        const __m256i w16a = _mm256_packs_epi32(q[0], q[1]), w16b = _mm256_packs_epi32(q[2], q[3]);
+        const __m256i b8 = _mm256_packs_epi16(w16a, w16b);
+        const __m256i ordered = _mm256_permutevar8x32_epi32(b8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(void *)out_b[b].qs, ordered);
+    }
+}
