@@ -1,4 +1,5 @@
 /* Repacking of the file's ternary layouts into the kernels' layout (tpack.h). */
+#include "core/hugepages.h"
 #include "kernels/tpack.h"
 
 #include <stdlib.h>
@@ -195,6 +196,7 @@ int bn_tpack_make(bn_tpack *p, uint32_t type, const void *data, int64_t rows, in
         bn_tpack_free(p);
         return bn_fail(BN_E_NOMEM, "cannot allocate %zu bytes for packed weights", p->bytes);
     }
+    bn_advise_hugepages(p->mem, p->bytes);
     uint8_t *codes = p->mem;
     p->codes = codes;
     p->scale = s * out_scale;

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/fp16.h"
+#include "core/hugepages.h"
 #include "ops/ops.h"
 #include "model/model_internal.h"
 #include "runtime/parallel_for.h"
@@ -99,6 +100,7 @@ static int convert_output_q8(bn_model *m)
     q8_job job = { m, malloc(bytes), 0 };
     if (!job.q)
         return bn_fail(BN_E_NOMEM, "output_q8: cannot allocate %zu bytes", bytes);
+    bn_advise_hugepages(job.q, bytes);
     bn_parallel_for((rows + Q8_PIECE_ROWS - 1) / Q8_PIECE_ROWS, LOAD_THREADS, convert_piece_q8, &job);
     if (job.failed) {
         free(job.q);
