@@ -5,6 +5,8 @@
  *   checkasm --bench                timings (not part of the test suite)
  *   checkasm --self-test            the checks against deliberately broken
  *                                   kernels: each must be caught
+ *   checkasm --dense-layout         the 1.6-bit layout experiment
+ *                                   (checkasm_dense.c; not a test)
  *   checkasm --probe-avx512         runs one AVX-512 kernel directly, whatever
  *                                   the CPU: under qemu-x86_64 it must die of
  *                                   SIGILL (proves the emulator traps AVX-512)
@@ -50,7 +52,7 @@ static int probe_avx512(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: checkasm [--quick] [--seed N] [--bench] [--self-test] [--probe-avx512]\n");
+    fprintf(stderr, "usage: checkasm [--quick] [--seed N] [--bench] [--self-test] [--probe-avx512] [--dense-layout]\n");
 }
 
 int main(int argc, char **argv)
@@ -68,6 +70,8 @@ int main(int argc, char **argv)
             self_test = 1;
         else if (!strcmp(argv[i], "--probe-avx512"))
             return probe_avx512();
+        else if (!strcmp(argv[i], "--dense-layout"))
+            return bn_ca_dense_layout();
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
             ca.seed = strtoull(argv[++i], NULL, 0);
         else {

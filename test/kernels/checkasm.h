@@ -80,6 +80,8 @@ void bn_ca_check_tgemm(bn_ca *ca);
 void bn_ca_check_tgemm_file(bn_ca *ca);
 void bn_ca_check_quant(bn_ca *ca);
 void bn_ca_check_q8conv(bn_ca *ca);
+/* checkasm --dense-layout (checkasm_dense.c) */
+int bn_ca_dense_layout(void);
 void bn_ca_check_f16gemm(bn_ca *ca);
 void bn_ca_check_q8gemm(bn_ca *ca);
 void bn_ca_check_attn(bn_ca *ca);
