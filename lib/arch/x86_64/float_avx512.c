@@ -69,8 +69,10 @@ void bn_f16gemm_avx512(BN_F16GEMM_ARGS)
  * d_weight * d_x. The quantisation is a function of x alone, so a token's
  * result does not depend on the batch or the rows it is computed with. */
 
-/* longest row quantised on the stack (the float kernel takes the others) */
-#define Q8_K_MAX 16384
+/* longest row quantised on the stack, 17 KB of it (bn_decode runs on the
+ * caller's thread, whose stack may be small); longer rows take the float
+ * kernel */
+#define Q8_K_MAX 8192
 /* rows per pass for a batch: each token is quantised once per pass */
 #define Q8_ROWS_PER_PASS 32
 
@@ -102,8 +104,8 @@ static inline __m512 q8_block_x16(const bn_block_q8_0 *blk, const int16_t *x16, 
     return acc;
 }
 
-/* One Q8_0 row against int16 blocks: sixteen blocks per step, their weight
- * scales gathered and converted together. */
+/* One Q8_0 row against int16 blocks: sixteen blocks per step, the scales
+ * d_weight * d_x of the sixteen computed first. */
 static float q8_row_x16(const bn_block_q8_0 *br, int64_t nb, const int16_t *xq, const float *dx)
 {
     /* four accumulators: one FMA chain would bound the loop by its latency */
