@@ -170,13 +170,22 @@ void bn_q8gemm_avx512(BN_Q8GEMM_ARGS)
     }
     int16_t xq[Q8_K_MAX];
     float dx[Q8_K_MAX / 32];
-    if (n_tok == 1)
+    if (n_tok == 1) {
         quantise_x16(x, k, xq, dx);
+        /* decode: two halves of the rows read side by side, two streams of
+         * misses in flight instead of one */
+        const int64_t mid = r0 + (r1 - r0) / 2;
+        for (int64_t a = r0, b = mid; b < r1; a++, b++) {
+            if (a < mid)
+                y[a] = q8_row_x16(base + a * nb, nb, xq, dx);
+            y[b] = q8_row_x16(base + b * nb, nb, xq, dx);
+        }
+        return;
+    }
     for (int64_t p0 = r0; p0 < r1; p0 += Q8_ROWS_PER_PASS) {
         const int64_t p1 = r1 - p0 < Q8_ROWS_PER_PASS ? r1 : p0 + Q8_ROWS_PER_PASS;
         for (int t = 0; t < n_tok; t++) {
-            if (n_tok > 1)
-                quantise_x16(x + (size_t)t * x_stride, k, xq, dx);
+            quantise_x16(x + (size_t)t * x_stride, k, xq, dx);
             for (int64_t r = p0; r < p1; r++)
                 y[(size_t)t * y_stride + r] = q8_row_x16(base + r * nb, nb, xq, dx);
         }

@@ -128,6 +128,20 @@ static inline void tile_token(const bn_tpack *w, const uint8_t *tile, int64_t t,
 void bn_tgemm_avx512(BN_TGEMM_ARGS)
 {
     const size_t tile_bytes = (size_t)w->n_chunks * BN_TP_ROWS * BN_TP_CHUNK_BYTES;
+    if (n_tok == 1) {
+        /* decode: two halves of the range read side by side, two streams of
+         * misses in flight instead of one */
+        const int64_t mid = tile0 + (tile1 - tile0) / 2;
+        for (int64_t a = tile0, b = mid; b < tile1; a++, b++) {
+            if (a < mid) {
+                const int rows = w->rows - a * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - a * BN_TP_ROWS) : BN_TP_ROWS;
+                tile_token(w, w->codes + (size_t)a * tile_bytes, a, rows, x, 0, y, y_stride, accumulate);
+            }
+            const int rows = w->rows - b * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - b * BN_TP_ROWS) : BN_TP_ROWS;
+            tile_token(w, w->codes + (size_t)b * tile_bytes, b, rows, x, 0, y, y_stride, accumulate);
+        }
+        return;
+    }
     int64_t block = (int64_t)(GEMM_BLOCK_BYTES / tile_bytes);
     block = block < 1 ? 1 : block;
     for (int64_t tb = tile0; tb < tile1; tb += block) {
