@@ -65,7 +65,7 @@ static int plan_buffers(bn_ctx *c)
     c->width[BN_BUF_UP] = (size_t)hp->n_ff;
     c->width[BN_BUF_LOGITS] = (size_t)hp->n_vocab;
 
-    size_t sizes[BN_BUF_COUNT + 6], total = 0, off[BN_BUF_COUNT + 6];
+    size_t sizes[BN_BUF_COUNT + 7], total = 0, off[BN_BUF_COUNT + 7];
     for (int b = 0; b < BN_BUF_COUNT; b++) {
         size_t rows = b == BN_BUF_LOGITS && !c->logits_all ? 1 : nb;
         if (!bn_mul_size(rows, c->width[b], &sizes[b]) || !bn_mul_size(sizes[b], 4, &sizes[b]))
@@ -85,7 +85,10 @@ static int plan_buffers(bn_ctx *c)
         c->work_bytes = (c->model->kernels.tgemm_work((int64_t)xn) + 63) & ~(size_t)63;
     if (!bn_mul_size((size_t)c->n_threads, c->work_bytes, &sizes[BN_BUF_COUNT + 5]))
         return bn_fail(BN_E_NOMEM, "buffer size overflows");
-    for (int i = 0; i < BN_BUF_COUNT + 6; i++) {
+    c->embed_scratch_bytes = c->model->embed_by_pread ? (bn_model_embed_row_bytes(c->model) + 63) & ~(size_t)63 : 0;
+    if (!bn_mul_size((size_t)c->n_threads, c->embed_scratch_bytes, &sizes[BN_BUF_COUNT + 6]))
+        return bn_fail(BN_E_NOMEM, "buffer size overflows");
+    for (int i = 0; i < BN_BUF_COUNT + 7; i++) {
         off[i] = total;
         size_t padded = (sizes[i] + 63) & ~(size_t)63;
         if (padded < sizes[i] || total + padded < total)
@@ -105,6 +108,7 @@ static int plan_buffers(bn_ctx *c)
     c->scores = (float *)(a + off[BN_BUF_COUNT + 3]);
     c->rope_cs = (float *)(a + off[BN_BUF_COUNT + 4]);
     c->work = c->work_bytes ? a + off[BN_BUF_COUNT + 5] : NULL;
+    c->embed_scratch = c->embed_scratch_bytes ? a + off[BN_BUF_COUNT + 6] : NULL;
     return BN_OK;
 }
 

@@ -28,6 +28,7 @@ static int read_all(int fd, uint8_t *dst, uint64_t size, const char *path)
 int bn_mapfile_open(bn_mapfile *f, const char *path, int use_mmap)
 {
     memset(f, 0, sizeof *f);
+    f->fd = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return bn_fail(BN_E_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -49,6 +50,7 @@ int bn_mapfile_open(bn_mapfile *f, const char *path, int use_mmap)
         else {
             f->data = p;
             f->mapped = 1;
+            f->fd = fd;
         }
     } else {
         uint8_t *p = malloc((size_t)st.st_size);
@@ -59,11 +61,14 @@ int bn_mapfile_open(bn_mapfile *f, const char *path, int use_mmap)
         else
             f->data = p;
     }
-    close(fd);
-    if (rc == BN_OK)
+    if (f->fd != fd)
+        close(fd);
+    if (rc == BN_OK) {
         f->size = (uint64_t)st.st_size;
-    else
+    } else {
         memset(f, 0, sizeof *f);
+        f->fd = -1;
+    }
     return rc;
 }
 
@@ -75,5 +80,24 @@ void bn_mapfile_close(bn_mapfile *f)
         munmap((void *)f->data, (size_t)f->size);
     else if (f->size)
         free((void *)f->data);
+    if (f->fd >= 0)
+        close(f->fd);
     memset(f, 0, sizeof *f);
+    f->fd = -1;
+}
+
+int bn_mapfile_pread(const bn_mapfile *f, void *dst, size_t n, uint64_t offset)
+{
+    if (!f->mapped || f->fd < 0 || offset > f->size || n > f->size - offset)
+        return 0;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(f->fd, (uint8_t *)dst + done, n - done, (off_t)(offset + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return 0;
+        done += (size_t)r;
+    }
+    return 1;
 }

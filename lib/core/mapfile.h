@@ -9,10 +9,15 @@ typedef struct bn_mapfile {
     const uint8_t *data;
     uint64_t size;
     int mapped;     /* 1: munmap on close; 0: free */
+    int fd;         /* a mapped file stays open (for bn_mapfile_pread); else -1 */
 } bn_mapfile;
 
 /* Returns BN_OK, BN_E_IO (message names the path and errno text) or BN_E_NOMEM. */
 int bn_mapfile_open(bn_mapfile *f, const char *path, int use_mmap);
 void bn_mapfile_close(bn_mapfile *f);
+
+/* Copies [offset, offset + n) of a mapped file with pread, without mapping
+ * its pages into the process. Returns 1 when all n bytes were read. */
+int bn_mapfile_pread(const bn_mapfile *f, void *dst, size_t n, uint64_t offset);
 
 #endif

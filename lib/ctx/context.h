@@ -30,6 +30,8 @@ struct bn_ctx {
     float *rope_cs;                 /* per token of the batch: head_dim/2 cos,sin pairs */
     uint8_t *work;                  /* per thread: work_bytes of kernel scratch, or NULL */
     size_t work_bytes;
+    uint8_t *embed_scratch;         /* per thread: one embedding row read with pread, or NULL */
+    size_t embed_scratch_bytes;
 
     /* the batch being run */
     const bn_token *run_tokens;

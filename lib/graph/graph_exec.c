@@ -41,9 +41,9 @@ static void exec_embed(bn_ctx *c, int ith, int nth)
     const bn_model *m = c->model;
     const bn_hparams *hp = &m->hp;
     range r = share(c->run_n, ith, nth);
+    void *scratch = c->embed_scratch ? c->embed_scratch + (size_t)ith * c->embed_scratch_bytes : NULL;
     for (int64_t t = r.begin; t < r.end; t++) {
-        bn_op_embed_row(m->tok_embd.type, m->tok_embd.data, (uint64_t)c->run_tokens[t], hp->n_embd,
-                        row(c, BN_BUF_X, t));
+        bn_model_embed_row(m, (uint64_t)c->run_tokens[t], row(c, BN_BUF_X, t), scratch);
         bn_op_rope_cache(c->rope_cs + (size_t)t * (size_t)hp->head_dim, hp->head_dim,
                          c->run_pos0 + (int32_t)t, hp->rope_theta);
     }

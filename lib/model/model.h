@@ -54,6 +54,7 @@ struct bn_model {
     bn_kernels kernels;         /* chosen at load for this CPU */
     bn_tpack *packs;            /* n_packs repacked ternary tensors */
     void *output_q8;            /* the output projection converted to Q8_0, or NULL */
+    int embed_by_pread;         /* token rows read with pread (model_embed.c) */
     int n_packs;
     char kernel_desc[96];       /* for bn_model_kernel_name() */
     uint64_t n_params;
@@ -64,6 +65,12 @@ struct bn_model {
 /* Binds an already parsed GGUF into m (m->gguf filled): architecture,
  * hyper-parameters, tensors, weight checks. */
 int bn_model_bind(bn_model *m, const bn_model_params *p);
+
+/* Token `token`'s embedding as n_embd floats (model_embed.c). scratch holds
+ * bn_model_embed_row_bytes(m) bytes, or is NULL (then the row is read
+ * through the mapping). Safe from several threads with their own scratch. */
+void bn_model_embed_row(const bn_model *m, uint64_t token, float *out, void *scratch);
+size_t bn_model_embed_row_bytes(const bn_model *m);
 
 /* Frees what bn_model_bind allocated and the file mapping, then m itself. */
 void bn_model_destroy(bn_model *m);

@@ -110,6 +110,9 @@ static int convert_output_q8(bn_model *m)
     o->type = BN_TYPE_Q8_0;
     o->data = job.q;
     o->nbytes = bytes;
+    /* the F16 rows were let go; a tied embedding keeps reading them, by
+     * pread so that they stay out of the resident set (model_embed.c) */
+    m->embed_by_pread = m->tied_output && m->file.mapped;
     return BN_OK;
 }
 

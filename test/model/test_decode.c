@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -21,6 +22,7 @@
 #include "alloc_hook.h"
 
 #include "gguf/gguf_types.h"
+#include "model/model.h"
 #include "tiny_model.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
@@ -289,6 +291,46 @@ static void test_output_q8(void **state)
     free(img);
 }
 
+/* output_q8 on a mapped file: the F16 pages of the tied embedding are let go
+ * and its rows read with pread (model_embed.c); the logits must equal those
+ * of the same model read into memory. */
+static void test_output_q8_mapped(void **state)
+{
+    (void)state;
+    bn_tiny_opts o;
+    bn_tiny_default(&o);
+    size_t size;
+    uint8_t *img = bn_tiny_build(&o, &size);
+    char path[] = "/tmp/bitnet-test-q8-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *fp = fdopen(fd, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(img, 1, size, fp), size);
+    assert_int_equal(fclose(fp), 0);
+    bn_model_params mp;
+    bn_model_params_default(&mp);
+    mp.output_q8 = 1;
+    bn_model *mapped = NULL, *mem = NULL;
+    assert_int_equal(bn_model_load(&mapped, path, &mp), BN_OK);
+    assert_int_equal(bn_model_load_from_memory(&mem, img, size, &mp), BN_OK);
+    unlink(path);
+    assert_true(mapped->tied_output);
+    assert_true(mapped->embed_by_pread);
+    assert_false(mem->embed_by_pread);
+    for (int threads = 1; threads <= 2; threads++) {
+        bn_ctx *a = new_ctx(mapped, threads, 0, 32, 16), *b = new_ctx(mem, threads, 0, 32, 16);
+        assert_int_equal(bn_decode(a, prompt, N_PROMPT), BN_OK);
+        assert_int_equal(bn_decode(b, prompt, N_PROMPT), BN_OK);
+        assert_memory_equal(bn_ctx_logits(a), bn_ctx_logits(b), sizeof(float) * NV);
+        bn_ctx_free(&a);
+        bn_ctx_free(&b);
+    }
+    bn_model_free(&mapped);
+    bn_model_free(&mem);
+    free(img);
+}
+
 /* Every allocation of bn_ctx_new and bn_model_load failing in turn:
  * BN_E_NOMEM each time, and (under ASan) no leak. */
 static void test_out_of_memory(void **state)
@@ -352,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_ctx_params),
         cmocka_unit_test(test_kv_f32_close_to_f16),
         cmocka_unit_test(test_output_q8),
+        cmocka_unit_test(test_output_q8_mapped),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("decode API", tests, setup, teardown);
