@@ -37,37 +37,11 @@ static double nll(const float *logits, int nv, int target)
     return log(sum) + max - (double)logits[target];
 }
 
-/* Reads a whole file into a malloc'ed buffer; NULL on failure. */
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 /* The text's tokens with the model's tokenizer; returns the count, -1 on failure. */
 static long tokenize_file(const char *prog, const bn_model *m, const char *path, bn_token **out)
 {
     size_t len = 0, n = 0;
-    char *text = read_file(path, &len);
+    char *text = bn_tool_read_file(path, &len);
     if (!text) {
         fprintf(stderr, "%s: cannot read %s\n", prog, path);
         return -1;

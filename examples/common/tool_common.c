@@ -53,16 +53,15 @@ long bn_tool_parse_tokens(const char *list, bn_token **out)
     return parse_list(list, out);
 }
 
-long bn_tool_read_tokens(const char *path, bn_token **out)
+char *bn_tool_read_file(const char *path, size_t *len)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f)
-        return -1;
+        return NULL;
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap + 1);
     while (buf) {
-        size_t k = fread(buf + n, 1, cap - n, f);
-        n += k;
+        n += fread(buf + n, 1, cap - n, f);
         if (n < cap)
             break;
         char *nb = realloc(buf, 2 * cap + 1);
@@ -74,11 +73,25 @@ long bn_tool_read_tokens(const char *path, bn_token **out)
         buf = nb;
         cap *= 2;
     }
+    if (buf && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
     if (f != stdin)
         fclose(f);
     if (!buf)
-        return -1;
+        return NULL;
     buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+long bn_tool_read_tokens(const char *path, bn_token **out)
+{
+    size_t n;
+    char *buf = bn_tool_read_file(path, &n);
+    if (!buf)
+        return -1;
     long r = parse_list(buf, out);
     free(buf);
     return r;

@@ -12,6 +12,10 @@ double bn_tool_now(void);
 /* Parses "1,2,3" into a malloc'ed array; returns the count, -1 on a bad list. */
 long bn_tool_parse_tokens(const char *list, bn_token **out);
 
+/* Reads a whole file ("-" = stdin) into a malloc'ed, NUL-terminated buffer;
+ * *len gets its size. NULL on failure. */
+char *bn_tool_read_file(const char *path, size_t *len);
+
 /* Reads whitespace- or comma-separated token ids from a file ("-" = stdin). */
 long bn_tool_read_tokens(const char *path, bn_token **out);
 

@@ -23,6 +23,8 @@
 
 #include <bitnet/bitnet.h>
 
+#include "test_util.h"
+
 #ifndef BN_TRAIN_MODEL
 #  define BN_TRAIN_MODEL "models/default.gguf"
 #endif
@@ -48,44 +50,16 @@ typedef struct ref_data {
     float *logits;      /* [n_seq][len][n_vocab] */
 } ref_data;
 
-static char *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    for (;;) {
-        if (!buf)
-            break;
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        char *nb = realloc(buf, 2 * cap + 1);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        if (size)
-            *size = n;
-    }
-    return buf;
-}
-
 static char *data_file(const char *name, size_t *size)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", BN_TRAIN_DATA, name);
-    char *s = read_file(path, size);
+    size_t n;
+    char *s = (char *)bn_test_read_file(path, &n);
     if (!s)
         fail_msg("cannot read %s", path);
+    if (size)
+        *size = n;
     return s;
 }
 
@@ -126,7 +100,7 @@ static uint64_t fnv1a64(const unsigned char *p, size_t n)
 static int setup(void **state)
 {
     size_t msize = 0;
-    char *mfile = read_file(BN_TRAIN_MODEL, &msize);
+    char *mfile = (char *)bn_test_read_file(BN_TRAIN_MODEL, &msize);
     if (!mfile) {
         print_message("no %s: the bundled model is not in this tree; skipping\n", BN_TRAIN_MODEL);
         *state = NULL;
