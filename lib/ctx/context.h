@@ -33,6 +33,8 @@ struct bn_ctx {
     uint8_t *embed_scratch;         /* per thread: one embedding row read with pread, or NULL */
     size_t embed_scratch_bytes;
 
+    uint64_t run_id;                /* bn_graph_run calls so far (activation stamps) */
+
     /* the batch being run */
     const bn_token *run_tokens;
     int32_t run_n, run_pos0, run_n_out;

@@ -92,14 +92,14 @@ static int64_t units(const bn_tensor *w)
 
 /* Units [lo, hi) of one weight for n_tok tokens of XN. */
 static void matmul_units(bn_ctx *c, const bn_tensor *w, bn_buf dst, int accumulate, int n_tok,
-                         int64_t lo, int64_t hi, int ith)
+                         int64_t lo, int64_t hi, int ith, uint64_t stamp)
 {
     const bn_kernels *k = &c->model->kernels;
     float *y = c->buf[dst];
     const size_t ys = c->width[dst];
     if (w->pack) {
         bn_qx qx = { c->xq, c->width[BN_BUF_XN], c->qscale, c->qsum,
-                     c->work ? c->work + (size_t)ith * c->work_bytes : NULL, c->work_bytes };
+                     c->work ? c->work + (size_t)ith * c->work_bytes : NULL, c->work_bytes, stamp };
         if (w->pack->block_scales)
             bn_tgemm_blockscaled_ref(w->pack, lo, hi, &qx, n_tok, y, ys, accumulate);
         else
@@ -148,7 +148,7 @@ static int64_t unit_bytes(const bn_tensor *w)
 /* Units of all the node's weights, end to end, taken piece by piece by the
  * threads. Pieces are at least 64 KB of weights and whole groups of 8 tiles
  * (the AMX kernel's 32 rows). */
-static void exec_matmul(bn_ctx *c, bn_node *n, int n_tok, int ith, int nth)
+static void exec_matmul(bn_ctx *c, bn_node *n, int n_tok, uint64_t stamp, int ith, int nth)
 {
     int64_t total = 0;
     for (int i = 0; i < n->n_w; i++)
@@ -164,7 +164,7 @@ static void exec_matmul(bn_ctx *c, bn_node *n, int n_tok, int ith, int nth)
             int64_t lo = r.begin > base ? r.begin - base : 0;
             int64_t hi = r.end - base < u ? r.end - base : u;
             if (lo < hi)
-                matmul_units(c, n->w[i], n->dst[i], n->accumulate, n_tok, lo, hi, ith);
+                matmul_units(c, n->w[i], n->dst[i], n->accumulate, n_tok, lo, hi, ith, stamp);
             base += u;
         }
     }
@@ -226,17 +226,22 @@ static void graph_task(void *arg, int ith, int nth)
 {
     bn_ctx *c = arg;
     bn_graph *g = &c->graph;
+    /* names the contents of the quantised activations (bn_qx.stamp): new
+     * with every node that writes them, and with every run */
+    uint64_t stamp = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         bn_node *n = &g->nodes[i];
+        if (n->op == BN_OP_NORM_QUANT || n->op == BN_OP_GLU_NORM_QUANT)
+            stamp = c->run_id * (uint64_t)(g->n_nodes + 1) + (uint64_t)i + 1;
         switch (n->op) {
         case BN_OP_EMBED: exec_embed(c, ith, nth); break;
         case BN_OP_NORM_QUANT: exec_norm_quant(c, n, ith, nth); break;
-        case BN_OP_MATMUL: exec_matmul(c, n, c->run_n, ith, nth); break;
+        case BN_OP_MATMUL: exec_matmul(c, n, c->run_n, stamp, ith, nth); break;
         case BN_OP_ROPE_KV: exec_rope_kv(c, n, ith, nth); break;
         case BN_OP_ATTENTION: exec_attention(c, n, ith, nth); break;
         case BN_OP_GLU_NORM_QUANT: exec_glu(c, n, ith, nth); break;
         case BN_OP_OUTPUT_NORM: exec_output_norm(c, n, ith, nth); break;
-        case BN_OP_OUTPUT: exec_matmul(c, n, c->run_n_out, ith, nth); break;
+        case BN_OP_OUTPUT: exec_matmul(c, n, c->run_n_out, 0, ith, nth); break;
         }
         bn_pool_barrier(c->pool);
     }
@@ -244,6 +249,7 @@ static void graph_task(void *arg, int ith, int nth)
 
 void bn_graph_run(bn_ctx *c)
 {
+    c->run_id++;
     for (int i = 0; i < c->graph.n_nodes; i++)
         atomic_store_explicit(&c->graph.nodes[i].next_unit, 0, memory_order_relaxed);
     bn_pool_run(c->pool, graph_task, c);

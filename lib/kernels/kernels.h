@@ -22,6 +22,9 @@ typedef struct bn_qx {
     const int32_t *sum;     /* per token: sum of q */
     uint8_t *work;          /* scratch of this call (this thread's), 64-byte aligned, */
     size_t work_bytes;      /* bn_kernels.tgemm_work(kp) bytes; NULL/0 = none */
+    uint64_t stamp;         /* nonzero: names these activations' contents; calls with
+                               the same stamp and work may reuse what the kernel
+                               derived from them in work. 0: always recompute */
 } bn_qx;
 
 /* y[t * y_stride + r] (+)= packed W[r] . x[t] for the rows of tiles

@@ -29,13 +29,25 @@
 /* cap on the regrouped activations of one pass over the rows (L2-sized) */
 #define B_BYTES_MAX (1024 * 1024)
 
+/* What the regrouped activations in the work buffer hold: a matmul node
+ * calls the kernel once per piece of rows (and once per weight of the node),
+ * always on the same activations, which are then regrouped only once. */
+typedef struct regrouped {
+    uint64_t stamp;         /* bn_qx.stamp they were made from; 0 = none */
+    const int8_t *q;
+    size_t stride;
+    int64_t kp;
+    int i0, n;
+} regrouped;
+
 size_t bn_tgemm_work_amx(int64_t kp)
 {
-    /* 32 unpacked rows + at least one pass of 32 tokens, plus one tile of sums */
+    /* 32 unpacked rows + at least one pass of 32 tokens, plus one tile of
+     * sums and the note of what the regrouped activations are */
     size_t a = (size_t)MR * (size_t)kp;
     size_t b = (size_t)kp * NT;
     size_t want = (size_t)B_BYTES_MAX > b ? (size_t)B_BYTES_MAX : b;
-    return a + want + 4 * 1024;
+    return a + want + 4 * 1024 + sizeof(regrouped);
 }
 
 typedef struct tile_config {
@@ -185,8 +197,9 @@ void bn_tgemm_amx(BN_TGEMM_ARGS)
         return;
     }
     uint8_t *a = x->work, *b = a + a_bytes;
-    size_t b_room = need - a_bytes - 4 * 1024;
+    size_t b_room = need - a_bytes - 4 * 1024 - sizeof(regrouped);
     int32_t *sums = (int32_t *)(void *)(b + b_room);
+    regrouped *held = (regrouped *)(void *)(b + b_room + 4 * 1024);
     int pass = (int)(b_room / (size_t)kp / NT * NT);
     pass = pass < NT ? NT : pass;
 
@@ -196,7 +209,11 @@ void bn_tgemm_amx(BN_TGEMM_ARGS)
     configure_tiles();
     for (int i0 = 0; i0 < n_tok; i0 += pass) {
         const int n = n_tok - i0 < pass ? n_tok - i0 : pass;
-        regroup_tokens(x, i0, n, kp, b);
+        if (!x->stamp || held->stamp != x->stamp || held->q != x->q || held->stride != x->stride
+            || held->kp != kp || held->i0 != i0 || held->n != n) {
+            regroup_tokens(x, i0, n, kp, b);
+            *held = (regrouped){ x->stamp, x->q, x->stride, kp, i0, n };
+        }
         for (int64_t r0 = r_begin; r0 < r_end; r0 += MR) {
             const int64_t r1 = r0 + MR < r_end ? r0 + MR : r_end;
             unpack_rows(w, r0, r1, a);
