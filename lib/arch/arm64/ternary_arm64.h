@@ -35,6 +35,28 @@ static inline void bn_a64_store(float *y, int32_t dot, const bn_tpack *w, const 
     *y = accumulate ? *y + v : v;
 }
 
+/* A tile's dot products for one token, by one level's kernel. */
+typedef void (*bn_a64_tile_dot_fn)(const uint8_t *tile, int64_t n_chunks, const int8_t *x, int32_t out[4]);
+
+/* Tiles [tile0, tile1), one token at a time: for a batch the tile (at most a
+ * few KB per 4 rows) stays in L1 while every token passes over it. Inlined
+ * into each level's object, with that level's tile_dot. */
+static inline __attribute__((always_inline)) void bn_a64_tgemm_tiles(BN_TGEMM_ARGS, bn_a64_tile_dot_fn tile_dot)
+{
+    const size_t tile_bytes = (size_t)w->n_chunks * BN_A64_CHUNK_STRIDE;
+    for (int64_t t = tile0; t < tile1; t++) {
+        const uint8_t *tile = w->codes + (size_t)t * tile_bytes;
+        const int rows = bn_a64_tile_rows(w, t);
+        for (int i = 0; i < n_tok; i++) {
+            int32_t dot[4];
+            tile_dot(tile, w->n_chunks, x->q + (size_t)i * x->stride, dot);
+            float *yi = y + (size_t)i * y_stride + t * BN_TP_ROWS;
+            for (int r = 0; r < rows; r++)
+                bn_a64_store(yi + r, dot[r], w, x, i, accumulate);
+        }
+    }
+}
+
 /* planes 0+3, 1 (x4) and 2 (x16) of per-lane sums into one dot product */
 static inline int32_t bn_a64_combine(int32x4_t a03, int32x4_t a1, int32x4_t a2)
 {

@@ -11,16 +11,5 @@
 
 void bn_tgemm_dotprod(BN_TGEMM_ARGS)
 {
-    const size_t tile_bytes = (size_t)w->n_chunks * BN_A64_CHUNK_STRIDE;
-    for (int64_t t = tile0; t < tile1; t++) {
-        const uint8_t *tile = w->codes + (size_t)t * tile_bytes;
-        const int rows = bn_a64_tile_rows(w, t);
-        for (int i = 0; i < n_tok; i++) {
-            int32_t dot[4];
-            bn_a64_tile_dot_sdot(tile, w->n_chunks, x->q + (size_t)i * x->stride, dot);
-            float *yi = y + (size_t)i * y_stride + t * BN_TP_ROWS;
-            for (int r = 0; r < rows; r++)
-                bn_a64_store(yi + r, dot[r], w, x, i, accumulate);
-        }
-    }
+    bn_a64_tgemm_tiles(w, tile0, tile1, x, n_tok, y, y_stride, accumulate, bn_a64_tile_dot_sdot);
 }

@@ -54,20 +54,7 @@ static inline void tile_dot(const uint8_t *tile, int64_t n_chunks, const int8_t 
         out[r] = vaddvq_s32(acc[r]);
 }
 
-/* One token at a time: for a batch the tile (at most a few KB per 4 rows)
- * stays in L1 while every token passes over it. */
 void bn_tgemm_neon(BN_TGEMM_ARGS)
 {
-    const size_t tile_bytes = (size_t)w->n_chunks * BN_A64_CHUNK_STRIDE;
-    for (int64_t t = tile0; t < tile1; t++) {
-        const uint8_t *tile = w->codes + (size_t)t * tile_bytes;
-        const int rows = bn_a64_tile_rows(w, t);
-        for (int i = 0; i < n_tok; i++) {
-            int32_t dot[4];
-            tile_dot(tile, w->n_chunks, x->q + (size_t)i * x->stride, dot);
-            float *yi = y + (size_t)i * y_stride + t * BN_TP_ROWS;
-            for (int r = 0; r < rows; r++)
-                bn_a64_store(yi + r, dot[r], w, x, i, accumulate);
-        }
-    }
+    bn_a64_tgemm_tiles(w, tile0, tile1, x, n_tok, y, y_stride, accumulate, tile_dot);
 }
