@@ -7,8 +7,21 @@
 
 #include "arch/x86_64/kernels_x86.h"
 
+/* bytes ahead of each row to prefetch. The four rows of a group are 2k bytes
+ * apart, so from 16 KB on most prefetches land in the next groups: on the
+ * 2-core Emerald Rapids machine that read the 0.66 GB head 11 % faster with
+ * 2 threads than 2 KB ahead (median of 30 interleaved pairs; 4 and 8 KB
+ * were no better than 2). */
+#define F16_PREFETCH_AHEAD 16384
+
+static inline __m512 f16_fma(const uint16_t *w, __m512 x, __m512 acc)
+{
+    return _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const void *)w)), x, acc);
+}
+
 /* Four rows at a time share the activation loads; for a batch, the four rows
- * stay in cache while every token passes over them. */
+ * stay in cache while every token passes over them. One cache line of each
+ * row per step, one prefetch per line. */
 void bn_f16gemm_avx512(BN_F16GEMM_ARGS)
 {
     int64_t r = r0;
@@ -19,16 +32,28 @@ void bn_f16gemm_avx512(BN_F16GEMM_ARGS)
             const uint16_t *w0 = w + r * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
             __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
             int64_t i = 0;
-            for (; i + 16 <= k; i += 16) {
-                _mm_prefetch((const char *)(w0 + i) + 2048, _MM_HINT_T0);
-                _mm_prefetch((const char *)(w1 + i) + 2048, _MM_HINT_T0);
-                _mm_prefetch((const char *)(w2 + i) + 2048, _MM_HINT_T0);
-                _mm_prefetch((const char *)(w3 + i) + 2048, _MM_HINT_T0);
+            for (; i + 32 <= k; i += 32) {
+                _mm_prefetch((const char *)(w0 + i) + F16_PREFETCH_AHEAD, _MM_HINT_T0);
+                _mm_prefetch((const char *)(w1 + i) + F16_PREFETCH_AHEAD, _MM_HINT_T0);
+                _mm_prefetch((const char *)(w2 + i) + F16_PREFETCH_AHEAD, _MM_HINT_T0);
+                _mm_prefetch((const char *)(w3 + i) + F16_PREFETCH_AHEAD, _MM_HINT_T0);
+                const __m512 xa = _mm512_loadu_ps(xt + i), xb = _mm512_loadu_ps(xt + i + 16);
+                s0 = f16_fma(w0 + i, xa, s0);
+                s1 = f16_fma(w1 + i, xa, s1);
+                s2 = f16_fma(w2 + i, xa, s2);
+                s3 = f16_fma(w3 + i, xa, s3);
+                s0 = f16_fma(w0 + i + 16, xb, s0);
+                s1 = f16_fma(w1 + i + 16, xb, s1);
+                s2 = f16_fma(w2 + i + 16, xb, s2);
+                s3 = f16_fma(w3 + i + 16, xb, s3);
+            }
+            if (i + 16 <= k) {
                 const __m512 xv = _mm512_loadu_ps(xt + i);
-                s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w0 + i))), xv, s0);
-                s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w1 + i))), xv, s1);
-                s2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w2 + i))), xv, s2);
-                s3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w3 + i))), xv, s3);
+                s0 = f16_fma(w0 + i, xv, s0);
+                s1 = f16_fma(w1 + i, xv, s1);
+                s2 = f16_fma(w2 + i, xv, s2);
+                s3 = f16_fma(w3 + i, xv, s3);
+                i += 16;
             }
             if (i < k) {
                 const __mmask16 m = (__mmask16)((1u << (k - i)) - 1);
