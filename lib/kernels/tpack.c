@@ -157,12 +157,18 @@ static int pack_fast(bn_tpack *p, uint32_t type, const uint8_t *data, uint8_t *c
 int bn_tpack_make(bn_tpack *p, uint32_t type, const void *data, int64_t rows, int64_t k,
                   float tensor_scale, float out_scale)
 {
+    return bn_tpack_make_in(p, NULL, type, data, rows, k, tensor_scale, out_scale);
+}
+
+int bn_tpack_make_in(bn_tpack *p, uint8_t *codes, uint32_t type, const void *data, int64_t rows, int64_t k,
+                     float tensor_scale, float out_scale)
+{
     memset(p, 0, sizeof *p);
     p->rows = rows;
     p->k = k;
     p->n_chunks = bn_tp_k_padded(k) / BN_TP_CHUNK;
     p->n_tiles = (rows + BN_TP_ROWS - 1) / BN_TP_ROWS;
-    size_t code_bytes = (size_t)(p->n_tiles * p->n_chunks) * BN_TP_ROWS * BN_TP_CHUNK_BYTES;
+    const size_t code_bytes = bn_tpack_code_bytes(rows, k);
 
     /* TQ formats: one scale per 256-block; a single value per tensor (all
      * non-zero blocks equal, the usual case) folds into `scale` */
@@ -189,19 +195,25 @@ int bn_tpack_make(bn_tpack *p, uint32_t type, const void *data, int64_t rows, in
     }
     size_t scale_bytes = uniform ? 0 : (size_t)(rows * p->n_chunks) * sizeof(float);
     p->bytes = code_bytes + scale_bytes;
-    p->mem = aligned_alloc(64, (p->bytes + 63) & ~(size_t)63);
+    /* own codes: codes and scales in one block; caller's codes: the scales
+     * alone, if any */
+    const size_t own_bytes = codes ? scale_bytes : p->bytes;
+    if (own_bytes)
+        p->mem = aligned_alloc(64, (own_bytes + 63) & ~(size_t)63);
     uint8_t *rowbuf = malloc((size_t)p->n_chunks * BN_TP_CHUNK);
-    if (!p->mem || !rowbuf) {
+    if ((own_bytes && !p->mem) || !rowbuf) {
         free(rowbuf);
         bn_tpack_free(p);
-        return bn_fail(BN_E_NOMEM, "cannot allocate %zu bytes for packed weights", p->bytes);
+        return bn_fail(BN_E_NOMEM, "cannot allocate %zu bytes for packed weights", own_bytes);
     }
-    bn_advise_hugepages(p->mem, p->bytes);
-    uint8_t *codes = p->mem;
+    if (!codes) {
+        codes = p->mem;
+        bn_advise_hugepages(codes, p->bytes);
+    }
     p->codes = codes;
     p->scale = s * out_scale;
     if (!uniform) {
-        float *bsc = (float *)(void *)(codes + code_bytes);
+        float *bsc = codes == p->mem ? (float *)(void *)(codes + code_bytes) : p->mem;
         for (int64_t r = 0; r < rows; r++)
             for (int64_t ib = 0; ib < p->n_chunks; ib++)
                 bsc[r * p->n_chunks + ib] = block_scale(type, data, r, k, ib) * out_scale;

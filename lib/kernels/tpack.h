@@ -34,7 +34,8 @@ typedef struct bn_tpack {
     const uint8_t *codes;       /* n_tiles * n_chunks * BN_TP_ROWS * 64 bytes */
     float scale;                /* with the output scale folded in */
     const float *block_scales;  /* NULL, or [rows][n_chunks] (output scale folded in) */
-    void *mem;                  /* what to free */
+    void *mem;                  /* what to free (codes and block scales, or only
+                                   the scales when the codes are the caller's) */
     size_t bytes;               /* of codes (+ block scales) */
 } bn_tpack;
 
@@ -50,11 +51,24 @@ static inline const uint8_t *bn_tp_row_chunk(const bn_tpack *p, int64_t t, int64
     return p->codes + ((size_t)(t * p->n_chunks + c) * BN_TP_ROWS + (size_t)r) * BN_TP_CHUNK_BYTES;
 }
 
+/* Bytes of packed codes for `rows` rows of k weights (a multiple of 256). */
+static inline size_t bn_tpack_code_bytes(int64_t rows, int64_t k)
+{
+    return (size_t)((rows + BN_TP_ROWS - 1) / BN_TP_ROWS) * (size_t)(bn_tp_k_padded(k) / BN_TP_CHUNK) * BN_TP_ROWS *
+           BN_TP_CHUNK_BYTES;
+}
+
 /* Packs a ternary tensor (type I2_S, TQ2_0 or TQ1_0; data as in the file) of
  * `rows` rows of k weights. out_scale multiplies the result (the optional
  * `.scale` tensor). Returns BN_OK or BN_E_NOMEM. */
 int bn_tpack_make(bn_tpack *p, uint32_t type, const void *data, int64_t rows, int64_t k,
                   float tensor_scale, float out_scale);
+/* The same, writing the codes to `codes` (64-byte aligned,
+ * bn_tpack_code_bytes(rows, k) bytes, owned by the caller and outliving p),
+ * so that a model's packs can share one huge-page backed block; only block
+ * scales, if the tensor has them, are allocated. */
+int bn_tpack_make_in(bn_tpack *p, uint8_t *codes, uint32_t type, const void *data, int64_t rows, int64_t k,
+                     float tensor_scale, float out_scale);
 void bn_tpack_free(bn_tpack *p);
 
 /* Code (0, 1, 2) of weight (row, k) in a file layout: the format oracle. */

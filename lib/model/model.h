@@ -53,6 +53,7 @@ struct bn_model {
     uint32_t weight_type;       /* type of the linear weights */
     bn_kernels kernels;         /* chosen at load for this CPU */
     bn_tpack *packs;            /* n_packs repacked ternary tensors */
+    void *pack_codes;           /* one block holding every pack's codes */
     void *output_q8;            /* the output projection converted to Q8_0, or NULL */
     int embed_by_pread;         /* token rows read with pread (model_embed.c) */
     int n_packs;

@@ -279,6 +279,31 @@ static void run_case(bn_ca *ca, const fcase *c, long id)
                 break;
             }
 
+    /* the same pack into a caller's block (how a model packs): same codes,
+     * scale and block scales, and not one byte written past the codes */
+    {
+        const size_t cb = bn_tpack_code_bytes(c->rows, c->k);
+        uint8_t *dst = aligned_alloc(64, cb + 64);
+        if (!dst)
+            oom();
+        memset(dst + cb, 0xa5, 64);
+        bn_tpack q;
+        if (bn_tpack_make_in(&q, dst, c->type, data, c->rows, c->k, tensor_scale, c->out_scale))
+            oom();
+        int canary = 1;
+        for (int j = 0; j < 64; j++)
+            canary &= dst[cb + j] == 0xa5;
+        if (cb != bn_ca_packed_bytes(c->rows, c->k) || q.codes != dst || memcmp(q.codes, p.codes, cb)
+            || bn_ca_bits(q.scale) != bn_ca_bits(p.scale) || (q.block_scales != NULL) != (p.block_scales != NULL)
+            || (q.block_scales
+                && memcmp(q.block_scales, p.block_scales, sizeof(float) * (size_t)(c->rows * p.n_chunks)))
+            || !canary)
+            bn_ca_fail(ca, BN_CA_TGEMM_FILE, 0, "%s: bn_tpack_make_in differs from bn_tpack_make%s", desc,
+                       canary ? "" : " (wrote past the codes)");
+        bn_tpack_free(&q);
+        free(dst);
+    }
+
     /* activations, quantised as the model does, or all -128 */
     float xs[N_TOK_MAX];
     int32_t sum[N_TOK_MAX];
