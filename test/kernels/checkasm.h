@@ -46,6 +46,8 @@ typedef struct bn_ca {
 extern const char *const bn_ca_kernel_names[BN_CA_N_KERNELS];
 
 /* Records a failure of `kernel` at `level`; prints the first few in full. */
+/* Out of memory in the test itself (not in a kernel): message, exit 2. */
+_Noreturn void bn_ca_oom(void);
 void bn_ca_fail(bn_ca *ca, int kernel, int level, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -27,12 +27,6 @@
 #define GUARD 32
 #define CANARY 0xa5a5a5a5u
 
-static void oom(void)
-{
-    fprintf(stderr, "checkasm: out of memory\n");
-    exit(2);
-}
-
 static void fill_canary(float *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -75,7 +69,7 @@ static void run_case(bn_ca *ca, int n_pos, int hd, int f16, int heads, float sca
     float *s_ref = malloc(ns * sizeof(float)), *s_got = malloc(ns * sizeof(float));
     float *o_ref = malloc(no * sizeof(float)), *o_got = malloc(no * sizeof(float));
     if (!kc || !vc || !kc_copy || !vc_copy || !q || !q_copy || !s_ref || !s_got || !o_ref || !o_got)
-        oom();
+        bn_ca_oom();
     for (int i = 0; i < hd; i++)
         q[i] = bn_ca_randf(-2.0f, 2.0f);
     for (size_t i = 0; i < kv_bytes / esz; i++) {

@@ -55,10 +55,8 @@ static double since(stamp s)
 static void *xalloc(size_t n)
 {
     void *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
-    if (!p) {
-        fprintf(stderr, "checkasm: out of memory\n");
-        exit(2);
-    }
+    if (!p)
+        bn_ca_oom();
     return p;
 }
 
@@ -111,10 +109,8 @@ static void bench_tgemm(bn_ca *ca, uint8_t *big)
         int8_t *xq = xalloc((size_t)(128 * kp));
         float *xs = malloc(128 * sizeof(float)), *y = xalloc(sizeof(float) * (size_t)(128 * rows));
         int32_t *sum = malloc(128 * sizeof(int32_t));
-        if (!packs || !xs || !sum) {
-            fprintf(stderr, "checkasm: out of memory\n");
-            exit(2);
-        }
+        if (!packs || !xs || !sum)
+            bn_ca_oom();
         for (size_t i = 0; i < (size_t)(128 * kp); i++)
             xq[i] = (int8_t)bn_ca_rand();
         for (int t = 0; t < 128; t++) {

@@ -136,10 +136,8 @@ int bn_ca_dense_layout(void)
     int8_t *x = aligned_alloc(64, (size_t)(n_chunks * CHUNK));
     float *y = malloc(sizeof(float) * (size_t)rows);
     bn_tpack packed;
-    if (!codes || !dense || !x || !y) {
-        fprintf(stderr, "checkasm: out of memory\n");
-        exit(2);
-    }
+    if (!codes || !dense || !x || !y)
+        bn_ca_oom();
     for (int64_t i = 0; i < rows * K; i++)
         codes[i] = (uint8_t)bn_ca_randn(3);
     for (int64_t r = 0; r < rows; r++)
@@ -152,10 +150,8 @@ int bn_ca_dense_layout(void)
                 }
                 dense[(r * n_chunks + c) * 64 + j] = (uint8_t)v;
             }
-    if (bn_ca_tpack_from_codes(&packed, codes, rows, K, 1.0f)) {
-        fprintf(stderr, "checkasm: out of memory\n");
-        exit(2);
-    }
+    if (bn_ca_tpack_from_codes(&packed, codes, rows, K, 1.0f))
+        bn_ca_oom();
     memset(x, 0, (size_t)(n_chunks * CHUNK));
     for (int i = 0; i < K; i++)
         x[i] = (int8_t)(bn_ca_randn(256) - 128);

@@ -28,12 +28,6 @@
 #define GUARD 64
 #define CANARY 0xa5a5a5a5u
 
-static void oom(void)
-{
-    fprintf(stderr, "checkasm: out of memory\n");
-    exit(2);
-}
-
 /* weight i of row r, as a float (F16, or Q8_0's q * d) */
 static double weight(int q8, const uint8_t *w, int64_t k, int64_t r, int64_t i)
 {
@@ -81,7 +75,7 @@ static void run_case(bn_ca *ca, int q8, int64_t k, int64_t rows, int64_t r0, int
     float *tol_x16 = calloc(ny, sizeof(float));
     uint8_t *written = calloc(ny, 1);
     if (!w || !w_copy || !x || !x_copy || !y_init || !y_ref || !y_got || !tol || !tol_x16 || !written)
-        oom();
+        bn_ca_oom();
     fill_weights(q8, w, nw);
     for (size_t i = 0; i < nx; i++)
         x[i] = bn_ca_randf(-4.0f, 4.0f);

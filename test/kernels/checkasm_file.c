@@ -149,12 +149,6 @@ static const char *type_name(uint32_t t)
     return t == BN_TYPE_I2_S ? "I2_S" : t == BN_TYPE_TQ2_0 ? "TQ2_0" : "TQ1_0";
 }
 
-static void oom(void)
-{
-    fprintf(stderr, "checkasm: out of memory\n");
-    exit(2);
-}
-
 /* what one output must be, from the file layout (matmul.c's expressions),
  * and the tolerance (negative: bit for bit) */
 static float file_ref(const fcase *c, const uint8_t *data, const uint8_t *codes, float tensor_scale,
@@ -196,7 +190,7 @@ static void run_case(bn_ca *ca, const fcase *c, long id)
     float *y = malloc(sizeof(float) * (size_t)(N_TOK_MAX * c->rows));
     uint8_t *mine = malloc(bn_ca_packed_bytes(c->rows, c->k));
     if (!codes || !file_codes || !d || !xq || !y || !mine)
-        oom();
+        bn_ca_oom();
     for (int64_t i = 0; i < n; i++)
         codes[i] = c->extreme ? 2 : (uint8_t)bn_ca_randn(3);
 
@@ -226,7 +220,7 @@ static void run_case(bn_ca *ca, const fcase *c, long id)
                     : c->type == BN_TYPE_TQ2_0 ? enc_tq2(file_codes, c->rows, c->k, d, &bytes)
                                                : enc_tq1(file_codes, c->rows, c->k, d, &bytes);
     if (!data)
-        oom();
+        bn_ca_oom();
     char desc[300];
     snprintf(desc, sizeof desc, "case #%ld: %s rows=%lld K=%lld %s out_scale=%g n_tok=%d%s%s", id,
              type_name(c->type), (long long)c->rows, (long long)c->k,
@@ -251,7 +245,7 @@ static void run_case(bn_ca *ca, const fcase *c, long id)
     /* packing */
     bn_tpack p;
     if (bn_tpack_make(&p, c->type, data, c->rows, c->k, tensor_scale, c->out_scale))
-        oom();
+        bn_ca_oom();
     bn_ca_pack_codes(codes, c->rows, c->k, mine);
     const int want_blocks = c->type != BN_TYPE_I2_S
                             && (c->rows * nb > 1 ? c->scales == SC_MIXED || c->scales == SC_ZERO_BLOCK
@@ -285,11 +279,11 @@ static void run_case(bn_ca *ca, const fcase *c, long id)
         const size_t cb = bn_tpack_code_bytes(c->rows, c->k);
         uint8_t *dst = aligned_alloc(64, cb + 64);
         if (!dst)
-            oom();
+            bn_ca_oom();
         memset(dst + cb, 0xa5, 64);
         bn_tpack q;
         if (bn_tpack_make_in(&q, dst, c->type, data, c->rows, c->k, tensor_scale, c->out_scale))
-            oom();
+            bn_ca_oom();
         int canary = 1;
         for (int j = 0; j < 64; j++)
             canary &= dst[cb + j] == 0xa5;
@@ -309,7 +303,7 @@ static void run_case(bn_ca *ca, const fcase *c, long id)
     int32_t sum[N_TOK_MAX];
     float *xf = malloc(sizeof(float) * (size_t)c->k);
     if (!xf)
-        oom();
+        bn_ca_oom();
     for (int t = 0; t < c->n_tok; t++) {
         if (c->extreme) {
             memset(xq + t * kp, -128, (size_t)c->k);

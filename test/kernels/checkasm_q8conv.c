@@ -41,10 +41,8 @@ static void run_case(bn_ca *ca, int64_t k, int hpat, long id)
     const size_t nb = (size_t)(k / 32) * sizeof(bn_block_q8_0);
     uint16_t *w = malloc(sizeof(uint16_t) * (size_t)k), *w_copy = malloc(sizeof(uint16_t) * (size_t)k);
     uint8_t *ref = malloc(nb + 2 * GUARD), *got = malloc(nb + 2 * GUARD);
-    if (!w || !w_copy || !ref || !got) {
-        fprintf(stderr, "checkasm: out of memory\n");
-        exit(2);
-    }
+    if (!w || !w_copy || !ref || !got)
+        bn_ca_oom();
     for (int64_t i = 0; i < k; i++)
         w[i] = half_value(hpat, i);
     memcpy(w_copy, w, sizeof(uint16_t) * (size_t)k);

@@ -17,12 +17,6 @@ enum { V_RANDOM, V_TIES, V_ZERO, V_TINY, V_LARGE, V_MIXED, N_VPAT };
 static const char *const vpat_names[N_VPAT] = { "random", "exact .5 ties", "all zero", "tiny (max < 1e-5)",
                                                 "large", "mixed magnitudes, subnormals, -0" };
 
-static void oom(void)
-{
-    fprintf(stderr, "checkasm: out of memory\n");
-    exit(2);
-}
-
 static void fill(float *x, int64_t n, int vpat)
 {
     switch (vpat) {
@@ -69,7 +63,7 @@ static void run_case(bn_ca *ca, int64_t n, int64_t n_padded, int vpat, long id)
     const size_t nq = GUARD + (size_t)n_padded + GUARD;
     int8_t *q_ref = malloc(nq), *q_got = malloc(nq);
     if (!x || !x_copy || !q_ref || !q_got)
-        oom();
+        bn_ca_oom();
     fill(x, n, vpat);
     memcpy(x_copy, x, sizeof(float) * (size_t)n);
     memset(q_ref, CANARY, nq);

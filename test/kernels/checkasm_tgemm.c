@@ -107,20 +107,16 @@ static void run_case(bn_ca *ca, const tcase *c)
     float *xs_copy = malloc(sizeof(float) * (size_t)c->n_tok);
     int32_t *sum_copy = malloc(sizeof(int32_t) * (size_t)c->n_tok);
     if (!codes || !xq || !xq_copy || !xs || !sum || !y_init || !y_ref || !y_got || !written || !codes_copy
-        || !xs_copy || !sum_copy) {
-        fprintf(stderr, "checkasm: out of memory\n");
-        exit(2);
-    }
+        || !xs_copy || !sum_copy)
+        bn_ca_oom();
 
     for (int64_t i = 0; i < c->rows * c->k; i++)
         codes[i] = weight_code(c->wpat);
     float ws;
     scales(c->spat, &ws, xs, c->n_tok);
     bn_tpack w;
-    if (bn_ca_tpack_from_codes(&w, codes, c->rows, c->k, ws)) {
-        fprintf(stderr, "checkasm: out of memory\n");
-        exit(2);
-    }
+    if (bn_ca_tpack_from_codes(&w, codes, c->rows, c->k, ws))
+        bn_ca_oom();
 
     /* activations: the gaps between rows get garbage (no kernel may use
      * them), the padding [k, kp) is zero as bn_qx promises */
@@ -174,10 +170,8 @@ static void run_case(bn_ca *ca, const tcase *c)
         uint8_t *work = NULL;
         if (work_bytes) {
             work = aligned_alloc(64, (work_bytes + GUARD + 63) / 64 * 64);
-            if (!work) {
-                fprintf(stderr, "checkasm: out of memory\n");
-                exit(2);
-            }
+            if (!work)
+                bn_ca_oom();
             memset(work, 0xa5, work_bytes + GUARD);
             xl.work = work;
             xl.work_bytes = work_bytes;

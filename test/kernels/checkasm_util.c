@@ -14,6 +14,12 @@ const char *const bn_ca_kernel_names[BN_CA_N_KERNELS] = {
     "tgemm", "tgemm/file", "tgemm/blockscaled", "quant", "f16gemm", "q8gemm", "attn", "q8conv",
 };
 
+void bn_ca_oom(void)
+{
+    fprintf(stderr, "checkasm: out of memory\n");
+    exit(2);
+}
+
 void bn_ca_fail(bn_ca *ca, int kernel, int level, const char *fmt, ...)
 {
     if (ca->fails[kernel][level]++ >= MAX_REPORTS || ca->quiet)
