@@ -23,6 +23,7 @@
 
 #include "gguf/gguf_types.h"
 #include "model/model.h"
+#include "test_util.h"
 #include "tiny_model.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
@@ -301,20 +302,15 @@ static void test_output_q8_mapped(void **state)
     bn_tiny_default(&o);
     size_t size;
     uint8_t *img = bn_tiny_build(&o, &size);
-    char path[] = "/tmp/bitnet-test-q8-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    FILE *fp = fdopen(fd, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(img, 1, size, fp), size);
-    assert_int_equal(fclose(fp), 0);
+    char *path = bn_test_temp_file(img, size);
+    assert_non_null(path);
     bn_model_params mp;
     bn_model_params_default(&mp);
     mp.output_q8 = 1;
     bn_model *mapped = NULL, *mem = NULL;
     assert_int_equal(bn_model_load(&mapped, path, &mp), BN_OK);
     assert_int_equal(bn_model_load_from_memory(&mem, img, size, &mp), BN_OK);
-    unlink(path);
+    bn_test_temp_file_remove(path);
     assert_true(mapped->tied_output);
     assert_true(mapped->embed_by_pread);
     assert_false(mem->embed_by_pread);
