@@ -185,9 +185,10 @@ int bn_model_prepare_kernels(bn_model *m, const bn_model_params *p)
     bn_parallel_for(n, LOAD_THREADS, pack_one, &job);
     int rc = BN_OK;
     for (int i = 0; i < n && !rc; i++) {
+        /* the pack's own message was recorded on the thread that made it
+         * (messages are per thread), and its size cleared with the pack */
         if (rcs[i])
-            rc = bn_fail(rcs[i], "tensor '%s': cannot allocate %zu bytes for packed weights", tensors[i]->name,
-                         m->packs[i].bytes);
+            rc = bn_fail(rcs[i], "tensor '%s': out of memory while packing its weights", tensors[i]->name);
         else
             tensors[i]->pack = &m->packs[i];
     }
