@@ -41,12 +41,27 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32)
-#  define BN_API __declspec(dllimport)
-#elif defined(__GNUC__) && __GNUC__ >= 4
-#  define BN_API __attribute__((visibility("default")))
-#else
-#  define BN_API
+/*
+ * BN_API marks the exported functions. An includer may define it first (an
+ * FFI generator reading preprocessed text passes -DBN_API=). Otherwise: on
+ * Windows, dllexport while the library itself is built, nothing when the
+ * program links the static library (define BN_STATIC), dllimport for users
+ * of the DLL; elsewhere default visibility (the library hides the rest).
+ */
+#ifndef BN_API
+#  if defined(_WIN32) || defined(__CYGWIN__)
+#    if defined(BN_BUILDING_LIB)
+#      define BN_API __declspec(dllexport)
+#    elif defined(BN_STATIC)
+#      define BN_API
+#    else
+#      define BN_API __declspec(dllimport)
+#    endif
+#  elif defined(__GNUC__) && __GNUC__ >= 4
+#    define BN_API __attribute__((visibility("default")))
+#  else
+#    define BN_API
+#  endif
 #endif
 
 /* ------------------------------------------------------------------------ */
