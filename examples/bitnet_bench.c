@@ -24,6 +24,7 @@ static void usage(FILE *f)
             "  -t, --threads N     threads (default: all CPUs)\n"
             "      --no-bandwidth  skip the bandwidth probe\n"
             "      --output-q8     convert the output projection to Q8_0 at load\n"
+            "      --output-q4     convert the output projection to Q4_0 at load\n"
             "      --parallel N    N sequences in one context: their prompts in one batch,\n"
             "                      then one batch per step decoding a token of each; pp and\n"
             "                      tg are then aggregate tokens/s of all N (default 1: off)\n"
@@ -116,7 +117,7 @@ int main(int argc, char **argv)
 {
     const char *prog = "bitnet-bench", *model_path = NULL;
     int n_prompt = 128, n_gen = 64, reps = 3, rounds = 3, threads = 0, json = 0, bw = 1, q8 = 0;
-    int n_par = 1, shared = 0;
+    int n_par = 1, shared = 0, q4 = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -141,6 +142,8 @@ int main(int argc, char **argv)
             bw = 0;
         } else if (!strcmp(a, "--output-q8")) {
             q8 = 1;
+        } else if (!strcmp(a, "--output-q4")) {
+            q4 = 1;
         } else if (!strcmp(a, "--parallel") && v) {
             n_par = bn_tool_int_arg(prog, a, argv[++i]);
         } else if (!strcmp(a, "--shared-prompt")) {
@@ -165,6 +168,7 @@ int main(int argc, char **argv)
     bn_model_params mp;
     bn_model_params_default(&mp);
     mp.output_q8 = q8;
+    mp.output_q4 = q4;
     bn_model *m = NULL;
     int rc = bn_model_load(&m, model_path, &mp);
     if (rc) {
