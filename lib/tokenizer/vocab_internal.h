@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tokenizer/siphash.h"
 #include "tokenizer/vocab.h"
 
 /* tokenizer.ggml.token_type values (llama.cpp's llama_token_type). */
@@ -39,6 +40,7 @@ typedef struct bn_str_slot {
 typedef struct bn_str_map {
     bn_str_slot *slot;
     uint32_t mask;
+    bn_hash_key key;            /* random for each table (vocab_maps.c) */
 } bn_str_map;
 
 /* One BPE merge rule, in a hash table keyed by (left, right). */
@@ -79,11 +81,15 @@ struct bn_vocab {
 };
 
 /* ---- hashing (vocab_maps.c) ---------------------------------------------- */
-uint64_t bn_vocab_hash(const void *p, size_t n);
-/* Builds m over the texts of all tokens. */
+void bn_hash_key_random(bn_hash_key *k);
+static inline uint64_t bn_str_map_hash(const bn_str_map *m, const void *s, size_t n)
+{
+    return bn_siphash13(&m->key, s, n);
+}
+/* Builds m over the texts of all tokens, under a new random key. */
 int bn_str_map_build(bn_str_map *m, const bn_vtok *tok, uint32_t n_tokens);
 void bn_str_map_free(bn_str_map *m);
-/* The id whose key is s[0..n), or -1; _h with h = bn_vocab_hash(s, n). */
+/* The id whose key is s[0..n), or -1; _h with h = bn_str_map_hash(m, s, n). */
 int32_t bn_str_map_find(const bn_str_map *m, const bn_vtok *tok, const void *s, size_t n);
 int32_t bn_str_map_find_h(const bn_str_map *m, const bn_vtok *tok, const void *s, size_t n,
                           uint64_t h);
@@ -101,11 +107,16 @@ static inline int32_t bn_vocab_find_word(const bn_vocab *v, const void *s, size_
 
 /* Parses and checks tokenizer.ggml.merges into v->merges. */
 int bn_vocab_build_merges(bn_vocab *v, const bn_gguf_value *arr);
+/* The merges are hashed under the text map's key. */
+static inline uint64_t bn_vocab_merge_hash(const bn_vocab *v, uint32_t left, uint32_t right)
+{
+    return bn_siphash13_u64(&v->text_map.key, (uint64_t)left << 32 | right);
+}
 /* The merge of (left, right), or NULL. */
 static inline const bn_merge *bn_vocab_find_merge(const bn_vocab *v, uint32_t left, uint32_t right)
 {
-    uint64_t h = ((uint64_t)left << 32 | right) * 0x9E3779B97F4A7C15ull;
-    for (uint32_t i = (uint32_t)(h >> 32) & v->merge_mask;; i = (i + 1) & v->merge_mask) {
+    uint64_t h = bn_vocab_merge_hash(v, left, right);
+    for (uint32_t i = (uint32_t)h & v->merge_mask;; i = (i + 1) & v->merge_mask) {
         const bn_merge *e = &v->merges[i];
         if (!e->rank1)
             return NULL;
