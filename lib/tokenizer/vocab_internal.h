@@ -125,6 +125,17 @@ static inline const bn_merge *bn_vocab_find_merge(const bn_vocab *v, uint32_t le
     }
 }
 
+/* The work of lookups in a table: slots read to find each key (summed), and
+ * slots read by a lookup that misses (summed over its n_slots first slots).
+ * Under a random hash at a load of at most 2/3, linear probing reads about 2
+ * slots per hit and 5 per miss; keys made to collide, up to n_keys each. */
+typedef struct bn_table_work {
+    uint64_t n_keys, n_slots, hit_probes, miss_probes;
+} bn_table_work;
+/* For tests: the work of the token table and of the merge table (zero
+ * without merges); linear in the tables' size. */
+void bn_vocab_table_work(const bn_vocab *v, bn_table_work *tokens, bn_table_work *merges);
+
 /* ---- tokenizing ------------------------------------------------------------ */
 
 /* Where tokens go: counted always, stored while there is room. */

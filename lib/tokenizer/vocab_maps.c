@@ -286,3 +286,62 @@ int bn_vocab_build_merges(bn_vocab *v, const bn_gguf_value *arr)
     free(buf);
     return rc;
 }
+
+/* ---- the work of lookups (for tests) ------------------------------------------------ */
+
+typedef struct table_view {
+    uint32_t mask;
+    int (*used)(const bn_vocab *v, uint32_t i);
+    uint32_t (*home)(const bn_vocab *v, uint32_t i);      /* first slot of the entry at i */
+} table_view;
+
+static int token_used(const bn_vocab *v, uint32_t i) { return v->text_map.slot[i].id1 != 0; }
+static int merge_used(const bn_vocab *v, uint32_t i) { return v->merges[i].rank1 != 0; }
+
+static uint32_t token_home(const bn_vocab *v, uint32_t i)
+{
+    const bn_vtok *t = &v->tok[v->text_map.slot[i].id1 - 1];
+    return (uint32_t)bn_str_map_hash(&v->text_map, t->text, t->text_len) & v->text_map.mask;
+}
+
+static uint32_t merge_home(const bn_vocab *v, uint32_t i)
+{
+    return (uint32_t)bn_vocab_merge_hash(v, v->merges[i].left, v->merges[i].right) &
+           v->merge_mask;
+}
+
+/* Linear in the table's size whatever its contents: hits from each entry's
+ * distance to its first slot, misses from the runs of used slots. */
+static void table_work(const bn_vocab *v, const table_view *t, bn_table_work *w)
+{
+    memset(w, 0, sizeof *w);
+    w->n_slots = (uint64_t)t->mask + 1;
+    uint32_t empty = 0;
+    while (empty <= t->mask && t->used(v, empty))
+        empty++;
+    if (empty > t->mask)
+        return;                     /* never: the load is at most 2/3 */
+    uint64_t run = 0;               /* used slots from i up to the next empty one */
+    for (uint32_t k = 0; k <= t->mask; k++) {
+        uint32_t i = (empty - k) & t->mask;
+        if (t->used(v, i)) {
+            run++;
+            w->n_keys++;
+            w->hit_probes += ((i - t->home(v, i)) & t->mask) + 1;
+        } else {
+            run = 0;
+        }
+        w->miss_probes += run + 1;
+    }
+}
+
+void bn_vocab_table_work(const bn_vocab *v, bn_table_work *tokens, bn_table_work *merges)
+{
+    table_view tv = { v->text_map.mask, token_used, token_home };
+    table_work(v, &tv, tokens);
+    memset(merges, 0, sizeof *merges);
+    if (v->merges) {
+        table_view mv = { v->merge_mask, merge_used, merge_home };
+        table_work(v, &mv, merges);
+    }
+}
