@@ -204,10 +204,14 @@ static int build_pieces(bn_vocab *v)
     return BN_OK;
 }
 
-/* Whether token id stands for exactly the byte b. */
+/* Whether token id is a normal or byte token standing for exactly the byte b. */
 static int is_byte(const bn_vocab *v, int32_t id, unsigned b)
 {
-    return id >= 0 && v->tok[id].piece_len == 1 && (uint8_t)v->tok[id].piece[0] == b;
+    if (id < 0)
+        return 0;
+    const bn_vtok *t = &v->tok[id];
+    return (t->type == BN_TOKTYPE_NORMAL || t->type == BN_TOKTYPE_BYTE) && t->piece_len == 1 &&
+           (uint8_t)t->piece[0] == b;
 }
 
 /* The token of each byte: the GPT-2 character (BPE), or <0xXX>, else the
@@ -235,8 +239,9 @@ static int find_byte_tokens(bn_vocab *v)
             v->gpt2_len[b] = (uint8_t)n;
             id = bn_str_map_find(&v->text_map, v->tok, text, n);
             if (id >= 0 && !is_byte(v, id, b))
-                return bn_fail(BN_E_MODEL, "the token for the byte 0x%02X (%d) stands for "
-                               "other bytes (its type is %u)", b, (int)id, v->tok[id].type);
+                return bn_fail(BN_E_MODEL, "the token for the byte 0x%02X (id %d, type %u) is "
+                               "not a normal or byte token standing for it", b, (int)id,
+                               v->tok[id].type);
         } else if (id < 0) {
             char text[1] = { (char)b };
             if (b < 0x80)
