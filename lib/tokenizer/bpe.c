@@ -4,74 +4,198 @@
  * token of its GPT-2 character) and the adjacent pair with the lowest merge
  * rank is merged until no pair has a rule; equal ranks merge left first. This
  * is llama.cpp's llm_tokenizer_bpe_session, on token ids instead of strings.
+ *
+ * A pre-token may be megabytes (a run of letters), so its work is
+ * O(n log n) in 16 bytes per byte: per byte of the word, link[] holds the
+ * boundary tags of the symbols (link[first] = last and link[last] = first,
+ * so both neighbours are found in O(1)) and tok[] the token of the symbol
+ * starting there (-1 inside a symbol); the queue, a heap of
+ * rank << 32 | left, holds the adjacent pairs that have a rule. A merge
+ * leaves the queued pairs of its sides stale: they are checked when they
+ * come up, and when the queue is full it is rebuilt from its live entries
+ * (the pairs left are fewer than the bytes, and each rebuild is followed by
+ * at least half as many merges as came before it: O(log n) rebuilds).
  */
+#include <stdlib.h>
+
+#include "core/error.h"
 #include "tokenizer/unicode.h"
 #include "tokenizer/vocab_internal.h"
 
-static void try_add(const bn_vocab *v, bn_tok_scratch *s, size_t *n_heap, int32_t left,
-                    int32_t right)
+int bn_word_reserve(bn_tok_scratch *s, size_t n)
 {
-    if (left < 0 || right < 0)
-        return;
-    const bn_sym *l = &s->sym[left], *r = &s->sym[right];
-    const bn_merge *m = bn_vocab_find_merge(v, (uint32_t)l->id, (uint32_t)r->id);
-    if (!m)
-        return;
-    bn_bigram b = { -(double)m->rank1, (uint32_t)left, (uint32_t)right, l->len + r->len,
-                    (int32_t)m->result };
-    bn_heap_push(s->heap, n_heap, b);
+    if (n <= s->word_cap)
+        return BN_OK;
+    /* exactly what the word needs, the old buffer freed first: the peak stays
+     * at 16 bytes per byte of the longest word */
+    free(s->link);
+    s->link = NULL;
+    s->tok = NULL;
+    s->queue = NULL;
+    s->word_cap = 0;
+    size_t cap = n < 64 ? 64 : n;
+    if (cap >= UINT32_MAX || cap > SIZE_MAX / 16)
+        return bn_fail(BN_E_NOMEM, "bn_tokenize: a pre-token of %zu bytes is too long", n);
+    uint64_t *block = malloc(cap * 16);
+    if (!block)
+        return bn_fail(BN_E_NOMEM, "bn_tokenize: out of memory");
+    s->queue = block;
+    s->link = (uint32_t *)(block + cap);
+    s->tok = (int32_t *)(s->link + cap);
+    s->word_cap = cap;
+    return BN_OK;
 }
 
-static int bpe_word(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *w, size_t n,
+/* ---- the queue: a 4-ary min-heap of rank1 << 32 | left ---------------------------------
+ * (half the depth of a binary heap: a long word's queue is megabytes, and
+ * each level down is a cache miss) */
+
+static void sift_down(uint64_t *q, size_t n, size_t i)
+{
+    uint64_t x = q[i];
+    for (;;) {
+        size_t c = 4 * i + 1, end = c + 4 < n ? c + 4 : n;
+        if (c >= n)
+            break;
+        size_t best = c;
+        for (size_t k = c + 1; k < end; k++)
+            if (q[k] < q[best])
+                best = k;
+        if (q[best] >= x)
+            break;
+        q[i] = q[best];
+        i = best;
+    }
+    q[i] = x;
+}
+
+static void sift_up(uint64_t *q, size_t i)
+{
+    uint64_t x = q[i];
+    while (i > 0 && q[(i - 1) / 4] > x) {
+        q[i] = q[(i - 1) / 4];
+        i = (i - 1) / 4;
+    }
+    q[i] = x;
+}
+
+static void heapify(uint64_t *q, size_t n)
+{
+    for (size_t i = n / 4 + 1; i-- > 0;)
+        sift_down(q, n, i);
+}
+
+typedef struct word {
+    const bn_vocab *v;
+    uint32_t *link;
+    int32_t *tok;
+    uint64_t *q;
+    size_t n, n_q;
+} word;
+
+/* The rule of the pair starting at the symbol at left, or NULL. */
+static const bn_merge *merge_at(const word *w, uint32_t left)
+{
+    uint32_t right = w->link[left] + 1;
+    if (right >= w->n)
+        return NULL;
+    return bn_vocab_find_merge(w->v, (uint32_t)w->tok[left], (uint32_t)w->tok[right]);
+}
+
+/* Its queue entry, or 0. */
+static uint64_t pair_at(const word *w, uint32_t left)
+{
+    const bn_merge *m = merge_at(w, left);
+    return m ? (uint64_t)m->rank1 << 32 | left : 0;
+}
+
+/* Whether entry e is the pair now at its left position. */
+static int live(const word *w, uint64_t e)
+{
+    uint32_t left = (uint32_t)e;
+    return w->tok[left] >= 0 && pair_at(w, left) == e;
+}
+
+static void push(word *w, uint64_t e)
+{
+    if (w->n_q == w->n) {           /* full: keep the live entries only */
+        size_t k = 0;
+        for (size_t i = 0; i < w->n_q; i++)
+            if (live(w, w->q[i]))
+                w->q[k++] = w->q[i];
+        w->n_q = k;
+        heapify(w->q, k);
+    }
+    w->q[w->n_q] = e;
+    sift_up(w->q, w->n_q++);
+}
+
+static int bpe_word(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, size_t n,
                     bn_tok_sink *out)
 {
     if (n == 1) {
-        bn_sink_put(out, v->byte_token[w[0]]);
+        bn_sink_put(out, v->byte_token[text[0]]);
         return BN_OK;
     }
-    int rc = bn_scratch_reserve(s, n);
-    if (!rc && v->ignore_merges)
-        rc = bn_scratch_reserve_text(s, 2 * n);
+    int rc = bn_word_reserve(s, n);
     if (rc)
         return rc;
     if (v->ignore_merges) {
-        /* the word in GPT-2 characters, as the token texts spell it */
+        /* the word in GPT-2 characters, as the token texts spell it (in the
+         * queue's memory: 2 bytes per byte of its 8) */
+        uint8_t *t = (uint8_t *)s->queue;
         size_t m = 0;
         for (size_t k = 0; k < n; k++) {
-            s->text[m] = v->gpt2_char[w[k]][0];
-            s->text[m + 1] = v->gpt2_char[w[k]][1];
-            m += v->gpt2_len[w[k]];
+            t[m] = v->gpt2_char[text[k]][0];
+            t[m + 1] = v->gpt2_char[text[k]][1];
+            m += v->gpt2_len[text[k]];
         }
-        int32_t id = bn_vocab_find_word(v, s->text, m);
+        int32_t id = bn_vocab_find_word(v, t, m);
         if (id >= 0) {
             bn_sink_put(out, id);
             return BN_OK;
         }
     }
-    bn_sym *sym = s->sym;
-    for (size_t k = 0; k < n; k++)
-        sym[k] = (bn_sym){ (uint32_t)k, 1, (int32_t)k - 1, k + 1 < n ? (int32_t)k + 1 : -1,
-                           v->byte_token[w[k]] };
-    size_t n_heap = 0;
-    for (size_t k = 1; k < n; k++)
-        try_add(v, s, &n_heap, (int32_t)k - 1, (int32_t)k);
-    while (n_heap) {
-        bn_bigram b = bn_heap_pop(s->heap, &n_heap);
-        bn_sym *l = &sym[b.left], *r = &sym[b.right];
-        /* stale: one side was merged since the pair was queued */
-        if (!l->len || !r->len || l->len + r->len != b.size)
-            continue;
-        l->id = b.result;
-        l->len += r->len;
-        r->len = 0;
-        l->next = r->next;
-        if (r->next >= 0)
-            sym[r->next].prev = (int32_t)b.left;
-        try_add(v, s, &n_heap, l->prev, (int32_t)b.left);
-        try_add(v, s, &n_heap, (int32_t)b.left, l->next);
+    word w = { v, s->link, s->tok, s->queue, n, 0 };
+    for (uint32_t k = 0; k < n; k++) {
+        w.link[k] = k;
+        w.tok[k] = v->byte_token[text[k]];
     }
-    for (int32_t k = 0; k >= 0; k = sym[k].next)
-        bn_sink_put(out, sym[k].id);
+    for (uint32_t k = 0; k + 1 < n; k++) {
+        uint64_t e = pair_at(&w, k);
+        if (e)
+            w.q[w.n_q++] = e;
+    }
+    heapify(w.q, w.n_q);
+    while (w.n_q) {
+        uint64_t e = w.q[0];
+        uint32_t left = (uint32_t)e;
+        const bn_merge *m = w.tok[left] >= 0 ? merge_at(&w, left) : NULL;
+        if (!m || m->rank1 != (uint32_t)(e >> 32)) {              /* stale */
+            w.q[0] = w.q[--w.n_q];
+            sift_down(w.q, w.n_q, 0);
+            continue;
+        }
+        uint32_t right = w.link[left] + 1, last = w.link[right];
+        w.tok[left] = (int32_t)m->result;
+        w.tok[right] = -1;
+        w.link[left] = last;
+        w.link[last] = left;
+        /* the pair to the right replaces the top; the one to the left is pushed */
+        uint64_t next = pair_at(&w, left);
+        if (next)
+            w.q[0] = next;
+        else
+            w.q[0] = w.q[--w.n_q];
+        sift_down(w.q, w.n_q, 0);
+        if (left > 0) {
+            uint64_t prev = pair_at(&w, w.link[left - 1]);
+            if (prev)
+                push(&w, prev);
+        }
+    }
+    for (size_t k = 0; k < n; k = (size_t)w.link[k] + 1)
+        bn_sink_put(out, w.tok[k]);
     return BN_OK;
 }
 

@@ -48,6 +48,7 @@ void bn_scratch_free(bn_tok_scratch *s)
     free(s->sym);
     free(s->heap);
     free(s->text);
+    free(s->queue);
     memset(s, 0, sizeof *s);
 }
 

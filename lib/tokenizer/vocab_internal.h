@@ -168,14 +168,19 @@ typedef struct bn_bigram {
 
 /* Buffers one bn_tokenize() call reuses from fragment to fragment. */
 typedef struct bn_tok_scratch {
-    bn_sym *sym;
+    bn_sym *sym;                /* SentencePiece */
     bn_bigram *heap;
     size_t cap;                 /* symbols; the heap holds 3 * cap */
     uint8_t *text;              /* SentencePiece: the escaped fragment */
     size_t text_cap;
+    uint64_t *queue;            /* BPE (bpe.c): one block of 16 bytes per byte */
+    uint32_t *link;
+    int32_t *tok;
+    size_t word_cap;            /* bytes of the longest word so far */
 } bn_tok_scratch;
 
 int bn_scratch_reserve(bn_tok_scratch *s, size_t n_sym);
+int bn_word_reserve(bn_tok_scratch *s, size_t n_bytes);
 int bn_scratch_reserve_text(bn_tok_scratch *s, size_t n_bytes);
 void bn_scratch_free(bn_tok_scratch *s);
 void bn_heap_push(bn_bigram *heap, size_t *n, bn_bigram b);

@@ -336,3 +336,36 @@ int bn_hostile_case(unsigned i, bn_tok_vocab *v, const char **name, int *expect)
     default: return 0;
     }
 }
+
+/* ---- many merges on a small alphabet ----------------------------------------------- */
+
+void bn_hostile_dense_merges(bn_tok_vocab *v, unsigned max_len, uint64_t seed)
+{
+    bn_tok_vocab_init(v, "gpt2");
+    v->pre = "gpt2";
+    bn_tok_vocab_add_gpt2_bytes(v);
+    uint32_t n_rules = 0;
+    char (*rules)[40] = malloc(sizeof *rules << (max_len + 1));
+    if (!rules || max_len > 16)
+        abort();
+    for (unsigned len = 2; len <= max_len; len++)
+        for (uint32_t bits = 0; bits < (1u << len); bits++) {
+            char s[17];
+            for (unsigned k = 0; k < len; k++)
+                s[k] = bits >> k & 1 ? 'b' : 'a';
+            s[len] = 0;
+            bn_tok_vocab_add_bpe(v, s, 1);
+            unsigned split = 1 + (unsigned)(next_random(&seed) % (len - 1));
+            snprintf(rules[n_rules++], sizeof *rules, "%.*s %s", (int)split, s, s + split);
+        }
+    for (uint32_t i = n_rules; i > 1; i--) {       /* ranks at random */
+        uint32_t j = (uint32_t)(next_random(&seed) % i);
+        char t[40];
+        memcpy(t, rules[i - 1], sizeof t);
+        memcpy(rules[i - 1], rules[j], sizeof t);
+        memcpy(rules[j], t, sizeof t);
+    }
+    for (uint32_t i = 0; i < n_rules; i++)
+        bn_tok_vocab_add_merge(v, rules[i]);
+    free(rules);
+}

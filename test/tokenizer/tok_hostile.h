@@ -32,6 +32,11 @@ void bn_hostile_random_tokens(bn_tok_vocab *v, uint32_t n);
  * the same number of rules on pairs chosen at random (the control). */
 void bn_hostile_colliding_merges(bn_tok_vocab *v, uint32_t n, int random);
 
+/* A byte-level BPE vocabulary (GPT-2 pre-tokenizer) with every string of 2
+ * to max_len (<= 16) letters a and b as a token, each made by one rule split
+ * at random, the rules in random order: a long word of a and b merges a lot. */
+void bn_hostile_dense_merges(bn_tok_vocab *v, unsigned max_len, uint64_t seed);
+
 /* Small hostile vocabularies, i = 0, 1, ...: fills v, *name and the status
  * loading must give (*expect: BN_OK, or BN_E_MODEL for a file that must be
  * refused) and returns 1, or returns 0 past the last. */

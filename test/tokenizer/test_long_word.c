@@ -1,0 +1,211 @@
+/*
+ * One very long pre-token (a run of letters): its tokens are those of the
+ * plain BPE algorithm (the pair of lowest rank merged first, the leftmost of
+ * equals; done directly here, in O(n^2)), and bn_tokenize allocates at most
+ * 16 bytes per byte of it, plus a constant (counted by wrapping malloc, calloc, realloc,
+ * posix_memalign, aligned_alloc and free during the call; glibc only, for
+ * malloc_usable_size).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bitnet/bitnet.h"
+#include "gguf/gguf.h"
+#include "tok_hostile.h"
+#include "tok_models.h"
+#include "tokenizer/vocab_internal.h"
+
+#if defined(__GLIBC__)
+#  include <malloc.h>
+#  define HAVE_USABLE_SIZE 1
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t a, size_t n);
+int __real_posix_memalign(void **p, size_t a, size_t n);
+void __real_free(void *p);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_aligned_alloc(size_t a, size_t n);
+int __wrap_posix_memalign(void **p, size_t a, size_t n);
+void __wrap_free(void *p);
+
+/* Bytes held by blocks allocated while counting (single-threaded test). */
+static int counting;
+static long long live, peak;
+
+static void *counted(void *p)
+{
+    if (p && counting) {
+        live += (long long)malloc_usable_size(p);
+        if (live > peak)
+            peak = live;
+    }
+    return p;
+}
+
+void *__wrap_malloc(size_t n) { return counted(__real_malloc(n)); }
+void *__wrap_calloc(size_t n, size_t size) { return counted(__real_calloc(n, size)); }
+void *__wrap_aligned_alloc(size_t a, size_t n) { return counted(__real_aligned_alloc(a, n)); }
+
+int __wrap_posix_memalign(void **p, size_t a, size_t n)
+{
+    int rc = __real_posix_memalign(p, a, n);
+    if (!rc)
+        counted(*p);
+    return rc;
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    if (p && counting)
+        live -= (long long)malloc_usable_size(p);
+    return counted(__real_realloc(p, n));
+}
+
+void __wrap_free(void *p)
+{
+    if (p && counting)
+        live -= (long long)malloc_usable_size(p);
+    __real_free(p);
+}
+#endif
+
+typedef struct loaded {
+    uint8_t *image;
+    bn_gguf g;
+    bn_vocab *v;
+} loaded;
+
+static void load(loaded *l, bn_tok_vocab *tv)
+{
+    size_t size = 0;
+    if (bn_tok_model_image(tv, &l->image, &size) || bn_gguf_parse(&l->g, l->image, size) ||
+        bn_vocab_load(&l->v, &l->g, (int32_t)tv->n))
+        fail_msg("load: %s", bn_last_error());
+    bn_tok_vocab_free(tv);
+}
+
+static void unload(loaded *l)
+{
+    bn_vocab_free(l->v);
+    bn_gguf_release(&l->g);
+    free(l->image);
+}
+
+/* BPE of one word, directly: returns the token count. */
+static size_t plain_bpe(const bn_vocab *v, const char *w, size_t n, bn_token *ids)
+{
+    for (size_t k = 0; k < n; k++)
+        ids[k] = v->byte_token[(uint8_t)w[k]];
+    for (;;) {
+        size_t best = SIZE_MAX;
+        const bn_merge *bm = NULL;
+        for (size_t k = 0; k + 1 < n; k++) {
+            const bn_merge *m = bn_vocab_find_merge(v, (uint32_t)ids[k], (uint32_t)ids[k + 1]);
+            if (m && (!bm || m->rank1 < bm->rank1)) {
+                bm = m;
+                best = k;
+            }
+        }
+        if (!bm)
+            return n;
+        ids[best] = (bn_token)bm->result;
+        memmove(ids + best + 1, ids + best + 2, (n - best - 2) * sizeof *ids);
+        n--;
+    }
+}
+
+static void expect_plain(const bn_vocab *v, const char *w, size_t n, const char *what)
+{
+    bn_token *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+    assert_non_null(want);
+    assert_non_null(got);
+    size_t n_want = plain_bpe(v, w, n, want), n_got = 0;
+    if (bn_vocab_tokenize(v, w, n, got, n, 0, &n_got))
+        fail_msg("%s: %s", what, bn_last_error());
+    if (n_got != n_want || memcmp(got, want, n_got * sizeof *got))
+        fail_msg("%s: %zu tokens, the plain algorithm gives %zu", what, n_got, n_want);
+    free(want);
+    free(got);
+}
+
+static void test_same_tokens(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        bn_tok_vocab tv;
+        loaded l;
+        bn_hostile_dense_merges(&tv, 2 + (unsigned)seed * 2, seed);
+        load(&l, &tv);
+        char what[64];
+        for (int i = 0; i < 12; i++) {
+            size_t n = 2 + (size_t)i * i * 25;
+            char *w = bn_hostile_text("ab", n, seed * 100 + (uint64_t)i);
+            snprintf(what, sizeof what, "vocabulary %d, %zu random letters", (int)seed, n);
+            expect_plain(l.v, w, n, what);
+            memset(w, 'a', n);      /* equal ranks everywhere: leftmost first */
+            snprintf(what, sizeof what, "vocabulary %d, %zu times a", (int)seed, n);
+            expect_plain(l.v, w, n, what);
+            for (size_t k = 0; k < n; k++)
+                w[k] = "ab"[k % 2];
+            snprintf(what, sizeof what, "vocabulary %d, %zu times ab", (int)seed, n);
+            expect_plain(l.v, w, n, what);
+            free(w);
+        }
+        unload(&l);
+    }
+}
+
+static void test_memory(void **state)
+{
+    (void)state;
+#if defined(HAVE_USABLE_SIZE)
+    static const char *const pre[] = { "gpt2", "llama-bpe" };
+    size_t n = (size_t)1 << 20;
+    for (int k = 0; k < 2; k++) {
+        bn_tok_vocab tv;
+        loaded l;
+        bn_hostile_dense_merges(&tv, 8, 1);
+        tv.pre = pre[k];
+        load(&l, &tv);
+        char *w = bn_hostile_text("ab", n, 9);
+        bn_token *out = malloc(n * sizeof *out);
+        assert_non_null(out);
+        size_t n_tok = 0;
+        live = peak = 0;
+        counting = 1;
+        int rc = bn_vocab_tokenize(l.v, w, n, out, n, 0, &n_tok);
+        counting = 0;
+        assert_int_equal(rc, BN_OK);
+        print_message("%s: a word of %zu bytes: %zu tokens, %lld bytes allocated at the peak "
+                      "(%.2f per byte)\n", pre[k], n, n_tok, peak, (double)peak / (double)n);
+        assert_true(peak > 0);      /* the wrappers count */
+        assert_true(peak <= (long long)(16 * n + 65536));
+        assert_true(live == 0);
+        free(out);
+        free(w);
+        unload(&l);
+    }
+#else
+    skip();
+#endif
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_tokens),
+        cmocka_unit_test(test_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
