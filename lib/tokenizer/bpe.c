@@ -17,13 +17,24 @@
  * at least half as many merges as came before it: O(log n) rebuilds).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error.h"
 #include "tokenizer/unicode.h"
 #include "tokenizer/vocab_internal.h"
 
+/* Words this long look their pairs up through the memo. */
+#define MEMO_MIN_WORD 256
+#define MEMO_BITS 12
+
 int bn_word_reserve(bn_tok_scratch *s, size_t n)
 {
+    if (n >= MEMO_MIN_WORD && !s->memo) {
+        s->memo = malloc(sizeof *s->memo << MEMO_BITS);
+        if (!s->memo)
+            return bn_fail(BN_E_NOMEM, "bn_tokenize: out of memory");
+        memset(s->memo, 0xFF, sizeof *s->memo << MEMO_BITS);     /* all empty */
+    }
     if (n <= s->word_cap)
         return BN_OK;
     /* exactly what the word needs, the old buffer freed first: the peak stays
@@ -91,7 +102,26 @@ typedef struct word {
     int32_t *tok;
     uint64_t *q;
     size_t n, n_q;
+    bn_merge *memo;             /* NULL for a short word */
 } word;
+
+/* The rule of (l, r), or NULL. A long word looks the same pairs up again
+ * and again, and each lookup in the merge table (megabytes for Llama 3) is
+ * a cache miss: a direct-mapped memo keeps the last answer of each index,
+ * rank1 = 0 for no rule. Its index needs no key: colliding pairs only evict
+ * each other, and the table behind it is keyed. The entry is valid until
+ * the next lookup. */
+static const bn_merge *find_merge(const word *w, uint32_t l, uint32_t r)
+{
+    if (!w->memo)
+        return bn_vocab_find_merge(w->v, l, r);
+    bn_merge *e = &w->memo[(l * 0x9E3779B1u ^ r * 0x85EBCA77u) >> (32 - MEMO_BITS)];
+    if (e->left != l || e->right != r) {
+        const bn_merge *m = bn_vocab_find_merge(w->v, l, r);
+        *e = m ? *m : (bn_merge){ l, r, 0, 0 };
+    }
+    return e->rank1 ? e : NULL;
+}
 
 /* The rule of the pair starting at the symbol at left, or NULL. */
 static const bn_merge *merge_at(const word *w, uint32_t left)
@@ -99,7 +129,7 @@ static const bn_merge *merge_at(const word *w, uint32_t left)
     uint32_t right = w->link[left] + 1;
     if (right >= w->n)
         return NULL;
-    return bn_vocab_find_merge(w->v, (uint32_t)w->tok[left], (uint32_t)w->tok[right]);
+    return find_merge(w, (uint32_t)w->tok[left], (uint32_t)w->tok[right]);
 }
 
 /* Its queue entry, or 0. */
@@ -156,7 +186,7 @@ static int bpe_word(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, s
             return BN_OK;
         }
     }
-    word w = { v, s->link, s->tok, s->queue, n, 0 };
+    word w = { v, s->link, s->tok, s->queue, n, 0, n >= MEMO_MIN_WORD ? s->memo : NULL };
     for (uint32_t k = 0; k < n; k++) {
         w.link[k] = k;
         w.tok[k] = v->byte_token[text[k]];

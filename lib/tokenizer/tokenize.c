@@ -49,6 +49,7 @@ void bn_scratch_free(bn_tok_scratch *s)
     free(s->heap);
     free(s->text);
     free(s->queue);
+    free(s->memo);
     memset(s, 0, sizeof *s);
 }
 

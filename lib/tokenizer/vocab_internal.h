@@ -177,6 +177,7 @@ typedef struct bn_tok_scratch {
     uint32_t *link;
     int32_t *tok;
     size_t word_cap;            /* bytes of the longest word so far */
+    bn_merge *memo;             /* BPE: recent merge lookups of long words */
 } bn_tok_scratch;
 
 int bn_scratch_reserve(bn_tok_scratch *s, size_t n_sym);

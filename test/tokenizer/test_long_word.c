@@ -190,7 +190,7 @@ static void test_memory(void **state)
         print_message("%s: a word of %zu bytes: %zu tokens, %lld bytes allocated at the peak "
                       "(%.2f per byte)\n", pre[k], n, n_tok, peak, (double)peak / (double)n);
         assert_true(peak > 0);      /* the wrappers count */
-        assert_true(peak <= (long long)(16 * n + 65536));
+        assert_true(peak <= (long long)(16 * n + 131072));
         assert_true(live == 0);
         free(out);
         free(w);
