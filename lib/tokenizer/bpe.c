@@ -39,7 +39,7 @@ int bn_word_reserve(bn_tok_scratch *s, size_t n)
         return BN_OK;
     /* exactly what the word needs, the old buffer freed first: the peak stays
      * at 16 bytes per byte of the longest word */
-    free(s->link);
+    free(s->queue);           /* the block starts there */
     s->link = NULL;
     s->tok = NULL;
     s->queue = NULL;

@@ -10,7 +10,8 @@
  *
  * Invariants: formatting succeeds and gives the same length whatever the
  * buffer (BN_E_RANGE when it is too small, never a write past it), with the
- * contents in order; bn_chat_tokenize gives ids in range, as many control
+ * contents in order (trimmed of surrounding white space, as the built-in
+ * templates do); bn_chat_tokenize gives ids in range, as many control
  * tokens as with every content empty (a content never becomes a special
  * token: no role injection), and with the BPE vocabulary the tokens
  * detokenize to the formatted text. Never a crash or a leak.
@@ -170,12 +171,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(len2 == len);
         free(small);
     }
-    const char *at = text;              /* the contents, in order */
+    const char *at = text;              /* the contents, in order (trimmed: as Jinja's trim) */
     for (size_t i = 0; i < n; i++) {
-        size_t k = strlen(contents[i]);
+        const char *c = contents[i];
+        size_t k = strlen(c);
+        while (k && strchr(" \t\n\v\f\r", c[k - 1]))
+            k--;
+        while (k && strchr(" \t\n\v\f\r", c[0])) {
+            c++;
+            k--;
+        }
         const char *hit = NULL;
         for (const char *p = at; !hit && p + k <= text + len; p++)
-            if (!memcmp(p, contents[i], k))
+            if (!memcmp(p, c, k))
                 hit = p;
         CHECK(hit);
         at = hit + k;

@@ -166,6 +166,39 @@ static void test_same_tokens(void **state)
     }
 }
 
+/* Words of growing length in one call: the word buffers grow between them. */
+static void test_growing_words(void **state)
+{
+    (void)state;
+    bn_tok_vocab tv;
+    loaded l;
+    bn_hostile_dense_merges(&tv, 6, 5);
+    load(&l, &tv);
+    size_t total = 0, n_want = 0;
+    char *text = malloc(1 << 16);
+    bn_token *want = malloc((1 << 16) * sizeof *want), *got = malloc((1 << 16) * sizeof *got);
+    assert_non_null(text);
+    assert_non_null(want);
+    assert_non_null(got);
+    for (size_t n = 1; total + n + 1 < (1 << 16); n = n * 3 / 2 + 1) {
+        char *w = bn_hostile_text("ab", n, n);
+        n_want += plain_bpe(l.v, w, n, want + n_want);
+        memcpy(text + total, w, n);
+        total += n;
+        text[total++] = '.';        /* a pre-token of its own */
+        want[n_want++] = l.v->byte_token['.'];
+        free(w);
+    }
+    size_t n_got = 0;
+    assert_int_equal(bn_vocab_tokenize(l.v, text, total, got, 1 << 16, 0, &n_got), BN_OK);
+    assert_int_equal(n_got, n_want);
+    assert_memory_equal(got, want, n_got * sizeof *got);
+    free(text);
+    free(want);
+    free(got);
+    unload(&l);
+}
+
 static void test_memory(void **state)
 {
     (void)state;
@@ -205,6 +238,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_tokens),
+        cmocka_unit_test(test_growing_words),
         cmocka_unit_test(test_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
