@@ -27,73 +27,15 @@
 #define MEMO_MIN_WORD 256
 #define MEMO_BITS 12
 
-int bn_word_reserve(bn_tok_scratch *s, size_t n)
+static int memo_reserve(bn_tok_scratch *s)
 {
-    if (n >= MEMO_MIN_WORD && !s->memo) {
-        s->memo = malloc(sizeof *s->memo << MEMO_BITS);
-        if (!s->memo)
-            return bn_fail(BN_E_NOMEM, "bn_tokenize: out of memory");
-        memset(s->memo, 0xFF, sizeof *s->memo << MEMO_BITS);     /* all empty */
-    }
-    if (n <= s->word_cap)
+    if (s->memo)
         return BN_OK;
-    /* exactly what the word needs, the old buffer freed first: the peak stays
-     * at 16 bytes per byte of the longest word */
-    free(s->queue);           /* the block starts there */
-    s->link = NULL;
-    s->tok = NULL;
-    s->queue = NULL;
-    s->word_cap = 0;
-    size_t cap = n < 64 ? 64 : n;
-    if (cap >= UINT32_MAX || cap > SIZE_MAX / 16)
-        return bn_fail(BN_E_NOMEM, "bn_tokenize: a pre-token of %zu bytes is too long", n);
-    uint64_t *block = malloc(cap * 16);
-    if (!block)
+    s->memo = malloc(sizeof *s->memo << MEMO_BITS);
+    if (!s->memo)
         return bn_fail(BN_E_NOMEM, "bn_tokenize: out of memory");
-    s->queue = block;
-    s->link = (uint32_t *)(block + cap);
-    s->tok = (int32_t *)(s->link + cap);
-    s->word_cap = cap;
+    memset(s->memo, 0xFF, sizeof *s->memo << MEMO_BITS);     /* all empty */
     return BN_OK;
-}
-
-/* ---- the queue: a 4-ary min-heap of rank1 << 32 | left ---------------------------------
- * (half the depth of a binary heap: a long word's queue is megabytes, and
- * each level down is a cache miss) */
-
-static void sift_down(uint64_t *q, size_t n, size_t i)
-{
-    uint64_t x = q[i];
-    for (;;) {
-        size_t c = 4 * i + 1, end = c + 4 < n ? c + 4 : n;
-        if (c >= n)
-            break;
-        size_t best = c;
-        for (size_t k = c + 1; k < end; k++)
-            if (q[k] < q[best])
-                best = k;
-        if (q[best] >= x)
-            break;
-        q[i] = q[best];
-        i = best;
-    }
-    q[i] = x;
-}
-
-static void sift_up(uint64_t *q, size_t i)
-{
-    uint64_t x = q[i];
-    while (i > 0 && q[(i - 1) / 4] > x) {
-        q[i] = q[(i - 1) / 4];
-        i = (i - 1) / 4;
-    }
-    q[i] = x;
-}
-
-static void heapify(uint64_t *q, size_t n)
-{
-    for (size_t i = n / 4 + 1; i-- > 0;)
-        sift_down(q, n, i);
 }
 
 typedef struct word {
@@ -140,24 +82,11 @@ static uint64_t pair_at(const word *w, uint32_t left)
 }
 
 /* Whether entry e is the pair now at its left position. */
-static int live(const word *w, uint64_t e)
+static int live(const void *ctx, uint64_t e)
 {
+    const word *w = ctx;
     uint32_t left = (uint32_t)e;
     return w->tok[left] >= 0 && pair_at(w, left) == e;
-}
-
-static void push(word *w, uint64_t e)
-{
-    if (w->n_q == w->n) {           /* full: keep the live entries only */
-        size_t k = 0;
-        for (size_t i = 0; i < w->n_q; i++)
-            if (live(w, w->q[i]))
-                w->q[k++] = w->q[i];
-        w->n_q = k;
-        heapify(w->q, k);
-    }
-    w->q[w->n_q] = e;
-    sift_up(w->q, w->n_q++);
 }
 
 static int bpe_word(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, size_t n,
@@ -168,6 +97,8 @@ static int bpe_word(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, s
         return BN_OK;
     }
     int rc = bn_word_reserve(s, n);
+    if (!rc && n >= MEMO_MIN_WORD)
+        rc = memo_reserve(s);
     if (rc)
         return rc;
     if (v->ignore_merges) {
@@ -196,14 +127,13 @@ static int bpe_word(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, s
         if (e)
             w.q[w.n_q++] = e;
     }
-    heapify(w.q, w.n_q);
+    bn_queue_heapify(w.q, w.n_q);
     while (w.n_q) {
         uint64_t e = w.q[0];
         uint32_t left = (uint32_t)e;
         const bn_merge *m = w.tok[left] >= 0 ? merge_at(&w, left) : NULL;
         if (!m || m->rank1 != (uint32_t)(e >> 32)) {              /* stale */
-            w.q[0] = w.q[--w.n_q];
-            sift_down(w.q, w.n_q, 0);
+            bn_queue_replace_top(w.q, &w.n_q, 0);
             continue;
         }
         uint32_t right = w.link[left] + 1, last = w.link[right];
@@ -212,16 +142,11 @@ static int bpe_word(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, s
         w.link[left] = last;
         w.link[last] = left;
         /* the pair to the right replaces the top; the one to the left is pushed */
-        uint64_t next = pair_at(&w, left);
-        if (next)
-            w.q[0] = next;
-        else
-            w.q[0] = w.q[--w.n_q];
-        sift_down(w.q, w.n_q, 0);
+        bn_queue_replace_top(w.q, &w.n_q, pair_at(&w, left));
         if (left > 0) {
             uint64_t prev = pair_at(&w, w.link[left - 1]);
             if (prev)
-                push(&w, prev);
+                bn_queue_push(w.q, &w.n_q, w.n, prev, live, &w);
         }
     }
     for (size_t k = 0; k < n; k = (size_t)w.link[k] + 1)

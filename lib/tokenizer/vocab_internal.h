@@ -65,6 +65,7 @@ struct bn_vocab {
     int add_space_prefix;       /* SentencePiece */
     int spm_word_split;         /* SentencePiece: U+2581 only leads normal tokens */
     uint32_t n_tokens;
+    uint32_t max_word_len;      /* the longest text of a normal token */
     bn_vtok *tok;
     char *arena;                /* pieces that differ from the text */
     bn_str_map text_map;        /* every token by text (last duplicate wins) */
@@ -151,41 +152,31 @@ static inline void bn_sink_put(bn_tok_sink *s, int32_t id)
     s->n++;
 }
 
-/* A symbol of the merge loops: bytes [start, start + len) of the text. */
-typedef struct bn_sym {
-    uint32_t start, len;
-    int32_t prev, next;
-    int32_t id;                 /* BPE: its token; SPM: -1 for an invalid byte */
-} bn_sym;
-
-/* A candidate merge of two adjacent symbols; higher key first, then the
- * leftmost. */
-typedef struct bn_bigram {
-    double key;
-    uint32_t left, right, size;
-    int32_t result;             /* the token the merge makes */
-} bn_bigram;
-
 /* Buffers one bn_tokenize() call reuses from fragment to fragment. */
 typedef struct bn_tok_scratch {
-    bn_sym *sym;                /* SentencePiece */
-    bn_bigram *heap;
-    size_t cap;                 /* symbols; the heap holds 3 * cap */
-    uint8_t *text;              /* SentencePiece: the escaped fragment */
-    size_t text_cap;
-    uint64_t *queue;            /* BPE (bpe.c): one block of 16 bytes per byte */
-    uint32_t *link;
+    uint64_t *queue;            /* one block of 16 bytes per byte of the longest */
+    uint32_t *link;             /* word or fragment so far (bn_word_reserve) */
     int32_t *tok;
-    size_t word_cap;            /* bytes of the longest word so far */
+    size_t word_cap;
     bn_merge *memo;             /* BPE: recent merge lookups of long words */
 } bn_tok_scratch;
 
-int bn_scratch_reserve(bn_tok_scratch *s, size_t n_sym);
-int bn_word_reserve(bn_tok_scratch *s, size_t n_bytes);
-int bn_scratch_reserve_text(bn_tok_scratch *s, size_t n_bytes);
+/* Room for a word of n bytes: queue (8 bytes), link and tok (4 each) per
+ * byte. The old block is freed first and the new one is exact: the peak
+ * stays at 16 bytes per byte. BN_E_NOMEM beyond 2^31 bytes. */
+int bn_word_reserve(bn_tok_scratch *s, size_t n);
 void bn_scratch_free(bn_tok_scratch *s);
-void bn_heap_push(bn_bigram *heap, size_t *n, bn_bigram b);
-bn_bigram bn_heap_pop(bn_bigram *heap, size_t *n);
+
+/* The merge queue (queue.c): a min-heap of 64-bit entries, never 0. */
+typedef int (*bn_queue_live_fn)(const void *ctx, uint64_t e);
+void bn_queue_heapify(uint64_t *q, size_t n);
+void bn_queue_sift_down(uint64_t *q, size_t n, size_t i);
+/* Replaces the top with e, or pops it when e is 0. */
+void bn_queue_replace_top(uint64_t *q, size_t *n, uint64_t e);
+/* Adds e; a full queue (n == cap) first keeps only what live() accepts:
+ * the caller guarantees that this leaves room. */
+void bn_queue_push(uint64_t *q, size_t *n, size_t cap, uint64_t e, bn_queue_live_fn live,
+                   const void *ctx);
 
 /* Length in bytes of the pre-token starting at s[i] (a well-formed character);
  * the text ends at n or at the first ill-formed byte. */

@@ -448,6 +448,9 @@ static int load(bn_vocab *v, const bn_gguf *g, int32_t n_vocab)
         return rc;
     if (v->kind == BN_VOCAB_BPE && (rc = read_pretok(v, g)))
         return rc;
+    for (uint32_t i = 0; i < v->n_tokens; i++)
+        if (v->tok[i].type == BN_TOKTYPE_NORMAL && v->tok[i].text_len > v->max_word_len)
+            v->max_word_len = v->tok[i].text_len;
     if ((rc = bn_str_map_build(&v->text_map, v->tok, v->n_tokens)) ||
         (rc = read_specials(v, g)) || (rc = build_pieces(v)) || (rc = find_byte_tokens(v)))
         return rc;

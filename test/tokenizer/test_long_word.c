@@ -1,8 +1,9 @@
 /*
- * One very long pre-token (a run of letters): its tokens are those of the
- * plain BPE algorithm (the pair of lowest rank merged first, the leftmost of
- * equals; done directly here, in O(n^2)), and bn_tokenize allocates at most
- * 16 bytes per byte of it, plus a constant (counted by wrapping malloc, calloc, realloc,
+ * One very long pre-token (a run of letters), or SentencePiece text without
+ * a break: its tokens are those of the plain algorithm (BPE: the pair of
+ * lowest rank merged first; SentencePiece: the pair forming the token of
+ * highest score; the leftmost of equals; done directly here, in O(n^2)), and
+ * bn_tokenize allocates at most 16 bytes per byte of it, plus a constant (counted by wrapping malloc, calloc, realloc,
  * posix_memalign, aligned_alloc and free during the call; glibc only, for
  * malloc_usable_size).
  */
@@ -20,6 +21,7 @@
 #include "gguf/gguf.h"
 #include "tok_hostile.h"
 #include "tok_models.h"
+#include "tokenizer/unicode.h"
 #include "tokenizer/vocab_internal.h"
 
 #if defined(__GLIBC__)
@@ -125,6 +127,89 @@ static size_t plain_bpe(const bn_vocab *v, const char *w, size_t n, bn_token *id
     }
 }
 
+/* SentencePiece of one fragment, directly (the space prefix included in w):
+ * returns the token count. */
+static size_t plain_spm(const bn_vocab *v, const char *w, size_t n, bn_token *ids)
+{
+    /* symbols: escaped text of each, as offsets into one buffer */
+    char *esc = malloc(3 * n + 1);
+    size_t *start = malloc((n + 1) * sizeof *start), *len = malloc((n + 1) * sizeof *len);
+    int *bad = malloc((n + 1) * sizeof *bad);
+    assert_true(esc && start && len && bad);
+    size_t m = 0, k = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = bn_utf8_decode((const uint8_t *)w + i, n - i, &cp);
+        start[k] = m;
+        bad[k] = l == 0;
+        if (l == 0)
+            l = 1;
+        if (w[i] == ' ') {
+            memcpy(esc + m, "\xE2\x96\x81", 3);
+            m += 3;
+        } else {
+            memcpy(esc + m, w + i, l);
+            m += l;
+        }
+        len[k] = m - start[k];
+        k++;
+        i += l;
+    }
+    for (;;) {                      /* symbols stay adjacent in esc */
+        size_t best = SIZE_MAX;
+        float best_score = 0;
+        for (size_t j = 0; j + 1 < k; j++) {
+            if (bad[j] || bad[j + 1])
+                continue;
+            int32_t id = bn_vocab_find_word(v, esc + start[j], len[j] + len[j + 1]);
+            if (id >= 0 && (best == SIZE_MAX || v->tok[id].score > best_score)) {
+                best = j;
+                best_score = v->tok[id].score;
+            }
+        }
+        if (best == SIZE_MAX)
+            break;
+        len[best] += len[best + 1];
+        memmove(start + best + 1, start + best + 2, (k - best - 2) * sizeof *start);
+        memmove(len + best + 1, len + best + 2, (k - best - 2) * sizeof *len);
+        memmove(bad + best + 1, bad + best + 2, (k - best - 2) * sizeof *bad);
+        k--;
+    }
+    size_t n_ids = 0;
+    for (size_t j = 0; j < k; j++) {
+        int32_t id = bad[j] ? -1 : bn_vocab_find_word(v, esc + start[j], len[j]);
+        if (id >= 0) {
+            ids[n_ids++] = id;
+            continue;
+        }
+        for (size_t b = 0; b < len[j]; b++)
+            ids[n_ids++] = v->byte_token[(uint8_t)esc[start[j] + b]];
+    }
+    free(esc);
+    free(start);
+    free(len);
+    free(bad);
+    return n_ids;
+}
+
+static void expect_plain_spm(const bn_vocab *v, const char *w, size_t n, const char *what)
+{
+    /* bn_tokenize adds the space prefix: the plain version gets it in the text */
+    char *pw = malloc(n + 1);
+    bn_token *want = malloc(3 * (n + 1) * sizeof *want), *got = malloc(3 * (n + 1) * sizeof *got);
+    assert_true(pw && want && got);
+    pw[0] = ' ';
+    memcpy(pw + 1, w, n);
+    size_t n_want = plain_spm(v, pw, n + 1, want), n_got = 0;
+    if (bn_vocab_tokenize(v, w, n, got, 3 * (n + 1), 0, &n_got))
+        fail_msg("%s: %s", what, bn_last_error());
+    if (n_got != n_want || memcmp(got, want, n_got * sizeof *got))
+        fail_msg("%s: %zu tokens, the plain algorithm gives %zu", what, n_got, n_want);
+    free(pw);
+    free(want);
+    free(got);
+}
+
 static void expect_plain(const bn_vocab *v, const char *w, size_t n, const char *what)
 {
     bn_token *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
@@ -160,6 +245,28 @@ static void test_same_tokens(void **state)
                 w[k] = "ab"[k % 2];
             snprintf(what, sizeof what, "vocabulary %d, %zu times ab", (int)seed, n);
             expect_plain(l.v, w, n, what);
+            free(w);
+        }
+        unload(&l);
+    }
+}
+
+static void test_same_tokens_spm(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        bn_tok_vocab tv;
+        loaded l;
+        bn_hostile_dense_spm(&tv, 1 + (unsigned)seed, seed);
+        load(&l, &tv);
+        char what[80];
+        static const char *const alphabets[] = { "ab", "ab ", "ab \xE2\x96\x81", "a\xFF\xC3\xA9" "b " };
+        for (int i = 0; i < 12; i++) {
+            size_t n = 1 + (size_t)i * i * 12;
+            const char *alpha = alphabets[i % 4];
+            char *w = bn_hostile_text(alpha, n, seed * 100 + (uint64_t)i);
+            snprintf(what, sizeof what, "vocabulary %d, %zu bytes of \"%s\"", (int)seed, n, alpha);
+            expect_plain_spm(l.v, w, n, what);
             free(w);
         }
         unload(&l);
@@ -203,13 +310,17 @@ static void test_memory(void **state)
 {
     (void)state;
 #if defined(HAVE_USABLE_SIZE)
-    static const char *const pre[] = { "gpt2", "llama-bpe" };
+    static const char *const pre[] = { "gpt2", "llama-bpe", "SentencePiece" };
     size_t n = (size_t)1 << 20;
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         bn_tok_vocab tv;
         loaded l;
-        bn_hostile_dense_merges(&tv, 8, 1);
-        tv.pre = pre[k];
+        if (k < 2) {
+            bn_hostile_dense_merges(&tv, 8, 1);
+            tv.pre = pre[k];
+        } else {
+            bn_hostile_dense_spm(&tv, 6, 1);
+        }
         load(&l, &tv);
         char *w = bn_hostile_text("ab", n, 9);
         bn_token *out = malloc(n * sizeof *out);
@@ -239,6 +350,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_tokens),
         cmocka_unit_test(test_growing_words),
+        cmocka_unit_test(test_same_tokens_spm),
         cmocka_unit_test(test_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -369,3 +369,24 @@ void bn_hostile_dense_merges(bn_tok_vocab *v, unsigned max_len, uint64_t seed)
         bn_tok_vocab_add_merge(v, rules[i]);
     free(rules);
 }
+
+void bn_hostile_dense_spm(bn_tok_vocab *v, unsigned max_len, uint64_t seed)
+{
+    spm_base(v);
+    static const char *const ch[3] = { "a", "b", "\xE2\x96\x81" };
+    for (unsigned len = 2; len <= max_len; len++) {
+        uint32_t count = 1;
+        for (unsigned k = 0; k < len; k++)
+            count *= 3;
+        for (uint32_t c = 0; c < count; c++) {
+            char s[64];
+            size_t m = 0;
+            for (uint32_t k = 0, x = c; k < len; k++, x /= 3) {
+                memcpy(s + m, ch[x % 3], strlen(ch[x % 3]));
+                m += strlen(ch[x % 3]);
+            }
+            /* few distinct scores: many ties */
+            bn_tok_vocab_add(v, s, m, 1, -(float)(next_random(&seed) % 5));
+        }
+    }
+}

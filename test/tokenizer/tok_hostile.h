@@ -37,6 +37,10 @@ void bn_hostile_colliding_merges(bn_tok_vocab *v, uint32_t n, int random);
  * at random, the rules in random order: a long word of a and b merges a lot. */
 void bn_hostile_dense_merges(bn_tok_vocab *v, unsigned max_len, uint64_t seed);
 
+/* A SentencePiece vocabulary with every string of 2 to max_len characters
+ * a, b and U+2581 as a token, with few distinct scores (many ties). */
+void bn_hostile_dense_spm(bn_tok_vocab *v, unsigned max_len, uint64_t seed);
+
 /* Small hostile vocabularies, i = 0, 1, ...: fills v, *name and the status
  * loading must give (*expect: BN_OK, or BN_E_MODEL for a file that must be
  * refused) and returns 1, or returns 0 past the last. */
