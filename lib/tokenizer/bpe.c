@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "tokenizer/queue.h"
 #include "tokenizer/unicode.h"
 #include "tokenizer/vocab_internal.h"
 

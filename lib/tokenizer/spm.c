@@ -19,6 +19,7 @@
  */
 #include <string.h>
 
+#include "tokenizer/queue.h"
 #include "tokenizer/unicode.h"
 #include "tokenizer/vocab_internal.h"
 

@@ -167,17 +167,6 @@ typedef struct bn_tok_scratch {
 int bn_word_reserve(bn_tok_scratch *s, size_t n);
 void bn_scratch_free(bn_tok_scratch *s);
 
-/* The merge queue (queue.c): a min-heap of 64-bit entries, never 0. */
-typedef int (*bn_queue_live_fn)(const void *ctx, uint64_t e);
-void bn_queue_heapify(uint64_t *q, size_t n);
-void bn_queue_sift_down(uint64_t *q, size_t n, size_t i);
-/* Replaces the top with e, or pops it when e is 0. */
-void bn_queue_replace_top(uint64_t *q, size_t *n, uint64_t e);
-/* Adds e; a full queue (n == cap) first keeps only what live() accepts:
- * the caller guarantees that this leaves room. */
-void bn_queue_push(uint64_t *q, size_t *n, size_t cap, uint64_t e, bn_queue_live_fn live,
-                   const void *ctx);
-
 /* Length in bytes of the pre-token starting at s[i] (a well-formed character);
  * the text ends at n or at the first ill-formed byte. */
 size_t bn_pretok_llama3(const uint8_t *s, size_t i, size_t n);

@@ -1,9 +1,17 @@
 /* The merge queue of the BPE and SentencePiece loops: a 4-ary min-heap of
- * 64-bit keys (half the depth of a binary heap: a long word's queue is
- * megabytes, and each level down is a cache miss). */
-#include "tokenizer/vocab_internal.h"
+ * 64-bit entries, never 0 (half the depth of a binary heap: a long word's
+ * queue is megabytes, and each level down is a cache miss). Inline: short
+ * words make a few operations each, millions of times. */
+#ifndef BN_TOKENIZER_QUEUE_H
+#define BN_TOKENIZER_QUEUE_H
 
-void bn_queue_sift_down(uint64_t *q, size_t n, size_t i)
+#include <stddef.h>
+#include <stdint.h>
+
+/* Whether entry e is still what it says (for bn_queue_push). */
+typedef int (*bn_queue_live_fn)(const void *ctx, uint64_t e);
+
+static inline void bn_queue_sift_down(uint64_t *q, size_t n, size_t i)
 {
     uint64_t x = q[i];
     for (;;) {
@@ -22,7 +30,7 @@ void bn_queue_sift_down(uint64_t *q, size_t n, size_t i)
     q[i] = x;
 }
 
-static void sift_up(uint64_t *q, size_t i)
+static inline void bn_queue_sift_up(uint64_t *q, size_t i)
 {
     uint64_t x = q[i];
     while (i > 0 && q[(i - 1) / 4] > x) {
@@ -32,14 +40,15 @@ static void sift_up(uint64_t *q, size_t i)
     q[i] = x;
 }
 
-void bn_queue_heapify(uint64_t *q, size_t n)
+static inline void bn_queue_heapify(uint64_t *q, size_t n)
 {
     for (size_t i = n / 4 + 1; i-- > 0;)
         if (i < n)
             bn_queue_sift_down(q, n, i);
 }
 
-void bn_queue_replace_top(uint64_t *q, size_t *n, uint64_t e)
+/* Replaces the top with e, or pops it when e is 0. */
+static inline void bn_queue_replace_top(uint64_t *q, size_t *n, uint64_t e)
 {
     if (e)
         q[0] = e;
@@ -48,8 +57,10 @@ void bn_queue_replace_top(uint64_t *q, size_t *n, uint64_t e)
     bn_queue_sift_down(q, *n, 0);
 }
 
-void bn_queue_push(uint64_t *q, size_t *n, size_t cap, uint64_t e, bn_queue_live_fn live,
-                   const void *ctx)
+/* Adds e; a full queue (n == cap) first keeps only what live() accepts: the
+ * caller guarantees that this leaves room. */
+static inline void bn_queue_push(uint64_t *q, size_t *n, size_t cap, uint64_t e,
+                                 bn_queue_live_fn live, const void *ctx)
 {
     if (*n == cap) {                /* full: keep the live entries only */
         size_t k = 0;
@@ -60,5 +71,7 @@ void bn_queue_push(uint64_t *q, size_t *n, size_t cap, uint64_t e, bn_queue_live
         bn_queue_heapify(q, k);
     }
     q[*n] = e;
-    sift_up(q, (*n)++);
+    bn_queue_sift_up(q, (*n)++);
 }
+
+#endif
