@@ -14,7 +14,8 @@
  * leaves the queued pairs of its sides stale: they are checked when they
  * come up, and when the queue is full it is rebuilt from its live entries
  * (the pairs left are fewer than the bytes, and each rebuild is followed by
- * at least half as many merges as came before it: O(log n) rebuilds).
+ * at least half as many merges as came before it: O(log n) rebuilds). The
+ * merge lookups go through a small memo (find_merge).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,18 +25,24 @@
 #include "tokenizer/unicode.h"
 #include "tokenizer/vocab_internal.h"
 
-/* Words this long look their pairs up through the memo. */
-#define MEMO_MIN_WORD 256
-#define MEMO_BITS 12
+/* The memo of merge lookups: about one entry per 4 bytes of the fragment,
+ * 64 to 4096 of them (1 to 64 KiB). */
+#define MEMO_BITS_MIN 6
+#define MEMO_BITS_MAX 12
 
-static int memo_reserve(bn_tok_scratch *s)
+static int memo_reserve(bn_tok_scratch *s, size_t n)
 {
-    if (s->memo)
+    unsigned bits = MEMO_BITS_MIN;
+    while (bits < MEMO_BITS_MAX && ((size_t)4 << bits) < n)
+        bits++;
+    if (s->memo && s->memo_bits >= bits)
         return BN_OK;
-    s->memo = malloc(sizeof *s->memo << MEMO_BITS);
+    free(s->memo);
+    s->memo = malloc(sizeof *s->memo << bits);
+    s->memo_bits = s->memo ? bits : 0;
     if (!s->memo)
         return bn_fail(BN_E_NOMEM, "bn_tokenize: out of memory");
-    memset(s->memo, 0xFF, sizeof *s->memo << MEMO_BITS);     /* all empty */
+    memset(s->memo, 0xFF, sizeof *s->memo << bits);       /* all empty */
     return BN_OK;
 }
 
@@ -45,20 +52,19 @@ typedef struct word {
     int32_t *tok;
     uint64_t *q;
     size_t n, n_q;
-    bn_merge *memo;             /* NULL for a short word */
+    bn_merge *memo;
+    unsigned memo_shift;
 } word;
 
-/* The rule of (l, r), or NULL. A long word looks the same pairs up again
- * and again, and each lookup in the merge table (megabytes for Llama 3) is
- * a cache miss: a direct-mapped memo keeps the last answer of each index,
- * rank1 = 0 for no rule. Its index needs no key: colliding pairs only evict
- * each other, and the table behind it is keyed. The entry is valid until
- * the next lookup. */
+/* The rule of (l, r), or NULL. Text looks the same pairs up again and
+ * again, and each lookup in the merge table costs a SipHash and, for
+ * Llama 3's megabytes, a cache miss: a direct-mapped memo keeps the last
+ * answer of each index, rank1 = 0 for no rule. Its index needs no key:
+ * colliding pairs only evict each other, and the table behind it is keyed.
+ * The entry is valid until the next lookup. */
 static const bn_merge *find_merge(const word *w, uint32_t l, uint32_t r)
 {
-    if (!w->memo)
-        return bn_vocab_find_merge(w->v, l, r);
-    bn_merge *e = &w->memo[(l * 0x9E3779B1u ^ r * 0x85EBCA77u) >> (32 - MEMO_BITS)];
+    bn_merge *e = &w->memo[(l * 0x9E3779B1u ^ r * 0x85EBCA77u) >> w->memo_shift];
     if (e->left != l || e->right != r) {
         const bn_merge *m = bn_vocab_find_merge(w->v, l, r);
         *e = m ? *m : (bn_merge){ l, r, 0, 0 };
@@ -98,8 +104,6 @@ static int bpe_word(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, s
         return BN_OK;
     }
     int rc = bn_word_reserve(s, n);
-    if (!rc && n >= MEMO_MIN_WORD)
-        rc = memo_reserve(s);
     if (rc)
         return rc;
     if (v->ignore_merges) {
@@ -118,7 +122,7 @@ static int bpe_word(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, s
             return BN_OK;
         }
     }
-    word w = { v, s->link, s->tok, s->queue, n, 0, n >= MEMO_MIN_WORD ? s->memo : NULL };
+    word w = { v, s->link, s->tok, s->queue, n, 0, s->memo, 32 - s->memo_bits };
     for (uint32_t k = 0; k < n; k++) {
         w.link[k] = k;
         w.tok[k] = v->byte_token[text[k]];
@@ -158,6 +162,9 @@ static int bpe_word(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, s
 int bn_bpe_fragment(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, size_t n,
                     bn_tok_sink *out)
 {
+    int rc = memo_reserve(s, n);
+    if (rc)
+        return rc;
     size_t i = 0;
     while (i < n) {
         size_t m = v->pretok == BN_PRETOK_LLAMA3 ? bn_pretok_llama3(text, i, n)
@@ -167,8 +174,7 @@ int bn_bpe_fragment(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, s
             i++;
             continue;
         }
-        int rc = bpe_word(v, s, text + i, m, out);
-        if (rc)
+        if ((rc = bpe_word(v, s, text + i, m, out)))
             return rc;
         i += m;
     }

@@ -158,7 +158,8 @@ typedef struct bn_tok_scratch {
     uint32_t *link;             /* word or fragment so far (bn_word_reserve) */
     int32_t *tok;
     size_t word_cap;
-    bn_merge *memo;             /* BPE: recent merge lookups of long words */
+    bn_merge *memo;             /* BPE: recent merge lookups (bpe.c) */
+    unsigned memo_bits;         /* 1 << memo_bits entries */
 } bn_tok_scratch;
 
 /* Room for a word of n bytes: queue (8 bytes), link and tok (4 each) per
