@@ -164,6 +164,13 @@ static void test_cases(void **state)
             check_vocab(l.v, name);
         }
         unload(&l);
+        /* the same through a file and the public API */
+        int rc_file = 0;
+        bn_model *m = bn_tok_model_load(&tv, &rc_file);
+        if (rc_file != expect)
+            fail_msg("%s: bn_model_load gave %s (%s)", name, bn_strerror(rc_file),
+                     bn_last_error());
+        bn_model_free(&m);
         bn_tok_vocab_free(&tv);
     }
 }
