@@ -70,6 +70,7 @@ static void fill_tokens(bn_token *t, int n, int n_vocab, unsigned seed)
 int main(int argc, char **argv)
 {
     const char *prog = "bitnet-bench", *model_path = NULL;
+    bn_tool_init(prog);
     int n_prompt = 128, n_gen = 64, reps = 3, rounds = 3, threads = 0, json = 0, bw = 1, q8 = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -7,6 +7,8 @@
 
 #include <bitnet/bitnet.h>
 
+#include "common/tool_common.h"
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -42,6 +44,7 @@ int main(int argc, char **argv)
 {
     const char *path = NULL;
     int keys = 0;
+    bn_tool_init("bitnet-info");
     bn_model_params mp;
     bn_model_params_default(&mp);
     for (int i = 1; i < argc; i++) {

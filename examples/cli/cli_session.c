@@ -1,9 +1,11 @@
 #include "cli_session.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_signal.h"
 #include "common/tool_common.h"
 
 static int lib_fail(int rc)
@@ -36,7 +38,7 @@ int bn_cli_session_open(bn_cli_session *s, const bn_cli_options *o, const char *
 {
     memset(s, 0, sizeof *s);
     s->o = o;
-    s->last_char = '\n';
+    bn_cli_output_init(&s->out, stdout, isatty(STDOUT_FILENO) && !o->raw_output);
     bn_model_params mp;
     bn_model_params_default(&mp);
     progress_state ps = { bn_tool_now(), -1 };
@@ -121,6 +123,13 @@ static int feed(bn_cli_session *s, const bn_token *t, size_t n)
     double t0 = bn_tool_now();
     const size_t nb = (size_t)bn_ctx_n_batch(s->ctx);
     for (size_t i = 0; i < n; i += nb) {
+        /* a chat must keep its cache and its text in step: it stops later */
+        if (!s->o->chat && bn_cli_take_interrupt()) {
+            s->interrupted = 1;
+            s->prompt_s += bn_tool_now() - t0;
+            s->n_prompt += (long)i;
+            return BN_CLI_INTERRUPTED;
+        }
         size_t k = n - i < nb ? n - i : nb;
         int rc = bn_decode(s->ctx, t + i, k);
         if (rc)
@@ -136,40 +145,34 @@ static int feed(bn_cli_session *s, const bn_token *t, size_t n)
     return 0;
 }
 
+
 /* ---- text out --------------------------------------------------------------- */
-static void emit(bn_cli_session *s, const char *text, size_t len)
-{
-    if (!len)
-        return;
-    fwrite(text, 1, len, stdout);
-    fflush(stdout);
-    s->last_char = (unsigned char)text[len - 1];
-}
-
-static void end_line(bn_cli_session *s)
-{
-    if (s->last_char != '\n')
-        emit(s, "\n", 1);
-}
-
 /* Samples and streams tokens until the end of generation, a stop string,
- * n_predict tokens or a full context. The last sampled token is not
+ * n_predict tokens, a full context or Ctrl-C. The last sampled token is not
  * decoded: whatever ends the answer decides what follows it. */
 static int answer(bn_cli_session *s)
 {
     const int n_predict = s->o->n_predict;
     const char *text;
     size_t len;
-    int rc = 0, stopped = 0;
+    int rc = 0, stopped = 0, out_rc = 0;
     double t0 = bn_tool_now();
     for (int i = 0; n_predict < 0 || i < n_predict; i++) {
+        if (bn_cli_take_interrupt()) {
+            /* plain generation ends; a chat returns to its prompt unless a
+             * second Ctrl-C came soon after */
+            if (!s->o->chat || bn_cli_quit_requested())
+                s->interrupted = 1;
+            break;
+        }
         bn_token t;
         if ((rc = bn_sampler_sample(s->sampler, bn_ctx_logits(s->ctx), &t)))
             break;
         s->n_gen++;
         if ((rc = bn_text_stream_push(s->stream, t, &text, &len, &stopped)))
             break;
-        emit(s, text, len);
+        if ((out_rc = bn_cli_output_write(&s->out, text, len)))
+            break;
         if (stopped || (n_predict >= 0 && i + 1 == n_predict))
             break;
         if (bn_ctx_pos(s->ctx) >= bn_ctx_n_ctx(s->ctx)) {
@@ -182,13 +185,15 @@ static int answer(bn_cli_session *s)
     s->gen_s += bn_tool_now() - t0;
     if (rc)
         return lib_fail(rc);
+    if (out_rc)
+        return BN_CLI_FAILURE;
     if ((rc = bn_text_stream_flush(s->stream, &text, &len)))
         return lib_fail(rc);
-    emit(s, text, len);
-    end_line(s);
+    if (bn_cli_output_write(&s->out, text, len) || bn_cli_output_end_line(&s->out))
+        return BN_CLI_FAILURE;
     if (s->ctx_full)
         note_full(s);
-    return 0;
+    return s->interrupted ? BN_CLI_INTERRUPTED : 0;
 }
 
 int bn_cli_generate(bn_cli_session *s, const char *prompt, size_t len)
@@ -346,11 +351,21 @@ int bn_cli_chat(bn_cli_session *s, const char *first, FILE *in)
     if (!rc && first && first[0])
         rc = turn(s, &c, first);
     while (!rc && !s->ctx_full) {
+        /* a Ctrl-C after the answer, or while waiting for a line: the end */
+        if (bn_cli_take_interrupt() || bn_cli_quit_requested()) {
+            s->interrupted = 1;
+            rc = BN_CLI_INTERRUPTED;
+            break;
+        }
         if (interactive) {
             fputs("> ", stdout);
             fflush(stdout);
         }
         ssize_t got = getline(&line, &line_cap, in);
+        if (got < 0 && ferror(in) && errno == EINTR) {
+            clearerr(in);
+            continue;
+        }
         if (got < 0)
             break;
         while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
@@ -359,7 +374,7 @@ int bn_cli_chat(bn_cli_session *s, const char *first, FILE *in)
             continue;
         rc = turn(s, &c, line);
     }
-    if (interactive && !rc && !s->ctx_full)
+    if (interactive && (!rc || s->interrupted) && !s->ctx_full)
         fputs("\n", stdout);
     free(line);
     free(c.text);
