@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -176,6 +177,16 @@ static int count(const char *hay, const char *needle)
     return n;
 }
 
+/* Whether RLIMIT_AS binds: a mapping past it must fail. */
+static int limit_enforced(void)
+{
+    void *p = mmap(NULL, (size_t)1 << 30, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return 1;
+    munmap(p, (size_t)1 << 30);
+    return 0;
+}
+
 /* Under `ulimit -v` a 1 GB file cannot be mapped: out of memory, not an I/O
  * error, and the path said once. Run in a child: the limit stays there. */
 static void test_mmap_under_memory_limit(void **state)
@@ -195,6 +206,8 @@ static void test_mmap_under_memory_limit(void **state)
         r.rlim_cur = r.rlim_max = vm_size() + (256u << 20);
         if (setrlimit(RLIMIT_AS, &r))
             _exit(3);
+        if (!limit_enforced())
+            _exit(77);  /* qemu-user keeps RLIMIT_AS to itself */
         bn_model *m = NULL;
         int rc = bn_model_load(&m, path, NULL);
         const char *msg = bn_last_error();
@@ -207,6 +220,8 @@ static void test_mmap_under_memory_limit(void **state)
     int st = 0;
     assert_int_equal(waitpid(pid, &st, 0), pid);
     bn_test_temp_file_remove(path);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+        skip();
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
 }
