@@ -95,8 +95,8 @@ static int finish_load(bn_model *m, const void *data, uint64_t size, const bn_mo
             rc = bn_gguf_parse(&m->gguf, m->file.data, m->file.size);
     }
     /* a mapped file may change under us: metadata must not (doc/design.md) */
-    if (!rc && m->file.mapped)
-        rc = bn_gguf_own_metadata(&m->gguf);
+    if (!rc && m->file.mapped && !(rc = bn_gguf_own_metadata(&m->gguf)))
+        bn_mapfile_drop(&m->file, m->file.data, m->gguf.data_offset);  /* read once: let it go */
     if (!rc)
         rc = bn_model_bind(m, p);
     return rc;

@@ -92,6 +92,18 @@ void bn_mapfile_close(bn_mapfile *f)
     f->fd = -1;
 }
 
+void bn_mapfile_drop(const bn_mapfile *f, const void *p, uint64_t n)
+{
+    if (!f->mapped)
+        return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t b = (uintptr_t)p, e = b + (uintptr_t)n;
+    b = (b + page - 1) & ~(page - 1);   /* whole pages inside the range only */
+    e &= ~(page - 1);
+    if (e > b)
+        madvise((void *)b, e - b, MADV_DONTNEED);
+}
+
 int bn_mapfile_pread(const bn_mapfile *f, void *dst, size_t n, uint64_t offset)
 {
     if (!f->mapped || f->fd < 0 || offset > f->size || n > f->size - offset)

@@ -18,6 +18,11 @@ typedef struct bn_mapfile {
 int bn_mapfile_open(bn_mapfile *f, const char *path, int use_mmap);
 void bn_mapfile_close(bn_mapfile *f);
 
+/* Drops the file pages wholly inside [p, p + n) from memory: with mmap they
+ * are re-read from the page cache only if touched again. Nothing when the
+ * file was read into memory. */
+void bn_mapfile_drop(const bn_mapfile *f, const void *p, uint64_t n);
+
 /* Copies [offset, offset + n) of a mapped file with pread, without mapping
  * its pages into the process. Returns 1 when all n bytes were read. */
 int bn_mapfile_pread(const bn_mapfile *f, void *dst, size_t n, uint64_t offset);

@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "core/fp16.h"
@@ -40,18 +38,9 @@ static int env_level_cap(int *cap)
                    bn_cpu_level_name(3));
 }
 
-/* Drops the file pages of [data, data + nbytes) from memory: with mmap they
- * are re-read from the page cache only if touched again. */
 static void release_range(const bn_model *m, const void *data, uint64_t nbytes)
 {
-    if (!m->file.mapped)
-        return;
-    long page = sysconf(_SC_PAGESIZE);
-    uintptr_t b = (uintptr_t)data, e = b + nbytes;
-    b = (b + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);   /* whole pages inside the tensor only */
-    e &= ~((uintptr_t)page - 1);
-    if (e > b)
-        madvise((void *)b, e - b, MADV_DONTNEED);
+    bn_mapfile_drop(&m->file, data, nbytes);
 }
 
 static void release_pages(const bn_model *m, const bn_tensor *t)
