@@ -13,14 +13,7 @@ dir=$5/io-test.$$
 wrap=${MESON_EXE_WRAPPER:-}
 mkdir -p "$dir" || exit 1
 trap 'rm -rf "$dir"' EXIT
-failed=0
-fail() {
-    echo "FAIL $*"
-    failed=1
-}
-ok() {
-    echo "ok   $*"
-}
+. "$(dirname "$0")/common.sh"
 
 model=$dir/small.gguf
 $wrap "$mkmodel" --shape small --type i2_s -o "$model" >/dev/null 2>&1 || { echo "cannot make a model"; exit 1; }

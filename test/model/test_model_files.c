@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -156,35 +155,12 @@ static void test_metadata_survives_changed_file_read(void **state)
 }
 
 /* ---- a memory limit ------------------------------------------------------------- */
-/* Virtual memory in use by this process, in bytes. */
-static uint64_t vm_size(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long long pages = 0;
-    if (f) {
-        if (fscanf(f, "%llu", &pages) != 1)
-            pages = 0;
-        fclose(f);
-    }
-    return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 static int count(const char *hay, const char *needle)
 {
     int n = 0;
     for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
         n++;
     return n;
-}
-
-/* Whether RLIMIT_AS binds: a mapping past it must fail. */
-static int limit_enforced(void)
-{
-    void *p = mmap(NULL, (size_t)1 << 30, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return 1;
-    munmap(p, (size_t)1 << 30);
-    return 0;
 }
 
 /* Under `ulimit -v` a 1 GB file cannot be mapped: out of memory, not an I/O
@@ -195,7 +171,7 @@ static void test_mmap_under_memory_limit(void **state)
     char *path = bn_test_temp_file("GGUF", 4);
     assert_non_null(path);
     assert_int_equal(truncate(path, 1 << 30), 0);  /* sparse: no disk used */
-    if (vm_size() == 0) {
+    if (bn_test_statm_bytes(0) == 0) {
         bn_test_temp_file_remove(path);
         skip();
     }
@@ -203,10 +179,10 @@ static void test_mmap_under_memory_limit(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         struct rlimit r;
-        r.rlim_cur = r.rlim_max = vm_size() + (256u << 20);
+        r.rlim_cur = r.rlim_max = bn_test_statm_bytes(0) + (256u << 20);
         if (setrlimit(RLIMIT_AS, &r))
             _exit(3);
-        if (!limit_enforced())
+        if (!bn_test_rlimit_as_binds())
             _exit(77);  /* qemu-user keeps RLIMIT_AS to itself */
         bn_model *m = NULL;
         int rc = bn_model_load(&m, path, NULL);

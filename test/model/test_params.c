@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -132,28 +131,6 @@ static void test_cpu_level_cap(void **state)
 }
 
 /* ---- threads that cannot start -------------------------------------------------------- */
-static uint64_t statm_field(int i)
-{
-    FILE *fp = fopen("/proc/self/statm", "r");
-    unsigned long long v[2] = { 0, 0 };
-    if (fp) {
-        if (fscanf(fp, "%llu %llu", &v[0], &v[1]) != 2)
-            v[0] = v[1] = 0;
-        fclose(fp);
-    }
-    return (uint64_t)v[i] * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
-/* Whether RLIMIT_AS binds: a mapping past it must fail. */
-static int limit_enforced(void)
-{
-    void *p = mmap(NULL, (size_t)1 << 30, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return 1;
-    munmap(p, (size_t)1 << 30);
-    return 0;
-}
-
 /* Under `ulimit -v` there is no room for the workers' stacks: pthread_create
  * says EAGAIN, which is out of memory, not a bug of the library. */
 static void test_threads_without_memory(void **state)
@@ -163,16 +140,16 @@ static void test_threads_without_memory(void **state)
     skip();     /* ASan's own thread bookkeeping dies under the limit first */
 #else
     fixture *f = *state;
-    if (statm_field(0) == 0)
+    if (bn_test_statm_bytes(0) == 0)
         skip();
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         struct rlimit r;
-        r.rlim_cur = r.rlim_max = statm_field(0) + (24u << 20);
+        r.rlim_cur = r.rlim_max = bn_test_statm_bytes(0) + (24u << 20);
         if (setrlimit(RLIMIT_AS, &r))
             _exit(3);
-        if (!limit_enforced())
+        if (!bn_test_rlimit_as_binds())
             _exit(77);  /* qemu-user keeps RLIMIT_AS to itself */
         bn_ctx_params p;
         bn_ctx_params_default(&p);
@@ -201,21 +178,21 @@ static void test_threads_without_memory(void **state)
 static void test_ctx_resident_memory(void **state)
 {
     fixture *f = *state;
-    if (statm_field(1) == 0)
+    if (bn_test_statm_bytes(1) == 0)
         skip();
     bn_ctx_params p;
     bn_ctx_params_default(&p);
     p.n_ctx = 1 << 20;
     p.n_threads = 64;
     p.n_batch = 8;
-    const uint64_t before = statm_field(1);
+    const uint64_t before = bn_test_statm_bytes(1);
     bn_ctx *c = NULL;
     assert_int_equal(bn_ctx_new(&c, f->model, &p), BN_OK);
-    const uint64_t created = statm_field(1);
+    const uint64_t created = bn_test_statm_bytes(1);
     const bn_token t[4] = { 1, 2, 3, 4 };
     assert_int_equal(bn_decode(c, t, 4), BN_OK);
     assert_int_equal(bn_decode(c, t, 1), BN_OK);
-    const uint64_t decoded = statm_field(1);
+    const uint64_t decoded = bn_test_statm_bytes(1);
     bn_ctx_free(&c);
     print_message("resident: %.1f MB more after bn_ctx_new, %.1f MB after 5 tokens\n",
                   (double)(created - before) / 1048576.0, (double)(decoded - before) / 1048576.0);
