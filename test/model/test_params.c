@@ -19,33 +19,7 @@
 #include "test_util.h"
 #include "tiny_model.h"
 
-typedef struct fixture {
-    uint8_t *img;
-    size_t size;
-    bn_model *model;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    bn_tiny_opts o;
-    bn_tiny_default(&o);
-    if (!f || !(f->img = bn_tiny_build(&o, &f->size)))
-        return -1;
-    if (bn_model_load_from_memory(&f->model, f->img, f->size, NULL))
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    bn_model_free(&f->model);
-    free(f->img);
-    free(f);
-    return 0;
-}
+typedef bn_tiny_fixture fixture;
 
 static void expect_invalid(int rc, const char *needle)
 {
@@ -211,5 +185,5 @@ int main(void)
         cmocka_unit_test(test_threads_without_memory),
         cmocka_unit_test(test_ctx_resident_memory),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, bn_tiny_fixture_setup, bn_tiny_fixture_teardown);
 }
