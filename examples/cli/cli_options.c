@@ -97,9 +97,9 @@ static void help(void)
            "\n"
            "The text goes to standard output; progress, notes, errors and a one-line\n"
            "summary (tokens and tokens per second) go to standard error.\n"
-           "Ctrl-C stops the text at the next token: generation ends with its summary,\n"
-           "a chat returns to its prompt; Ctrl-C at the prompt, or twice within a\n"
-           "second, ends the program.\n"
+           "Ctrl-C stops the text at the next token (a long prompt within a layer):\n"
+           "generation ends with its summary, a chat returns to its prompt; Ctrl-C at\n"
+           "the prompt, or twice within a second, ends the program.\n"
            "Exit status: 0 success, 1 failure (model file, context, writing the output,\n"
            "...), 2 bad usage, 130 ended by Ctrl-C.\n");
 }

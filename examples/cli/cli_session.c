@@ -34,6 +34,13 @@ static int show_progress(float fraction, void *user)
     return 0;
 }
 
+/* Ctrl-C stops a forward pass between layers: a long prompt need not finish. */
+static int abort_on_interrupt(void *user)
+{
+    (void)user;
+    return bn_cli_interrupt_pending();
+}
+
 int bn_cli_session_open(bn_cli_session *s, const bn_cli_options *o, const char *path)
 {
     memset(s, 0, sizeof *s);
@@ -66,6 +73,7 @@ int bn_cli_session_open(bn_cli_session *s, const bn_cli_options *o, const char *
     }
     if ((rc = bn_ctx_new(&s->ctx, s->model, &cp)))
         return lib_fail(rc);
+    bn_ctx_set_abort_callback(s->ctx, abort_on_interrupt, NULL);
     if ((rc = bn_sampler_new(&s->sampler, s->model, &o->sampling)))
         return lib_fail(rc);
     if ((rc = bn_text_stream_new(&s->stream, s->model, o->stop, o->n_stop)))
@@ -108,7 +116,10 @@ static void note_full(bn_cli_session *s)
             "-c sets a larger context\n", bn_ctx_n_ctx(s->ctx));
 }
 
-/* Decodes n tokens in batches of n_batch; each joins the penalty window. */
+/* Decodes n tokens in batches of n_batch; each joins the penalty window.
+ * Ctrl-C stops it between batches or, through the context's abort callback,
+ * inside one: the cache is then rolled back to where it was (a chat forgets
+ * the message) and BN_CLI_INTERRUPTED returned. */
 static int feed(bn_cli_session *s, const bn_token *t, size_t n)
 {
     const size_t room = (size_t)(bn_ctx_n_ctx(s->ctx) - bn_ctx_pos(s->ctx));
@@ -121,30 +132,30 @@ static int feed(bn_cli_session *s, const bn_token *t, size_t n)
         return BN_CLI_FAILURE;
     }
     double t0 = bn_tool_now();
+    const int32_t pos0 = bn_ctx_pos(s->ctx);
     const size_t nb = (size_t)bn_ctx_n_batch(s->ctx);
-    for (size_t i = 0; i < n; i += nb) {
-        /* a chat must keep its cache and its text in step: it stops later */
-        if (!s->o->chat && bn_cli_take_interrupt()) {
-            s->interrupted = 1;
-            s->prompt_s += bn_tool_now() - t0;
-            s->n_prompt += (long)i;
-            return BN_CLI_INTERRUPTED;
-        }
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i += nb) {
         size_t k = n - i < nb ? n - i : nb;
-        int rc = bn_decode(s->ctx, t + i, k);
-        if (rc)
-            return lib_fail(rc);
-    }
-    for (size_t i = 0; i < n; i++) {
-        int rc = bn_sampler_accept(s->sampler, t[i]);
-        if (rc)
-            return lib_fail(rc);
+        rc = bn_cli_interrupt_pending() ? BN_E_CANCELLED : bn_decode(s->ctx, t + i, k);
     }
     s->prompt_s += bn_tool_now() - t0;
+    if (rc == BN_E_CANCELLED) {
+        bn_cli_take_interrupt();
+        bn_ctx_truncate(s->ctx, pos0);
+        if (!s->o->chat || bn_cli_quit_requested())
+            s->interrupted = 1;
+        return BN_CLI_INTERRUPTED;
+    }
+    if (rc)
+        return lib_fail(rc);
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = bn_sampler_accept(s->sampler, t[i])))
+            return lib_fail(rc);
+    }
     s->n_prompt += (long)n;
     return 0;
 }
-
 
 /* ---- text out --------------------------------------------------------------- */
 /* Samples and streams tokens until the end of generation, a stop string,
@@ -179,8 +190,10 @@ static int answer(bn_cli_session *s)
             s->ctx_full = 1;
             break;
         }
-        if ((rc = bn_decode(s->ctx, &t, 1)))
+        /* cancelled by Ctrl-C: nothing changed, the loop's top stops */
+        if ((rc = bn_decode(s->ctx, &t, 1)) && rc != BN_E_CANCELLED)
             break;
+        rc = 0;
     }
     s->gen_s += bn_tool_now() - t0;
     if (rc)
@@ -248,6 +261,11 @@ static int history_add(history *h, const char *role, const char *content)
     h->contents[h->n] = copy;
     h->n++;
     return 0;
+}
+
+static void history_drop_last(history *h)
+{
+    free(h->contents[--h->n]);
 }
 
 static void history_free(history *h)
@@ -327,8 +345,14 @@ static int turn(bn_cli_session *s, chat *c, const char *message)
         c->cap_prev = n;
     }
     memcpy(c->prev, s->tokens, n * sizeof *c->prev);
-    if ((rc = feed(s, c->prev + c->n_prev, n - c->n_prev)))
+    if ((rc = feed(s, c->prev + c->n_prev, n - c->n_prev))) {
+        if (rc == BN_CLI_INTERRUPTED && !s->interrupted) {
+            history_drop_last(&c->h);   /* as if never sent: back to the prompt */
+            fprintf(stderr, BN_CLI_PROG ": interrupted while reading the message: it was dropped\n");
+            return 0;
+        }
         return s->ctx_full ? 0 : rc;
+    }
     if ((rc = answer(s)))
         return rc;
     /* The cache now holds these tokens (up to the generation prompt) and the

@@ -34,6 +34,11 @@ void bn_cli_signal_init(void)
     sigaction(SIGINT, &sa, NULL);
 }
 
+int bn_cli_interrupt_pending(void)
+{
+    return pending;
+}
+
 int bn_cli_take_interrupt(void)
 {
     if (!pending)

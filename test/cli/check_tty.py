@@ -192,5 +192,44 @@ status = t.finish(10)
 check(status == 130 and "generated" in t.stderr,
       "chat: two Ctrl-C within a second end it (status %s)" % status, t.stderr)
 
+# Ctrl-C inside a long prompt: 8000 tokens in one batch (-b 8192) take
+# seconds on one thread; only the context's abort callback can stop them.
+words = ["the", "model", "reads", "a", "long", "prompt", "while", "you", "wait"]
+long_text = " ".join(words[(i * 7) % len(words)] for i in range(1600))[:8000]
+with open(os.path.join(work, "long.txt"), "w") as f:
+    f.write(long_text)
+long_prompt = base + ["-c", "16384", "-b", "8192", "-n", "1"]
+p = subprocess.Popen(long_prompt + ["-f", os.path.join(work, "long.txt")], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+time.sleep(1.0)
+p.send_signal(signal.SIGINT)
+try:
+    out, err = p.communicate(timeout=20)
+except subprocess.TimeoutExpired:
+    p.kill()
+    out, err = p.communicate()
+check(p.returncode == 130 and b"prompt 0 tokens" in err,
+      "long prompt: Ctrl-C stops it inside the batch (status %s)" % p.returncode,
+      err.decode("utf-8", "replace"))
+
+# the same inside a chat: the message is dropped, the chat goes on
+t = Tty(base + ["--chat", "-c", "16384", "-b", "8192", "-n", "8", "--temp", "0"], stdin_tty=True)
+t.read_until(lambda: t.out.endswith(b"> "), 30)
+t.write(long_text.encode() + b"\n")
+time.sleep(1.0)
+t.proc.send_signal(signal.SIGINT)
+back = t.read_until(lambda: t.out.endswith(b"\n> ") or t.out.count(b"> ") >= 2, 20) and t.quiet_for(1.2)
+n = len(t.out)
+t.write(b"Hi\n")
+t.read_until(lambda: len(t.out) > n and t.out.endswith(b"> "), 30)
+answered = len(t.out) > n + 2
+t.quiet_for(1.2)
+t.proc.send_signal(signal.SIGINT)
+status = t.finish(10)
+m = re.search(r"prompt (\d+) tokens", t.stderr)
+check(back and answered and status == 130 and "it was dropped" in t.stderr and m and int(m.group(1)) < 100,
+      "chat: Ctrl-C inside a long message drops it, the next one is answered (status %s)" % status,
+      t.stderr + repr(t.out[-200:]))
+
 shutil.rmtree(work, ignore_errors=True)
 sys.exit(1 if failed else 0)
