@@ -8,10 +8,12 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "common/tool_escape.h"
+
 typedef struct bn_cli_output {
     FILE *f;
-    int escape;         /* show control characters as \xNN, \u0080 ... */
-    int held_c2;        /* a 0xC2 byte kept back: with the next it may be a C1 control */
+    int escape;         /* show control characters as \x1b, \u009b (tool_escape.h) */
+    bn_tool_escaper esc;
     int last_char;      /* last byte of the text, '\n' at first */
     int failed;         /* a write failed (and was reported) */
 } bn_cli_output;

@@ -7,10 +7,15 @@
 
 #include "cli_signal.h"
 #include "common/tool_common.h"
+#include "common/tool_escape.h"
 
+/* The library's messages may quote a hostile file (a key, a name): escaped
+ * on a terminal like the model's text. */
 static int lib_fail(int rc)
 {
-    fprintf(stderr, BN_CLI_PROG ": %s: %s\n", bn_strerror(rc), bn_last_error());
+    fprintf(stderr, BN_CLI_PROG ": %s: ", bn_strerror(rc));
+    bn_tool_fputs_untrusted(bn_last_error(), stderr);
+    fputc('\n', stderr);
     return BN_CLI_FAILURE;
 }
 

@@ -5,7 +5,9 @@ Ctrl-C stops the text, returns a chat to its prompt, and ends the program.
 
 Runs the CLI on a pseudo-terminal (python3's pty module) with a synthetic
 model whose byte tokens include ESC, BEL, NUL and the rest of C0. Every wait
-is bounded. Usage: check_tty.py BITNET_CLI BITNET_MKMODEL OUTDIR
+is bounded. A model file whose name and architecture hold escape sequences
+checks that bitnet-info and bitnet-cli's messages escape file text too.
+Usage: check_tty.py BITNET_CLI BITNET_MKMODEL OUTDIR BITNET_INFO
 """
 import os
 import pty
@@ -19,7 +21,7 @@ import sys
 import time
 import tty
 
-cli, mkmodel, outdir = sys.argv[1:4]
+cli, mkmodel, outdir, info = sys.argv[1:5]
 wrap = shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))
 work = os.path.join(outdir, "tty-test.%d" % os.getpid())
 os.makedirs(work, exist_ok=True)
@@ -48,12 +50,13 @@ class Tty:
     """The CLI with stdout (and optionally stdin) on a raw pseudo-terminal:
     no newline translation, so the bytes read are the bytes written."""
 
-    def __init__(self, args, stdin_tty=False):
+    def __init__(self, args, stdin_tty=False, stderr_tty=False):
         self.master, slave = pty.openpty()
         tty.setraw(slave)
         self.err = open(os.path.join(work, "stderr.txt"), "w+b")
         self.proc = subprocess.Popen(args, stdin=slave if stdin_tty else subprocess.DEVNULL,
-                                     stdout=slave, stderr=self.err, close_fds=True)
+                                     stdout=slave, stderr=slave if stderr_tty else self.err,
+                                     close_fds=True)
         os.close(slave)
         self.out = b""
 
@@ -133,6 +136,31 @@ check(unescape(t.out) == piped.stdout, "terminal: the escapes spell the same byt
 t = Tty(base + flat + ["--raw-output"])
 status = t.finish(60)
 check(status == 0 and t.out == piped.stdout, "terminal with --raw-output: byte for byte")
+
+# text from the model file: a name that sets the window title, an architecture
+# (quoted in the load error) that clears the screen; same lengths, so the
+# patched file stays valid
+with open(model, "rb") as f:
+    data = f.read()
+hostile = os.path.join(work, "hostile.gguf")
+with open(hostile, "wb") as f:
+    f.write(data.replace(b"synthetic-bitnet", b"\x1b]0;pwned-title\x07"))
+badarch = os.path.join(work, "badarch.gguf")
+with open(badarch, "wb") as f:
+    f.write(data.replace(b"bitnet-b1.58", b"\x1b[2J\x1b[Hpwn!!"))
+piped = subprocess.run(wrap + [info, "-k", hostile], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                       timeout=60)
+check(piped.returncode == 0 and b"\x1b]0;pwned-title\x07" in piped.stdout,
+      "bitnet-info into a pipe: the file's name byte for byte")
+t = Tty(wrap + [info, "-k", hostile])
+status = t.finish(60)
+check(status == 0 and controls(t.out) == 0 and b"\\x1b]0;pwned-title\\x07" in t.out,
+      "bitnet-info on a terminal: the name and keys escaped (status %s)" % status, repr(t.out[:300]))
+t = Tty(wrap + [cli, "-m", badarch, "-p", "hi"], stderr_tty=True)
+status = t.finish(60)
+check(status == 1 and controls(t.out) == 0 and b"\\x1b[2J" in t.out,
+      "bitnet-cli's load error on a terminal: the file's text escaped (status %s)" % status,
+      repr(t.out[:300]))
 
 # ---- Ctrl-C -----------------------------------------------------------------------
 # Greedy text on the synthetic model runs until the context is full (tens of
