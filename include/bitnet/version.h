@@ -11,7 +11,7 @@
 /** Release major number. */
 #define BN_VERSION_MAJOR 0
 /** Release minor number. */
-#define BN_VERSION_MINOR 1
+#define BN_VERSION_MINOR 2
 /** Release patch number. */
 #define BN_VERSION_PATCH 0
 
@@ -20,7 +20,7 @@
 /** ABI major number: the SONAME is libbitnet.so.MAJOR. */
 #define BN_API_VERSION_MAJOR 0
 /** ABI minor number: grows when symbols or fields are added compatibly. */
-#define BN_API_VERSION_MINOR 1
+#define BN_API_VERSION_MINOR 2
 /** ABI patch number: grows for fixes. */
 #define BN_API_VERSION_PATCH 0
 
