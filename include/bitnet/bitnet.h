@@ -628,7 +628,14 @@ BN_API int bn_chat_format(const bn_chat_template *t, const char *const *roles,
  * tokens equal those of tokenizing bn_chat_format()'s text with
  * BN_TOKENIZE_PARSE_SPECIAL. No BOS is added beyond what the template spells.
  *
+ * @param t      the template.
+ * @param m      the model whose vocabulary is used.
+ * @param roles  n role names ("system", "user", "assistant", ...).
+ * @param contents  n message texts, UTF-8, never parsed for special tokens.
+ * @param n      number of messages.
+ * @param add_generation_prompt  non-zero to end with the assistant prompt.
  * @param out    room for n_max tokens (NULL when n_max is 0).
+ * @param n_max  capacity of out.
  * @param n_out  receives the number of tokens the conversation needs.
  * @return BN_OK; BN_E_RANGE when n_max is too small (*n_out says how many
  *         are needed); BN_E_INVALID_ARG (as bn_chat_format(), or a model
