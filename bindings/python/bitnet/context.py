@@ -142,7 +142,7 @@ class Context(Owner):
         assert handle is not None
         handle.retain()
         weakref.finalize(buf, handle.release)
-        arr = numpy.frombuffer(buf, dtype=numpy.float32)
+        arr: npt.NDArray[numpy.float32] = numpy.frombuffer(memoryview(buf), dtype=numpy.float32)
         if copy:
             return arr.copy()
         arr.flags.writeable = False

@@ -60,9 +60,11 @@ class Model(Owner):
         p.output_q8 = int(output_q8)
         raised: list[BaseException] = []
         if progress is not None:
+            callback = progress
+
             def call(fraction: float, _user: Any) -> int:
                 try:
-                    return 0 if progress(fraction) in (None, True) else 1
+                    return 0 if callback(fraction) in (None, True) else 1
                 except BaseException as e:      # re-raised after the load
                     raised.append(e)
                     return 1
@@ -221,15 +223,15 @@ class Model(Owner):
     def token_to_piece(self, token: int, *, special: bool = False) -> bytes:
         """The bytes one token stands for (may be part of a UTF-8 sequence)."""
         flags = DetokenizeFlags.SPECIAL if special else 0
-        return self._bytes(lambda buf, cap, n: self._lib.bn_token_to_piece(
-            self._ptr, token, buf, cap, flags, n))
+        return self._bytes(lambda buf, cap, n: int(self._lib.bn_token_to_piece(
+            self._ptr, token, buf, cap, flags, n)))
 
     def detokenize_bytes(self, tokens: Sequence[int], *, special: bool = False) -> bytes:
         """The bytes of a token sequence."""
         arr = _tokens_array(tokens)
         flags = DetokenizeFlags.SPECIAL if special else 0
-        return self._bytes(lambda buf, cap, n: self._lib.bn_detokenize(
-            self._ptr, arr, len(tokens), buf, cap, flags, n))
+        return self._bytes(lambda buf, cap, n: int(self._lib.bn_detokenize(
+            self._ptr, arr, len(tokens), buf, cap, flags, n)))
 
     def detokenize(self, tokens: Sequence[int], *, special: bool = False) -> str:
         """The text of a token sequence (invalid UTF-8 shown as U+FFFD)."""

@@ -54,6 +54,7 @@ class Sampler(Owner):
         penalty window."""
         if isinstance(logits, Context):
             ptr: Any = logits.logits_pointer()
+            keep: Any = None
         else:
             if len(logits) != self._n_vocab:
                 raise ValueError(f"{len(logits)} logits, the model has {self._n_vocab} tokens")
