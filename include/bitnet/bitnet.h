@@ -473,6 +473,9 @@ BN_API void bn_batch_clear(bn_batch *b);
 
 /**
  * Appends a token for sequence seq at position pos.
+ * @param b            the batch.
+ * @param token        the token id (checked by bn_decode_batch()).
+ * @param seq          the sequence, 0 to the context's n_seq_max - 1.
  * @param pos          BN_POS_NEXT for the sequence's next position (after
  *                     its cached tokens and this batch's earlier tokens of
  *                     the same sequence), or an explicit position, which
@@ -608,7 +611,7 @@ typedef int (*bn_abort_fn)(void *user_data);
  */
 BN_API int bn_ctx_set_abort_callback(bn_ctx *c, bn_abort_fn fn, void *user_data);
 
-/*
+/**
  * A thread pool shared by contexts, so that several contexts in one process
  * do not oversubscribe the cores: contexts created with
  * bn_ctx_new_with_pool() compute on the pool's threads, one forward pass at

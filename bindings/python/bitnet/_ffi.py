@@ -84,7 +84,9 @@ class CtxParams(ctypes.Structure):
         ("n_threads", ctypes.c_int32),
         ("kv_type", ctypes.c_int32),
         ("logits_all", ctypes.c_int32),
-        ("reserved", ctypes.c_uint8 * 108),
+        ("n_seq_max", ctypes.c_int32),          # 0.2
+        ("n_outputs_max", ctypes.c_int32),      # 0.2
+        ("reserved", ctypes.c_uint8 * 100),
     ]
 
 
