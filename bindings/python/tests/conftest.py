@@ -25,7 +25,7 @@ SOURCE_ROOT = Path(__file__).resolve().parents[3]
 
 def pytest_report_header() -> str:
     return (f"libbitnet {bitnet.version()} ABI {bitnet.api_version()}, "
-            f"numpy {'used' if bitnet.have_numpy() else 'not used'}")
+            f"numpy {'used' if bitnet.have_numpy() else 'not used'}, package {bitnet.__file__}")
 
 
 @pytest.fixture(scope="session")
