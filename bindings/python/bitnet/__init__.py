@@ -14,8 +14,9 @@ message (bn_last_error()). Objects free their C resources on close(), at the
 end of a `with` block, or when collected; a model stays alive while a
 context, sampler or stream made on it does.
 """
-from ._ffi import (API_MAJOR, API_MINOR, DetokenizeFlags, KvType, LibraryError, Status,
-                   TokenizeFlags, load_library)
+from ._ffi import (API_MAJOR, API_MINOR, POS_NEXT, DetokenizeFlags, KvType, LibraryError,
+                   Status, TokenizeFlags, load_library)
+from .batch import Batch
 from .chat import ChatTemplate, Message
 from .context import Context, have_numpy
 from .errors import (BatchError, BitnetError, CancelledError, ContextFullError, FileError,
@@ -24,6 +25,7 @@ from .errors import (BatchError, BitnetError, CancelledError, ContextFullError, 
 from .generate import chat, generate
 from .model import Model
 from .sampling import Sampler, TextStream
+from .threadpool import ThreadPool
 
 __version__ = "0.2.0"
 
@@ -42,10 +44,10 @@ def api_version() -> tuple[int, int, int]:
 
 
 __all__ = [
-    "API_MAJOR", "API_MINOR", "BatchError", "BitnetError", "CancelledError", "ChatTemplate",
+    "API_MAJOR", "API_MINOR", "POS_NEXT", "Batch", "BatchError", "BitnetError", "CancelledError", "ChatTemplate",
     "Context", "ContextFullError", "DetokenizeFlags", "FileError", "FormatError", "InternalError",
     "InvalidArgumentError", "KvType", "LibraryError", "Message", "Model", "ModelError",
     "NotFoundError", "OutOfMemoryError", "RangeError", "Sampler", "Status", "TextStream",
-    "TokenizeFlags", "UnsupportedError", "Utf8Error", "api_version", "chat", "generate",
+    "ThreadPool", "TokenizeFlags", "UnsupportedError", "Utf8Error", "api_version", "chat", "generate",
     "have_numpy", "load_library", "version",
 ]

@@ -61,6 +61,10 @@ class DetokenizeFlags(enum.IntFlag):
 # ---- parameter structs (sizes fixed by static assertions in the header) ------
 
 PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_float, ctypes.c_void_p)
+ABORT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+
+#: bn_batch_add()'s position for "the sequence's next one" (BN_POS_NEXT).
+POS_NEXT = -1
 
 
 class ModelParams(ctypes.Structure):
@@ -190,6 +194,30 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "bn_chat_format": (_int, [_p, _pstr, _pstr, _size, _int, ctypes.c_char_p, _size, _psize]),
     # 0.2
     "bn_chat_tokenize": (_int, [_p, _p, _pstr, _pstr, _size, _int, _ptok, _size, _psize]),
+    "bn_batch_new": (_int, [_pp, _i32]),
+    "bn_batch_free": (None, [_pp]),
+    "bn_batch_clear": (None, [_p]),
+    "bn_batch_add": (_int, [_p, _i32, _i32, _i32, _int]),
+    "bn_batch_n_tokens": (_i32, [_p]),
+    "bn_decode_batch": (_int, [_p, _p]),
+    "bn_ctx_batch_logits": (_pfloat, [_p, _i32]),
+    "bn_ctx_seq_logits": (_pfloat, [_p, _i32]),
+    "bn_ctx_n_seq_max": (_i32, [_p]),
+    "bn_ctx_seq_pos": (_i32, [_p, _i32]),
+    "bn_ctx_seq_clear": (_int, [_p, _i32]),
+    "bn_ctx_seq_truncate": (_int, [_p, _i32, _i32]),
+    "bn_ctx_seq_copy": (_int, [_p, _i32, _i32, _i32]),
+    "bn_ctx_seq_keep": (_int, [_p, _i32]),
+    "bn_ctx_seq_state_size": (_size, [_p, _i32]),
+    "bn_ctx_seq_state_save": (_int, [_p, _i32, _p, _size, _psize]),
+    "bn_ctx_seq_state_load": (_int, [_p, _i32, _p, _size]),
+    "bn_ctx_seq_state_save_file": (_int, [_p, _i32, _str]),
+    "bn_ctx_seq_state_load_file": (_int, [_p, _i32, _str]),
+    "bn_ctx_set_abort_callback": (_int, [_p, ABORT_FN, _p]),
+    "bn_threadpool_new": (_int, [_pp, _i32]),
+    "bn_threadpool_free": (None, [_pp]),
+    "bn_threadpool_n_threads": (_i32, [_p]),
+    "bn_ctx_new_with_pool": (_int, [_pp, _p, ctypes.POINTER(CtxParams), _p]),
 }
 
 

@@ -8,26 +8,26 @@ import ctypes
 import threading
 import weakref
 from types import TracebackType
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, Sequence, TypeVar
 
 _T = TypeVar("_T", bound="Owner")
 
 
 class Handle:
     """A C object with a count of owners: the Python object that made it, and
-    every handle made on it (a model's contexts, samplers, text streams).
-    When the count reaches zero, the free function runs, then the parent is
-    released. Thread-safe."""
+    every handle made on it (a model's contexts, samplers, text streams; a
+    thread pool's contexts). When the count reaches zero, the free function
+    runs, then the parents are released. Thread-safe."""
 
-    def __init__(self, ptr: int, free: Callable[[Any], None], parent: Optional[Handle] = None,
-                 keep: Any = None) -> None:
+    def __init__(self, ptr: int, free: Callable[[Any], None],
+                 parents: Sequence[Handle] = (), keep: Any = None) -> None:
         self._ptr: Optional[int] = ptr
         self._free = free
         self._refs = 1
         self._lock = threading.Lock()
-        self._parent = parent
+        self._parents = list(parents)
         self._keep = keep           # e.g. the bytes a model was loaded from
-        if parent is not None:
+        for parent in self._parents:
             parent.retain()
 
     @property
@@ -56,9 +56,9 @@ class Handle:
             self._ptr = None
         self._free(ctypes.byref(p))
         self._keep = None
-        if self._parent is not None:
-            self._parent.release()
-            self._parent = None
+        parents, self._parents = self._parents, []
+        for parent in parents:
+            parent.release()
 
 
 class Owner:

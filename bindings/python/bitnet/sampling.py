@@ -43,17 +43,17 @@ class Sampler(Owner):
         out = ctypes.c_void_p()
         check(lib.bn_sampler_new(ctypes.byref(out), parent.ptr, ctypes.byref(p)))
         assert out.value is not None
-        self._own(Handle(out.value, lib.bn_sampler_free, parent=parent))
+        self._own(Handle(out.value, lib.bn_sampler_free, parents=[parent]))
         self._lib = lib
         self._n_vocab = int(lib.bn_model_n_vocab(parent.ptr))
         self.params = p
 
-    def sample(self, logits: Union[Context, Sequence[float], Any]) -> int:
-        """Picks a token from a context's last logits (read in place) or from
-        n_vocab floats (a sequence or a numpy array), and records it in the
-        penalty window."""
+    def sample(self, logits: Union[Context, Sequence[float], Any], seq: int = 0) -> int:
+        """Picks a token from the last logits of a context's sequence seq
+        (read in place), or from n_vocab floats (a sequence or a numpy
+        array), and records it in the penalty window."""
         if isinstance(logits, Context):
-            ptr: Any = logits.logits_pointer()
+            ptr: Any = logits.seq_logits_pointer(seq)
             keep: Any = None
         else:
             if len(logits) != self._n_vocab:
@@ -97,7 +97,7 @@ class TextStream(Owner):
         check(lib.bn_text_stream_new(ctypes.byref(out), parent.ptr, arr if enc else None,
                                      len(enc)))
         assert out.value is not None
-        self._own(Handle(out.value, lib.bn_text_stream_free, parent=parent))
+        self._own(Handle(out.value, lib.bn_text_stream_free, parents=[parent]))
         self._lib = lib
         self.stopped = False
 
