@@ -97,3 +97,15 @@ class Owner:
     def __exit__(self, exc_type: Optional[type[BaseException]],
                  exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
         self.close()
+
+
+def create(make: Callable[..., int], free: Callable[[Any], None], *args: Any,
+           parents: Sequence[Handle] = (), keep: Any = None) -> Handle:
+    """Calls a bn_*_new-style function (make(&out, *args)) and owns its result;
+    raises the error of a failed call."""
+    from .errors import check
+    out = ctypes.c_void_p()
+    check(make(ctypes.byref(out), *args))
+    assert out.value is not None
+    return Handle(out.value, free, parents, keep)
+

@@ -2,11 +2,9 @@
 position (the multi-sequence API of ABI 0.2)."""
 from __future__ import annotations
 
-import ctypes
-
 from . import _ffi
 from ._ffi import POS_NEXT
-from ._owner import Handle, Owner
+from ._owner import Owner, create
 from .errors import check
 
 
@@ -19,10 +17,7 @@ class Batch(Owner):
 
     def __init__(self, n_max: int) -> None:
         lib = _ffi.lib()
-        out = ctypes.c_void_p()
-        check(lib.bn_batch_new(ctypes.byref(out), n_max))
-        assert out.value is not None
-        self._own(Handle(out.value, lib.bn_batch_free))
+        self._own(create(lib.bn_batch_new, lib.bn_batch_free, n_max))
         self._lib = lib
 
     def add(self, token: int, seq: int = 0, pos: int = POS_NEXT, *, logits: bool = False) -> None:

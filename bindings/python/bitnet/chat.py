@@ -3,12 +3,12 @@ trained on."""
 from __future__ import annotations
 
 import ctypes
-from typing import Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _ffi
-from ._owner import Handle, Owner
+from ._owner import Owner, create
 from .errors import check
-from .model import Model
+from .model import Model, _tokens
 
 #: A message: {"role": ..., "content": ...} or (role, content).
 Message = Union[Mapping[str, str], Tuple[str, str]]
@@ -35,12 +35,9 @@ class ChatTemplate(Owner):
         """An empty custom template, to be filled with set_role() and friends."""
         self._make(_ffi.lib().bn_chat_template_new)
 
-    def _make(self, fn: object, *args: object) -> None:
+    def _make(self, fn: Callable[..., int], *args: Any) -> None:
         lib = _ffi.lib()
-        out = ctypes.c_void_p()
-        check(fn(ctypes.byref(out), *args))     # type: ignore[operator]
-        assert out.value is not None
-        self._own(Handle(out.value, lib.bn_chat_template_free))
+        self._own(create(fn, lib.bn_chat_template_free, *args))
         self._lib = lib
 
     @classmethod
@@ -97,18 +94,9 @@ class ChatTemplate(Owner):
         text becomes special tokens, message text never does (a user cannot
         forge an end of turn or a system header)."""
         roles, contents = _split(messages)
-        n = ctypes.c_size_t()
-        cap = 256
-        while True:
-            out = (ctypes.c_int32 * cap)()
-            rc = self._lib.bn_chat_tokenize(self._ptr, model._owned.ptr, roles, contents,
-                                            len(messages), int(add_generation_prompt), out, cap,
-                                            ctypes.byref(n))
-            if rc == _ffi.Status.E_RANGE and n.value > cap:
-                cap = n.value
-                continue
-            check(rc)
-            return list(out[:n.value])
+        return _tokens(lambda out, cap, n: int(self._lib.bn_chat_tokenize(
+            self._ptr, model._owned.ptr, roles, contents, len(messages),
+            int(add_generation_prompt), out, cap, n)), 256)
 
 
 def template_for(model: Model, template: Optional[Union[str, ChatTemplate]]) -> ChatTemplate:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 from . import _ffi
 from ._ffi import KvType
-from ._owner import Handle, Owner
+from ._owner import Owner, create
 from .batch import Batch
 from .errors import check
 from .model import Model, _tokens_array
@@ -63,17 +63,12 @@ class Context(Owner):
         p.n_seq_max = n_seq_max
         p.n_outputs_max = n_outputs_max
         parent = model._owned
-        out = ctypes.c_void_p()
         if pool is None:
-            check(lib.bn_ctx_new(ctypes.byref(out), parent.ptr, ctypes.byref(p)))
-            parents = [parent]
+            self._own(create(lib.bn_ctx_new, lib.bn_ctx_free, parent.ptr, ctypes.byref(p),
+                             parents=[parent]))
         else:
-            pool_handle = pool._owned
-            check(lib.bn_ctx_new_with_pool(ctypes.byref(out), parent.ptr, ctypes.byref(p),
-                                           pool_handle.ptr))
-            parents = [parent, pool_handle]
-        assert out.value is not None
-        self._own(Handle(out.value, lib.bn_ctx_free, parents=parents))
+            self._own(create(lib.bn_ctx_new_with_pool, lib.bn_ctx_free, parent.ptr,
+                             ctypes.byref(p), pool._owned.ptr, parents=[parent, pool._owned]))
         self._lib = lib
         self._model = model
         self._model_ptr = parent.ptr

@@ -23,6 +23,20 @@ def _tokens_array(tokens: Sequence[int]) -> "ctypes.Array[ctypes.c_int32]":
     return (ctypes.c_int32 * len(tokens))(*tokens)
 
 
+def _tokens(call: Callable[[Any, int, Any], int], cap: int) -> list[int]:
+    """Tokens from a call(out, capacity, &n_out) that fails with BN_E_RANGE
+    when the room is short: retried with the room it asked for."""
+    n = ctypes.c_size_t()
+    while True:
+        out = (ctypes.c_int32 * cap)()
+        rc = call(out, cap, ctypes.byref(n))
+        if rc == _ffi.Status.E_RANGE and n.value > cap:
+            cap = n.value
+            continue
+        check(rc)
+        return list(out[:n.value])
+
+
 class Model(Owner):
     """A loaded model. Read-only: any number of threads may use one model
     (and make contexts on it) at once.
@@ -196,17 +210,8 @@ class Model(Owner):
         data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
         flags = (TokenizeFlags.ADD_SPECIAL if add_special else 0) | \
                 (TokenizeFlags.PARSE_SPECIAL if parse_special else 0)
-        n = ctypes.c_size_t()
-        cap = len(data) + 4
-        while True:
-            out = (ctypes.c_int32 * cap)()
-            rc = self._lib.bn_tokenize(self._ptr, data, len(data), out, cap, flags,
-                                       ctypes.byref(n))
-            if rc == _ffi.Status.E_RANGE and n.value > cap:
-                cap = n.value
-                continue
-            check(rc)
-            return list(out[:n.value])
+        return _tokens(lambda out, cap, n: int(self._lib.bn_tokenize(
+            self._ptr, data, len(data), out, cap, flags, n)), len(data) + 4)
 
     def _bytes(self, call: Callable[[Any, int, Any], int]) -> bytes:
         n = ctypes.c_size_t()

@@ -6,7 +6,7 @@ import ctypes
 from typing import Any, Iterable, Optional, Sequence, Union
 
 from . import _ffi
-from ._owner import Handle, Owner
+from ._owner import Owner, create
 from .context import Context
 from .errors import check
 from .model import Model
@@ -40,10 +40,8 @@ class Sampler(Owner):
             if value is not None:
                 setattr(p, name, value)
         parent = model._owned
-        out = ctypes.c_void_p()
-        check(lib.bn_sampler_new(ctypes.byref(out), parent.ptr, ctypes.byref(p)))
-        assert out.value is not None
-        self._own(Handle(out.value, lib.bn_sampler_free, parents=[parent]))
+        self._own(create(lib.bn_sampler_new, lib.bn_sampler_free, parent.ptr, ctypes.byref(p),
+                         parents=[parent]))
         self._lib = lib
         self._n_vocab = int(lib.bn_model_n_vocab(parent.ptr))
         self.params = p
@@ -93,11 +91,8 @@ class TextStream(Owner):
         parent = model._owned
         enc = [s.encode("utf-8") for s in stop]
         arr = (ctypes.c_char_p * len(enc))(*enc)
-        out = ctypes.c_void_p()
-        check(lib.bn_text_stream_new(ctypes.byref(out), parent.ptr, arr if enc else None,
-                                     len(enc)))
-        assert out.value is not None
-        self._own(Handle(out.value, lib.bn_text_stream_free, parents=[parent]))
+        self._own(create(lib.bn_text_stream_new, lib.bn_text_stream_free, parent.ptr,
+                         arr if enc else None, len(enc), parents=[parent]))
         self._lib = lib
         self.stopped = False
 

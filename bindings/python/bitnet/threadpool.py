@@ -2,11 +2,8 @@
 contexts in one process do not oversubscribe the cores."""
 from __future__ import annotations
 
-import ctypes
-
 from . import _ffi
-from ._owner import Handle, Owner
-from .errors import check
+from ._owner import Handle, Owner, create
 
 
 class ThreadPool(Owner):
@@ -19,10 +16,7 @@ class ThreadPool(Owner):
 
     def __init__(self, n_threads: int = 0) -> None:
         lib = _ffi.lib()
-        out = ctypes.c_void_p()
-        check(lib.bn_threadpool_new(ctypes.byref(out), n_threads))
-        assert out.value is not None
-        self._own(Handle(out.value, lib.bn_threadpool_free))
+        self._own(create(lib.bn_threadpool_new, lib.bn_threadpool_free, n_threads))
         self._lib = lib
 
     @property
