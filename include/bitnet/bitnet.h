@@ -36,7 +36,8 @@
  * (`cc -E -P -DBN_API=`, see BN_API). The sizes of the parameter structs are
  * fixed by static assertions below each of them: bn_model_params is
  * 16 + 2 * sizeof(void *) + 96 bytes (128 on 64-bit systems, 120 on 32-bit),
- * bn_ctx_params 128 and bn_sampler_params 120 everywhere. Enum values never
+ * bn_ctx_params 128, bn_sampler_params 120, bn_spec_params 128 and
+ * bn_spec_stats 64 everywhere. Enum values never
  * change (doc/abi.md). bindings/python/ is a ctypes binding built this way.
  */
 #ifndef BITNET_BITNET_H
@@ -784,7 +785,11 @@ BN_API void bn_sampler_reset(bn_sampler *s);
  * order). With temperature 0 it is the greedy token with probability 1.
  * Neither draws nor records a token (since API 0.2; speculative sampling's
  * acceptance rule needs these filtered probabilities).
+ * @param s       the sampler (its penalty window and parameters).
+ * @param logits  bn_model_n_vocab() floats, not modified.
  * @param ids, probs  room for n_max entries each (NULL when n_max is 0).
+ * @param n_max   capacity of ids and probs.
+ * @param n_out   receives the number of candidates.
  * @return BN_OK; BN_E_RANGE when n_max is too small (*n_out says how many
  *         are needed); BN_E_INVALID_ARG.
  */
@@ -794,7 +799,8 @@ BN_API int bn_sampler_probs(bn_sampler *s, const float *logits, bn_token *ids, f
 /* ------------------------------------------------------------------------ */
 /* Speculative decoding (since API 0.2)                                      */
 /* ------------------------------------------------------------------------ */
-/*
+/**
+ * @typedef bn_spec
  * Exact speculative decoding of one sequence. Each bn_spec_step() drafts up
  * to n_draft_max tokens by looking the sequence's latest tokens up in its own
  * history (prompt lookup: rewriting, editing, extraction and code repeat long
@@ -827,8 +833,9 @@ typedef struct bn_spec_params {
     /** Most tokens drafted per step, 0 to 64; 0 = plain decoding. Default 8. */
     int32_t n_draft_max;
     /** Lengths of the latest-token suffix looked up in the history, longest
-     *  first: from ngram_max down to ngram_min (1 to 8). Defaults 2 and 4. */
+     *  first: from ngram_max down to ngram_min (1 to 8). Default 2. */
     int32_t ngram_min;
+    /** The longest suffix looked up (see ngram_min), 1 to 8. Default 4. */
     int32_t ngram_max;
     /** Cost of checking one more token in a pass, as a fraction of a
      *  one-token pass (bitnet-bench measures it: pp of k tokens against one).
@@ -838,6 +845,10 @@ typedef struct bn_spec_params {
     /** Reserved for future fields; bn_spec_params_default() zeroes it. */
     uint8_t reserved[112];
 } bn_spec_params;
+#ifdef BN_SIZE_CHECK_
+BN_SIZE_CHECK_(sizeof(bn_spec_params) == 128,
+               "bn_spec_params changed size: new fields must take reserved bytes");
+#endif
 
 /** Counters of a speculative decoder since bn_spec_new(). */
 typedef struct bn_spec_stats {
@@ -847,6 +858,10 @@ typedef struct bn_spec_stats {
     int64_t n_tokens;       /**< tokens returned */
     uint8_t reserved[32];   /**< zero */
 } bn_spec_stats;
+#ifdef BN_SIZE_CHECK_
+BN_SIZE_CHECK_(sizeof(bn_spec_stats) == 64,
+               "bn_spec_stats changed size: new counters must take reserved bytes");
+#endif
 
 /** Fills *p with the defaults documented on each field. */
 BN_API void bn_spec_params_default(bn_spec_params *p);
@@ -865,7 +880,13 @@ BN_API int bn_spec_begin(bn_spec *s, const bn_token *history, size_t n);
  * drafts, checks the drafts in one pass of the context, and writes the tokens
  * that follow (at least one, at most n_draft_max + 1) to out[0, *n_out).
  * Tokens after an end-of-generation token are never returned.
+ * @param s      the speculative decoder, started by bn_spec_begin().
+ * @param c      the context holding the sequence.
+ * @param seq    the sequence.
+ * @param smp    the sampler that picks every token.
+ * @param out    receives the tokens.
  * @param n_max  room in out: at least n_draft_max + 1.
+ * @param n_out  receives the number of tokens written.
  * @return BN_OK; BN_E_INVALID_ARG (NULL, n_max too small, the sequence has
  *         no logits to start from: decode its prompt first); BN_E_RANGE (seq);
  *         BN_E_CTX_FULL (no room for one more token); BN_E_CANCELLED and the
