@@ -218,6 +218,7 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "bn_threadpool_free": (None, [_pp]),
     "bn_threadpool_n_threads": (_i32, [_p]),
     "bn_ctx_new_with_pool": (_int, [_pp, _p, ctypes.POINTER(CtxParams), _p]),
+    "bn_sampler_probs": (_int, [_p, _pfloat, _ptok, _pfloat, _size, _psize]),
 }
 
 

@@ -1,4 +1,4 @@
-"""Context: one sequence on a model (KV cache, threads), decode and logits."""
+"""Context: sequences on a model (KV cache, threads), decode and logits."""
 from __future__ import annotations
 
 import ctypes
@@ -32,8 +32,8 @@ def have_numpy() -> bool:
 
 
 class Context(Owner):
-    """An inference context: one sequence, its KV cache and worker threads.
-    Several contexts on one model may run on different threads at once; one
+    """An inference context: a sequence (or n_seq_max of them), its KV cache
+    and worker threads. Several contexts on one model may run on different threads at once; one
     context is used by one thread at a time.
 
     n_ctx: tokens of history per sequence (0 = the model's training context);
@@ -71,7 +71,6 @@ class Context(Owner):
                              ctypes.byref(p), pool._owned.ptr, parents=[parent, pool._owned]))
         self._lib = lib
         self._model = model
-        self._model_ptr = parent.ptr
         self._n_vocab = int(lib.bn_model_n_vocab(parent.ptr))
         self._abort: Optional[Any] = None               # the C callback, kept alive
         self._abort_raised: list[BaseException] = []

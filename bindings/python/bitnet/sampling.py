@@ -46,27 +46,47 @@ class Sampler(Owner):
         self._n_vocab = int(lib.bn_model_n_vocab(parent.ptr))
         self.params = p
 
+    def _logits(self, logits: Union[Context, Sequence[float], Any], seq: int) -> tuple[Any, Any]:
+        """(a float * the library reads, the object that must stay alive)."""
+        if isinstance(logits, Context):
+            return logits.seq_logits_pointer(seq), None
+        if len(logits) != self._n_vocab:
+            raise ValueError(f"{len(logits)} logits, the model has {self._n_vocab} tokens")
+        if hasattr(logits, "ctypes") and hasattr(logits, "dtype"):     # numpy
+            import numpy
+            arr = numpy.ascontiguousarray(logits, dtype=numpy.float32)
+            return arr.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), arr
+        keep = (ctypes.c_float * self._n_vocab)(*logits)
+        return keep, keep
+
     def sample(self, logits: Union[Context, Sequence[float], Any], seq: int = 0) -> int:
         """Picks a token from the last logits of a context's sequence seq
         (read in place), or from n_vocab floats (a sequence or a numpy
         array), and records it in the penalty window."""
-        if isinstance(logits, Context):
-            ptr: Any = logits.seq_logits_pointer(seq)
-            keep: Any = None
-        else:
-            if len(logits) != self._n_vocab:
-                raise ValueError(f"{len(logits)} logits, the model has {self._n_vocab} tokens")
-            if hasattr(logits, "ctypes") and hasattr(logits, "dtype"):     # numpy
-                import numpy
-                arr = numpy.ascontiguousarray(logits, dtype=numpy.float32)
-                ptr = arr.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-                keep = arr      # alive during the call
-            else:
-                keep = (ctypes.c_float * self._n_vocab)(*logits)
-                ptr = keep
+        ptr, keep = self._logits(logits, seq)
         out = ctypes.c_int32()
         check(self._lib.bn_sampler_sample(self._ptr, ptr, ctypes.byref(out)))
+        del keep
         return out.value
+
+    def probs(self, logits: Union[Context, Sequence[float], Any],
+              seq: int = 0) -> dict[int, float]:
+        """The distribution sample() would draw from (after penalties, top-k,
+        min-p, top-p and temperature) as {token: probability}; draws and
+        records nothing."""
+        ptr, keep = self._logits(logits, seq)
+        n = ctypes.c_size_t()
+        cap = 64
+        while True:
+            ids = (ctypes.c_int32 * cap)()
+            probs = (ctypes.c_float * cap)()
+            rc = self._lib.bn_sampler_probs(self._ptr, ptr, ids, probs, cap, ctypes.byref(n))
+            if rc == _ffi.Status.E_RANGE and n.value > cap:
+                cap = n.value
+                continue
+            check(rc)
+            del keep
+            return {ids[i]: probs[i] for i in range(n.value)}
 
     def accept(self, tokens: Union[int, Iterable[int]]) -> None:
         """Records tokens (e.g. of the prompt) in the penalty window."""

@@ -49,3 +49,19 @@ def test_logits(model: bitnet.Model) -> None:
             assert isinstance(last, list) and isinstance(last[0], float)
             with pytest.raises(ImportError):
                 import numpy  # noqa: F401
+
+
+def test_sampler_probs(model: bitnet.Model) -> None:
+    with model.context(n_ctx=32) as ctx:
+        ctx.decode(model.tokenize("And God said", add_special=True))
+        params = dict(top_k=5, top_p=1.0, min_p=0.0, seed=3)
+        with model.sampler(**params) as s, model.sampler(**params) as fresh:
+            p = s.probs(ctx)
+            assert len(p) == 5 and abs(sum(p.values()) - 1.0) < 1e-5
+            assert s.probs(ctx.logits()) == p
+            # probs() neither drew nor recorded: the next draws are a fresh sampler's
+            assert [s.sample(ctx) for _ in range(8)] == [fresh.sample(ctx) for _ in range(8)]
+            assert s.sample(ctx) in p
+        with model.sampler(temperature=0) as g:
+            best = g.probs(ctx)
+            assert list(best.values()) == [1.0] and g.sample(ctx) in best
