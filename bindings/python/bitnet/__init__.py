@@ -25,6 +25,7 @@ from .errors import (BatchError, BitnetError, CancelledError, ContextFullError, 
 from .generate import chat, generate
 from .model import Model
 from .sampling import Sampler, TextStream
+from .speculative import Speculative
 from .threadpool import ThreadPool
 
 __version__ = "0.2.0"
@@ -47,7 +48,7 @@ __all__ = [
     "API_MAJOR", "API_MINOR", "POS_NEXT", "Batch", "BatchError", "BitnetError", "CancelledError", "ChatTemplate",
     "Context", "ContextFullError", "DetokenizeFlags", "FileError", "FormatError", "InternalError",
     "InvalidArgumentError", "KvType", "LibraryError", "Message", "Model", "ModelError",
-    "NotFoundError", "OutOfMemoryError", "RangeError", "Sampler", "Status", "TextStream",
+    "NotFoundError", "OutOfMemoryError", "RangeError", "Sampler", "Speculative", "Status", "TextStream",
     "ThreadPool", "TokenizeFlags", "UnsupportedError", "Utf8Error", "api_version", "chat", "generate",
     "have_numpy", "load_library", "version",
 ]

@@ -110,6 +110,28 @@ class SamplerParams(ctypes.Structure):
     ]
 
 
+class SpecParams(ctypes.Structure):
+    """bn_spec_params (ABI 0.2)."""
+    _fields_ = [
+        ("n_draft_max", ctypes.c_int32),
+        ("ngram_min", ctypes.c_int32),
+        ("ngram_max", ctypes.c_int32),
+        ("draft_cost", ctypes.c_float),
+        ("reserved", ctypes.c_uint8 * 112),
+    ]
+
+
+class SpecStats(ctypes.Structure):
+    """bn_spec_stats (ABI 0.2)."""
+    _fields_ = [
+        ("n_steps", ctypes.c_int64),
+        ("n_drafted", ctypes.c_int64),
+        ("n_accepted", ctypes.c_int64),
+        ("n_tokens", ctypes.c_int64),
+        ("reserved", ctypes.c_uint8 * 32),
+    ]
+
+
 # ---- prototypes ----------------------------------------------------------------
 
 _p = ctypes.c_void_p
@@ -219,6 +241,12 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "bn_threadpool_n_threads": (_i32, [_p]),
     "bn_ctx_new_with_pool": (_int, [_pp, _p, ctypes.POINTER(CtxParams), _p]),
     "bn_sampler_probs": (_int, [_p, _pfloat, _ptok, _pfloat, _size, _psize]),
+    "bn_spec_params_default": (None, [ctypes.POINTER(SpecParams)]),
+    "bn_spec_new": (_int, [_pp, ctypes.POINTER(SpecParams)]),
+    "bn_spec_free": (None, [_pp]),
+    "bn_spec_begin": (_int, [_p, _ptok, _size]),
+    "bn_spec_step": (_int, [_p, _p, _i32, _p, _ptok, _size, _psize]),
+    "bn_spec_get_stats": (None, [_p, ctypes.POINTER(SpecStats)]),
 }
 
 

@@ -11,6 +11,7 @@ from ._ffi import Status
 from .errors import ContextFullError
 from .model import Model
 from .sampling import Sampler, TextStream
+from .speculative import Speculative
 
 
 def _default_context(model: Model, n_ctx: int, n_threads: int,
@@ -24,7 +25,8 @@ def _default_context(model: Model, n_ctx: int, n_threads: int,
 
 def _stream(model: Model, tokens: Sequence[int], max_tokens: Optional[int], stop: Sequence[str],
             context: Optional[Context], sampler: Optional[Sampler], n_ctx: int, n_threads: int,
-            n_batch: Optional[int], sampler_params: dict[str, Any]) -> Iterator[str]:
+            n_batch: Optional[int], spec: Optional[Speculative],
+            sampler_params: dict[str, Any]) -> Iterator[str]:
     own_ctx = context is None
     own_sampler = sampler is None
     ctx = context if context is not None else _default_context(model, n_ctx, n_threads, n_batch)
@@ -39,16 +41,28 @@ def _stream(model: Model, tokens: Sequence[int], max_tokens: Optional[int], stop
                                            Status.E_CTX_FULL)
                 ctx.feed(tokens)
                 smp.accept(tokens)
+                if spec is not None:
+                    spec.begin(tokens)
                 n = 0
                 while max_tokens is None or n < max_tokens:
-                    t = smp.sample(ctx)
-                    n += 1
-                    text = ts.push(t)
-                    if text:
-                        yield text
+                    if spec is None:
+                        step = [smp.sample(ctx)]
+                    else:
+                        try:
+                            step = spec.step(ctx, smp)
+                        except ContextFullError:
+                            break
+                    for t in step:
+                        n += 1
+                        text = ts.push(t)
+                        if text:
+                            yield text
+                        if ts.stopped or n == max_tokens:
+                            break
                     if ts.stopped or n == max_tokens or ctx.pos >= ctx.n_ctx:
                         break
-                    ctx.decode([t])
+                    if spec is None:
+                        ctx.decode(step)
                 rest = ts.flush()
                 if rest:
                     yield rest
@@ -63,14 +77,17 @@ def _stream(model: Model, tokens: Sequence[int], max_tokens: Optional[int], stop
 def generate(model: Model, prompt: str, *, max_tokens: Optional[int] = None,
              stop: Sequence[str] = (), context: Optional[Context] = None,
              sampler: Optional[Sampler] = None, n_ctx: int = 0, n_threads: int = 0,
-             n_batch: Optional[int] = None, **sampler_params: Any) -> Iterator[str]:
+             n_batch: Optional[int] = None, speculative: Optional[Speculative] = None,
+             **sampler_params: Any) -> Iterator[str]:
     """Streams the continuation of `prompt` (BOS added as the model asks).
 
     Stops at an end-of-generation token, a stop string (not yielded),
     max_tokens sampled tokens, or a full context. Uses `context` and
     `sampler` when given (continuing their state), else makes them: n_ctx 0
     is bitnet-cli's default (the training context, at most 4096), and the
-    other keywords (seed, temperature, top_k, ...) go to Sampler.
+    other keywords (seed, temperature, top_k, ...) go to Sampler. With a
+    Speculative decoder the text is the same (greedy) or equally distributed,
+    in fewer passes where it repeats its context.
 
     >>> "".join(model.generate("And God said", max_tokens=20, seed=1))
     """
@@ -78,14 +95,15 @@ def generate(model: Model, prompt: str, *, max_tokens: Optional[int] = None,
     if not tokens:
         raise ValueError("the prompt is empty and the model adds no BOS token")
     return _stream(model, tokens, max_tokens, stop, context, sampler, n_ctx, n_threads, n_batch,
-                   sampler_params)
+                   speculative, sampler_params)
 
 
 def chat(model: Model, messages: Sequence[Message], *,
          template: Optional[Union[str, ChatTemplate]] = None, max_tokens: Optional[int] = None,
          stop: Sequence[str] = (), context: Optional[Context] = None,
          sampler: Optional[Sampler] = None, n_ctx: int = 0, n_threads: int = 0,
-         n_batch: Optional[int] = None, **sampler_params: Any) -> Iterator[str]:
+         n_batch: Optional[int] = None, speculative: Optional[Speculative] = None,
+         **sampler_params: Any) -> Iterator[str]:
     """Streams the assistant's answer to `messages` ({"role", "content"}
     mappings or (role, content) pairs, roles "system", "user", "assistant").
 
@@ -102,4 +120,4 @@ def chat(model: Model, messages: Sequence[Message], *,
         if t is not template:
             t.close()
     return _stream(model, tokens, max_tokens, stop, context, sampler, n_ctx, n_threads, n_batch,
-                   sampler_params)
+                   speculative, sampler_params)

@@ -87,3 +87,24 @@ def test_generate_stops_at_a_full_context(model: bitnet.Model) -> None:
     assert got
     with pytest.raises(bitnet.ContextFullError):
         list(model.generate("And God said " * 10, n_ctx=16))
+
+
+def test_speculative_greedy_equals_plain(model: bitnet.Model) -> None:
+    # a prompt that repeats itself, where drafts from the history are accepted
+    prompt = "And God said, Let there be light: and there was light. " * 3 + "And God said"
+    plain = "".join(model.generate(prompt, max_tokens=60, temperature=0, n_threads=1))
+    with bitnet.Speculative(n_draft_max=6) as spec:
+        fast = "".join(model.generate(prompt, max_tokens=60, temperature=0, n_threads=1,
+                                      speculative=spec))
+        stats = spec.stats
+    assert fast == plain
+    assert stats["tokens"] >= 60 and stats["steps"] < stats["tokens"]
+    assert stats["drafted"] >= stats["accepted"] > 0
+    with pytest.raises(bitnet.InvalidArgumentError, match="n_draft_max"):
+        bitnet.Speculative(n_draft_max=100)
+
+
+def test_speculative_sampling_runs_to_the_end(model: bitnet.Model) -> None:
+    with bitnet.Speculative() as spec:
+        text = "".join(model.generate("And God said", n_ctx=48, seed=4, speculative=spec))
+    assert text                       # stopped by the full context, without an error
