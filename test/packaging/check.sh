@@ -110,6 +110,11 @@ if [ "$tools" = "True" ] || [ "$tools" = "true" ]; then
         bad "missing $dest$bindir/bitnet-info"
     fi
 fi
+# The API reference, when the build made it (docs=auto and doxygen found).
+if [ -d "$build/doc/api/html" ]; then
+    ref="$dest$(under_prefix "$(opt datadir)")/doc/libbitnet/api/html/bitnet_8h.html"
+    if [ -f "$ref" ]; then ok "share/doc/libbitnet/api/html (the API reference)"; else bad "missing $ref"; fi
+fi
 [ "$nfail" -eq 0 ] || die "$nfail problem(s) in the installed layout"
 
 # --- pkg-config ----------------------------------------------------------------------
