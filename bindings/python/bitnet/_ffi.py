@@ -76,7 +76,8 @@ class ModelParams(ctypes.Structure):
         ("progress_user_data", ctypes.c_void_p),
         ("cpu_level_cap", ctypes.c_int32),
         ("output_q8", ctypes.c_int32),
-        ("reserved", ctypes.c_uint8 * 96),
+        ("output_q4", ctypes.c_int32),          # 0.2
+        ("reserved", ctypes.c_uint8 * 92),
     ]
 
 

@@ -49,29 +49,32 @@ class Model(Owner):
 
     def __init__(self, path: Union[str, "os.PathLike[str]"], *, use_mmap: bool = True,
                  check_weights: bool = True, cpu_level_cap: int = -1, output_q8: bool = False,
-                 progress: Optional[ProgressCallback] = None) -> None:
-        self._load(os.fspath(path), None, use_mmap, check_weights, cpu_level_cap, output_q8,
-                   progress)
+                 output_q4: bool = False, progress: Optional[ProgressCallback] = None) -> None:
+        """Loads a GGUF file. The options are bn_model_params' fields: map the
+        file or read it, check the ternary weights, cap the kernels'
+        instruction-set level (-1 = the best), keep the output head as Q8_0
+        or Q4_0; progress(fraction) returning False cancels the load."""
+        self._load(os.fspath(path), None, progress, use_mmap=use_mmap,
+                   check_weights=check_weights, cpu_level_cap=cpu_level_cap,
+                   output_q8=output_q8, output_q4=output_q4)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, check_weights: bool = True, cpu_level_cap: int = -1,
-                   output_q8: bool = False,
+                   output_q8: bool = False, output_q4: bool = False,
                    progress: Optional[ProgressCallback] = None) -> "Model":
         """Loads a model from a GGUF image in memory (kept until the model is freed)."""
         self = cls.__new__(cls)
-        self._load(None, bytes(data), True, check_weights, cpu_level_cap, output_q8, progress)
+        self._load(None, bytes(data), progress, check_weights=check_weights,
+                   cpu_level_cap=cpu_level_cap, output_q8=output_q8, output_q4=output_q4)
         return self
 
-    def _load(self, path: Optional[str], data: Optional[bytes], use_mmap: bool,
-              check_weights: bool, cpu_level_cap: int, output_q8: bool,
-              progress: Optional[ProgressCallback]) -> None:
+    def _load(self, path: Optional[str], data: Optional[bytes],
+              progress: Optional[ProgressCallback], **fields: Union[bool, int]) -> None:
         lib = _ffi.lib()
         p = _ffi.ModelParams()
         lib.bn_model_params_default(ctypes.byref(p))
-        p.use_mmap = int(use_mmap)
-        p.check_weights = int(check_weights)
-        p.cpu_level_cap = cpu_level_cap
-        p.output_q8 = int(output_q8)
+        for name, value in fields.items():
+            setattr(p, name, int(value))
         raised: list[BaseException] = []
         if progress is not None:
             callback = progress

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import bitnet
 
 
@@ -62,3 +64,15 @@ def test_custom_chat_template(model: bitnet.Model) -> None:
         assert answer
     with bitnet.ChatTemplate.builtin("llama3") as t:
         assert t.name == "llama3"
+
+
+def test_load_options(model: bitnet.Model, model_path: str) -> None:
+    want = "".join(model.generate("And God said", max_tokens=16, temperature=0))
+    for options in [{"use_mmap": False}, {"check_weights": False}, {"cpu_level_cap": 0}]:
+        with bitnet.Model(model_path, **options) as m:    # type: ignore[arg-type]
+            assert "".join(m.generate("And God said", max_tokens=16, temperature=0)) == want
+    for head in ["output_q8", "output_q4"]:
+        with bitnet.Model(model_path, **{head: True}) as m:
+            assert "".join(m.generate("And God said", max_tokens=16, temperature=0))
+    with pytest.raises(bitnet.InvalidArgumentError):
+        bitnet.Model(model_path, output_q8=True, output_q4=True)
