@@ -21,16 +21,21 @@ HERE = Path(__file__).parent
 SOURCE_ROOT = HERE.parents[2]
 
 
-@pytest.fixture(scope="module")
-def ffi() -> Any:
+def preprocess(source: str) -> str:
+    """`cc -E -P -DBN_API=` of source, the system headers replaced by stand-ins."""
     cc = os.environ.get("BITNET_CC") or shutil.which("cc")
     if not cc:
         pytest.skip("no C compiler (cc) to preprocess the header")
     include = Path(os.environ.get("BITNET_INCLUDE", SOURCE_ROOT / "include"))
-    text = subprocess.run(
+    return subprocess.run(
         [cc, "-E", "-P", "-DBN_API=", "-nostdinc", "-I", str(HERE / "ffi_include"),
-         "-I", str(include), str(include / "bitnet" / "bitnet.h")],
-        check=True, capture_output=True, text=True).stdout
+         "-I", str(include), "-x", "c", "-"],
+        input=source, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def ffi() -> Any:
+    text = preprocess("#include <bitnet/bitnet.h>\n")
     assert "bn_model_load" in text and "_Static_assert" not in text
     f = cffi.FFI()
     f.cdef(text)        # must accept it as it is
@@ -38,7 +43,8 @@ def ffi() -> Any:
 
 
 STRUCTS = {"bn_model_params": _ffi.ModelParams, "bn_ctx_params": _ffi.CtxParams,
-           "bn_sampler_params": _ffi.SamplerParams}
+           "bn_sampler_params": _ffi.SamplerParams, "bn_spec_params": _ffi.SpecParams,
+           "bn_spec_stats": _ffi.SpecStats}
 
 
 @pytest.mark.parametrize("name", sorted(STRUCTS))
@@ -56,6 +62,14 @@ def test_struct_sizes_are_the_documented_ones(ffi: Any) -> None:
     assert ffi.sizeof("bn_model_params") == 16 + 2 * ptr + 96
     assert ffi.sizeof("bn_ctx_params") == 128
     assert ffi.sizeof("bn_sampler_params") == 120
+    assert ffi.sizeof("bn_spec_params") == 128
+    assert ffi.sizeof("bn_spec_stats") == 64
+
+
+def test_macros() -> None:
+    # macros are gone after preprocessing: ask the preprocessor for them
+    lines = preprocess("#include <bitnet/bitnet.h>\nBN_POS_NEXT\n").strip().splitlines()
+    assert eval(lines[-1]) == bitnet.POS_NEXT
 
 
 ENUMS = {"enum bn_status": (bitnet.Status, "BN_"), "enum bn_kv_type": (bitnet.KvType, "BN_KV_"),
