@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/fp16.h"
+#include "cv_float.h"
 #include "gguf/gguf_types.h"
 #include "mkmodel_encode.h"
 
@@ -146,8 +147,10 @@ float cv_round_even(float x)
     return nearbyintf(x);   /* the default rounding mode: to nearest, ties to even */
 }
 
-int cv_ternary_from_f32(cv_ternary *t, const float *w, uint64_t n, int *was_ternary)
+int cv_ternary_from_float(cv_ternary *t, uint32_t src_type, const uint8_t *src, uint64_t n,
+                          int *was_ternary)
 {
+#define W(i) cv_float_at(src_type, src, i)
     memset(t, 0, sizeof *t);
     t->n = n;
     t->codes = malloc(n ? n : 1);
@@ -158,7 +161,7 @@ int cv_ternary_from_f32(cv_ternary *t, const float *w, uint64_t n, int *was_tern
     float a = 0.0f;
     int ternary = 1;
     for (uint64_t i = 0; i < n && ternary; i++) {
-        float v = fabsf(w[i]);
+        float v = fabsf(W(i));
         if (v == 0.0f)
             continue;
         if (!isfinite(v) || (a != 0.0f && v != a))
@@ -168,23 +171,27 @@ int cv_ternary_from_f32(cv_ternary *t, const float *w, uint64_t n, int *was_tern
     *was_ternary = ternary;
     if (ternary) {
         for (uint64_t i = 0; i < n; i++)
-            t->codes[i] = (uint8_t)(w[i] > 0.0f ? 2 : w[i] < 0.0f ? 0 : 1);
+            {
+            float v = W(i);
+            t->codes[i] = (uint8_t)(v > 0.0f ? 2 : v < 0.0f ? 0 : 1);
+        }
         t->scale = a;
         return 0;
     }
     double sum = 0.0;
     for (uint64_t i = 0; i < n; i++)
-        sum += fabs((double)w[i]);
+        sum += fabs((double)W(i));
     float s = n ? (float)(sum / (double)n) : 0.0f;
     if (!(s >= 1e-5f))
         s = 1e-5f;
     const float inv = 1.0f / s;
     for (uint64_t i = 0; i < n; i++) {
-        float q = cv_round_even(w[i] * inv);
+        float q = cv_round_even(W(i) * inv);
         t->codes[i] = (uint8_t)(q >= 1.0f ? 2 : q <= -1.0f ? 0 : 1);
     }
     t->scale = s;
     return 0;
+#undef W
 }
 
 uint64_t cv_ternary_nbytes(uint32_t type, uint64_t n)

@@ -29,11 +29,13 @@ void cv_ternary_free(cv_ternary *t);
 int cv_ternary_from_gguf(cv_ternary *t, uint32_t type, const uint8_t *data, uint64_t ne0,
                          uint64_t n, const char *name);
 
-/* Float weights (F32 values; `n` of them) to codes: when they take at most
+/* Float weights (n little-endian values of src_type F32, F16 or BF16;
+ * cv_float.h) to codes: when they take at most
  * the values {-a, 0, a} the codes are exact and the scale is a; otherwise
  * absmean: s = mean|w| (at least 1e-5), c = clamp(round(w / s), -1, 1) + 1,
  * rounding half to even as torch.round does. *was_ternary tells which. */
-int cv_ternary_from_f32(cv_ternary *t, const float *w, uint64_t n, int *was_ternary);
+int cv_ternary_from_float(cv_ternary *t, uint32_t src_type, const uint8_t *src, uint64_t n,
+                          int *was_ternary);
 
 /* Bytes of the payload of `type` for n weights (I2_S with its 32-byte tail). */
 uint64_t cv_ternary_nbytes(uint32_t type, uint64_t n);

@@ -77,15 +77,7 @@ static int read_linear(qz *q, const bn_gguf_tensor *t, const char *name, cv_tern
         fprintf(stderr, "tensor %s: type %s cannot be made ternary\n", name, bn_type_name(t->type));
         return -1;
     }
-    float *w = malloc(t->n_elements * sizeof *w + 1);
-    if (!w) {
-        fprintf(stderr, "tensor %s: out of memory\n", name);
-        return -1;
-    }
-    for (uint64_t i = 0; i < t->n_elements; i++)
-        w[i] = cv_float_at(t->type, t->data, i);
-    int ternary = 0, rc = cv_ternary_from_f32(tt, w, t->n_elements, &ternary);
-    free(w);
+    int ternary = 0, rc = cv_ternary_from_float(tt, t->type, t->data, t->n_elements, &ternary);
     if (rc) {
         fprintf(stderr, "tensor %s: out of memory\n", name);
         return -1;
