@@ -64,7 +64,7 @@ static int emit(void *user, uint64_t i, FILE *f)
 static const char *gguf_arch(const cv *c)
 {
     switch (c->cfg.source) {
-    case HF_BITNET_2B4T: return c->type == BN_TYPE_I2_S ? "bitnet-b1.58" : "bitnet";
+    case HF_BITNET_2B4T: return c->type == BN_TYPE_I2_S && c->cfg.relu2 ? "bitnet-b1.58" : "bitnet";
     case HF_BITNET_1BITLLM: return "bitnet";
     default: return "llama";
     }
