@@ -68,6 +68,10 @@ int hf_vocab_from_spm(hf_vocab *v, const uint8_t *data, size_t len, const char *
     v->add_eos = 0;
     const BnSpm__NormalizerSpec *ns = mp->normalizer_spec;
     v->add_space_prefix = ns && ns->has_add_dummy_prefix ? ns->add_dummy_prefix : 1;
+    /* libbitnet tokenizes raw text: say so when the model expects normalisation */
+    if (ns && ns->name && strcmp(ns->name, "identity"))
+        fprintf(stderr, "warning: %s: normalizer %.40s is not applied by libbitnet (identity only)\n", path,
+                ns->name);
     rc = 0;
 out:
     bn_spm__model_proto__free_unpacked(mp, NULL);

@@ -304,7 +304,7 @@ def absmean(w):
 
 def master(a):
     rng = np.random.default_rng(a.seed)
-    E, F, NL, H, KV, V = 256, 512, 2, 4, 2, 300
+    E, F, NL, H, KV, V = 256, 512, 2, 4, 2, a.vocab
     hd = E // H
     L = a.layout
     bf = L == "2b4t-bf16"
@@ -393,6 +393,7 @@ def main():
     a2.add_argument("--layout", choices=["2b4t-bf16", "1bitllm"], required=True)
     a2.add_argument("--shards", type=int, default=1)
     a2.add_argument("--seed", type=int, default=7)
+    a2.add_argument("--vocab", type=int, default=300, help="vocabulary size (that of --spm's model)")
     a2.add_argument("--spm", help="a tokenizer.model to ship instead of a byte-level tokenizer.json")
     a = ap.parse_args()
     gguf2hf(a) if a.cmd == "gguf2hf" else master(a)
