@@ -11,6 +11,9 @@ cross_pkgs="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross libcmocka-dev:
 arm64=0
 
 pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data"
+# bitnet-convert (JSON, SentencePiece protobuf) and its tests (checkpoint
+# generator, SentencePiece oracle): doc/convert.md
+pkgs="$pkgs libjansson-dev libprotobuf-c-dev protobuf-c-compiler python3-numpy python3-sentencepiece"
 for arg in "$@"; do
     case "$arg" in
     --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools $cross_pkgs"; arm64=1 ;;
