@@ -15,6 +15,7 @@
 #include "core/fp16.h"
 #include "cv_float.h"
 #include "cv_gguf.h"
+#include "cv_pages.h"
 #include "cv_progress.h"
 #include "cv_ternary.h"
 
@@ -33,6 +34,7 @@ typedef struct qz {
     char max_rel_name[BN_GGUF_MAX_NAME_LEN + 1];
     uint64_t done;
     int lossy;              /* a float tensor was ternarised with absmean */
+    int mapped;             /* the input is memory-mapped (pages can be released) */
 } qz;
 
 static void usage(FILE *f)
@@ -94,6 +96,25 @@ static int read_linear(qz *q, const bn_gguf_tensor *t, const char *name, cv_tern
     return 0;
 }
 
+/* Any other tensor, copied or converted in slices of about 16 MB whose input
+ * pages are released as they are done (the embedding of a 2B4T model is
+ * 656 MB). */
+static int emit_other(qz *q, const bn_gguf_tensor *t, uint32_t dst, const char *name, FILE *f)
+{
+    if (!cv_float_type(t->type))
+        return fwrite(t->data, 1, t->nbytes, f) == t->nbytes ? 0 : -1;
+    const uint64_t rows = t->n_elements / t->ne[0], row_bytes = t->nbytes / (rows ? rows : 1);
+    const uint64_t step = (16u << 20) / (row_bytes ? row_bytes : 1) + 1;
+    for (uint64_t r = 0; r < rows; r += step) {
+        uint64_t n = rows - r < step ? rows - r : step;
+        if (cv_float_write(f, dst, t->type, t->data + r * row_bytes, t->ne[0], n, name))
+            return -1;
+        if (q->mapped)
+            cv_pages_release(t->data + r * row_bytes, n * row_bytes);
+    }
+    return 0;
+}
+
 static int emit(void *user, uint64_t i, FILE *f)
 {
     qz *q = user;
@@ -123,11 +144,10 @@ static int emit(void *user, uint64_t i, FILE *f)
         rc = cv_ternary_write(&tt, q->type, name, f);
         cv_ternary_free(&tt);
     } else {
-        uint32_t dst = q->out_types[i];
-        uint64_t rows = t->n_elements / t->ne[0];
-        rc = cv_float_type(t->type) ? cv_float_write(f, dst, t->type, t->data, t->ne[0], rows, name)
-             : (fwrite(t->data, 1, t->nbytes, f) == t->nbytes ? 0 : -1);
+        rc = emit_other(q, t, q->out_types[i], name, f);
     }
+    if (q->mapped)
+        cv_pages_release(t->data, t->nbytes);
     if (!rc)
         cv_progress(++q->done, q->n_out, name);
     return rc ? BN_E_FORMAT : BN_OK;
@@ -251,6 +271,7 @@ static int run(qz *q)
     bn_gguf_str a;
     if (cv_gguf_open(&m, &q->g, q->in_path))
         return 1;
+    q->mapped = m.mapped;
     int status = 1;
     bn_gguf_writer *w = NULL;
     FILE *f = NULL;

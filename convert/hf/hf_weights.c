@@ -283,12 +283,26 @@ static int emit_ternary(hf_weights *w, const hf_out_tensor *o, FILE *f)
     return rc;
 }
 
+/* Float tensors go in slices of rows whose pages are released as they are
+ * done: an embedding of 128256 x 2560 never becomes resident as a whole. */
+static int emit_float(hf_weights *w, const hf_out_tensor *o, FILE *f)
+{
+    const uint32_t st = float_type(o->src->dtype);
+    const uint64_t row_bytes = o->ne[0] * st_dtype_size(o->src->dtype);
+    const uint64_t step = row_bytes ? (16u << 20) / row_bytes + 1 : 1;
+    for (uint64_t r = 0; r < o->ne[1]; r += step) {
+        uint64_t n = o->ne[1] - r < step ? o->ne[1] - r : step;
+        if (cv_float_write(f, o->type, st, o->src->data + r * row_bytes, o->ne[0], n, o->name))
+            return -1;
+        st_tensor_release_range(w->st, o->src, r * row_bytes, n * row_bytes);
+    }
+    return 0;
+}
+
 int hf_weights_emit(hf_weights *w, uint64_t i, FILE *f)
 {
     const hf_out_tensor *o = &w->t[i];
-    int rc = o->kind == HF_TERNARY
-                 ? emit_ternary(w, o, f)
-                 : cv_float_write(f, o->type, float_type(o->src->dtype), o->src->data, o->ne[0], o->ne[1], o->name);
+    int rc = o->kind == HF_TERNARY ? emit_ternary(w, o, f) : emit_float(w, o, f);
     st_tensor_release(w->st, o->src);
     if (o->scale)
         st_tensor_release(w->st, o->scale);

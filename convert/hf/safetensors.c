@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/checked.h"
 #include "core/error.h"
+#include "cv_pages.h"
 
 static const struct { const char *name; unsigned size; } dtypes[ST_DTYPE_COUNT] = {
     [ST_F32] = { "F32", 4 },   [ST_F16] = { "F16", 2 }, [ST_BF16] = { "BF16", 2 },
@@ -286,12 +286,17 @@ void st_model_close(st_model *m)
     memset(m, 0, sizeof *m);
 }
 
-void st_tensor_release(const st_model *m, const st_tensor *t)
+void st_tensor_release_range(const st_model *m, const st_tensor *t, uint64_t off, uint64_t len)
 {
     const bn_mapfile *f = &m->files[t->file].map;
-    if (!f->mapped || t->end == t->begin)
+    if (!f->mapped || !len || off >= t->end - t->begin)
         return;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = (uintptr_t)t->data & ~(page - 1), e = (uintptr_t)t->data + (t->end - t->begin);
-    madvise((void *)a, e - a, MADV_DONTNEED);
+    if (len > t->end - t->begin - off)
+        len = t->end - t->begin - off;
+    cv_pages_release(t->data + off, len);
+}
+
+void st_tensor_release(const st_model *m, const st_tensor *t)
+{
+    st_tensor_release_range(m, t, 0, t->end - t->begin);
 }

@@ -69,5 +69,7 @@ const st_tensor *st_model_find(const st_model *m, const char *name);
 /* Tells the kernel the pages of a tensor are no longer needed, so that they
  * leave the process's resident set (bounded memory on large models). */
 void st_tensor_release(const st_model *m, const st_tensor *t);
+/* The same for bytes [off, off + len) of the tensor's data. */
+void st_tensor_release_range(const st_model *m, const st_tensor *t, uint64_t off, uint64_t len);
 
 #endif
