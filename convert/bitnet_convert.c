@@ -140,6 +140,11 @@ static int run(cv *c)
         remove(c->out);
         goto out;
     }
+    if (!strcmp(gguf_arch(c), "bitnet") && c->type != BN_TYPE_I2_S)
+        for (uint64_t i = 0; i < c->w.n; i++)
+            if (!strcmp(c->w.t[i].name, "output.weight"))
+                fprintf(stderr, "note: upstream llama.cpp's bitnet architecture has no output.weight (a tied "
+                        "head only); this file is for libbitnet\n");
     if (c->w.lossy)
         fprintf(stderr, "full-precision weights were ternarised with absmean (scale = mean |w|)\n");
     fprintf(stderr, "wrote %s: arch %s, %llu tensors, ternary weights %s\n", c->out, gguf_arch(c),
