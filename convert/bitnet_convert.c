@@ -101,7 +101,6 @@ static int run(cv *c)
     char err[1024] = "";
     int status = 1;
     bn_gguf_writer *w = NULL;
-    FILE *f = NULL;
     if (hf_config_load(&c->cfg, c->dir, err, sizeof err)) {
         fprintf(stderr, "bitnet-convert: %s\n", err);
         return 1;
@@ -125,21 +124,8 @@ static int run(cv *c)
             goto out;
         }
     }
-    f = fopen(c->out, "wb");
-    if (!f) {
-        perror(c->out);
+    if (cv_gguf_write_file(w, c->out, emit, c, "bitnet-convert"))
         goto out;
-    }
-    int rc = bn_gguf_writer_write(w, f, emit, c);
-    cv_progress_end();
-    int crc = fclose(f);
-    f = NULL;
-    if (rc || crc) {
-        fprintf(stderr, "bitnet-convert: %s not written%s%s\n", c->out, rc && *bn_last_error() ? ": " : "",
-                rc ? bn_last_error() : ": close failed");
-        remove(c->out);
-        goto out;
-    }
     if (!strcmp(gguf_arch(c), "bitnet") && c->type != BN_TYPE_I2_S)
         for (uint64_t i = 0; i < c->w.n; i++)
             if (!strcmp(c->w.t[i].name, "output.weight"))
@@ -151,8 +137,6 @@ static int run(cv *c)
             (unsigned long long)c->w.n, bn_type_name(c->type));
     status = 0;
 out:
-    if (f)
-        fclose(f);
     bn_gguf_writer_free(&w);
     hf_weights_free(&c->w);
     hf_vocab_free(&c->vocab);

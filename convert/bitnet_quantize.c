@@ -274,7 +274,6 @@ static int run(qz *q)
     q->mapped = m.mapped;
     int status = 1;
     bn_gguf_writer *w = NULL;
-    FILE *f = NULL;
     if (bn_gguf_get_str(&q->g, "general.architecture", &a) || a.len >= sizeof q->arch) {
         fprintf(stderr, "%s: no general.architecture\n", q->in_path);
         goto out;
@@ -290,21 +289,8 @@ static int run(qz *q)
             fprintf(stderr, "%s\n", bn_last_error());
         goto out;
     }
-    f = fopen(q->out_path, "wb");
-    if (!f) {
-        perror(q->out_path);
+    if (cv_gguf_write_file(w, q->out_path, emit, q, "bitnet-quantize"))
         goto out;
-    }
-    int rc = bn_gguf_writer_write(w, f, emit, q);
-    cv_progress_end();
-    if (fclose(f) || rc) {
-        f = NULL;
-        fprintf(stderr, "%s: not written%s%s\n", q->out_path, rc && *bn_last_error() ? ": " : "",
-                rc ? bn_last_error() : ": close failed");
-        remove(q->out_path);
-        goto out;
-    }
-    f = NULL;
     if (q->max_rel > 0)
         fprintf(stderr, "scales rounded to F16: largest relative change %.3g (tensor %s)\n", q->max_rel,
                 q->max_rel_name);
@@ -316,8 +302,6 @@ static int run(qz *q)
             (unsigned long long)q->n_out, bn_type_name(q->type));
     status = 0;
 out:
-    if (f)
-        fclose(f);
     bn_gguf_writer_free(&w);
     free(q->src);
     free(q->out_types);

@@ -1,10 +1,12 @@
 #include "cv_gguf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "cv_progress.h"
 
 const char cv_chat_template_2b4t[] =
     "{% for message in messages %}{% if loop.first %}{{ bos_token }}{% endif %}"
@@ -30,6 +32,24 @@ void cv_gguf_close(bn_mapfile *m, bn_gguf *g)
 {
     bn_gguf_release(g);
     bn_mapfile_close(m);
+}
+
+int cv_gguf_write_file(bn_gguf_writer *w, const char *path, bn_gguf_emit_fn emit, void *user, const char *prog)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+        return -1;
+    }
+    int rc = bn_gguf_writer_write(w, f, emit, user);
+    cv_progress_end();
+    int crc = fclose(f);
+    if (!rc && !crc)
+        return 0;
+    fprintf(stderr, "%s: %s not written%s%s\n", prog, path, rc && *bn_last_error() ? ": " : "",
+            rc ? bn_last_error() : ": close failed");
+    remove(path);
+    return -1;
 }
 
 int cv_gguf_copy_value(bn_gguf_writer *w, const char *key, const bn_gguf_value *v)

@@ -13,6 +13,11 @@
 int cv_gguf_open(bn_mapfile *m, bn_gguf *g, const char *path);
 void cv_gguf_close(bn_mapfile *m, bn_gguf *g);
 
+/* Writes the file: header, metadata, then each tensor through emit (see
+ * bn_gguf_writer_write). On failure prints why (prefixed by prog), removes
+ * the partial file and returns -1. */
+int cv_gguf_write_file(bn_gguf_writer *w, const char *path, bn_gguf_emit_fn emit, void *user, const char *prog);
+
 /* Adds a copy of value v under `key` to the writer. */
 int cv_gguf_copy_value(bn_gguf_writer *w, const char *key, const bn_gguf_value *v);
 

@@ -1,19 +1,9 @@
 #include "hf_config.h"
+#include "cv_error.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 json_t *hf_json_load(const char *dir, const char *name, int required, char *err, size_t en)
 {
@@ -22,13 +12,13 @@ json_t *hf_json_load(const char *dir, const char *name, int required, char *err,
     err[0] = 0;
     if (access(path, F_OK)) {
         if (required)
-            fail(err, en, "%s: missing (needed to convert)", path);
+            cv_fail(err, en, "%s: missing (needed to convert)", path);
         return NULL;
     }
     json_error_t je;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!j)
-        fail(err, en, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
+        cv_fail(err, en, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
     return j;
 }
 
@@ -38,12 +28,12 @@ static int get_int(json_t *o, const char *key, int64_t def, int64_t *out, const 
     json_t *v = json_object_get(o, key);
     if (!v || json_is_null(v)) {
         if (def < 0)
-            return fail(err, en, "%s: no %s", path, key);
+            return cv_fail(err, en, "%s: no %s", path, key);
         *out = def;
         return 0;
     }
     if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > (1ll << 40))
-        return fail(err, en, "%s: %s is not a positive integer", path, key);
+        return cv_fail(err, en, "%s: %s is not a positive integer", path, key);
     *out = json_integer_value(v);
     return 0;
 }
@@ -56,7 +46,7 @@ static int get_num(json_t *o, const char *key, double def, double *out, const ch
         return 0;
     }
     if (!json_is_number(v) || !(json_number_value(v) > 0))
-        return fail(err, en, "%s: %s is not a positive number", path, key);
+        return cv_fail(err, en, "%s: %s is not a positive number", path, key);
     *out = json_number_value(v);
     return 0;
 }
@@ -80,7 +70,7 @@ int hf_config_load(hf_config *c, const char *dir, char *err, size_t en)
     json_t *archs = json_object_get(j, "architectures");
     const char *cls = json_string_value(json_array_get(archs, 0));
     if (!json_is_object(j) || !cls) {
-        fail(err, en, "%s: no architectures list", path);
+        cv_fail(err, en, "%s: no architectures list", path);
         goto out;
     }
     snprintf(c->arch_class, sizeof c->arch_class, "%s", cls);
@@ -97,11 +87,11 @@ int hf_config_load(hf_config *c, const char *dir, char *err, size_t en)
         /* transformers' BitLinear divides by weight_scale, AutoBitLinear multiplies */
         c->scale_divides = !(lc && !strcmp(lc, "autobitlinear"));
     } else if (!strcmp(cls, "LlamaForCausalLM")) {
-        fail(err, en, "%s: LlamaForCausalLM without quantization_config.quant_method \"bitnet\" is no "
+        cv_fail(err, en, "%s: LlamaForCausalLM without quantization_config.quant_method \"bitnet\" is no "
              "ternary model (supported: BitNetForCausalLM, BitnetForCausalLM, bitnet-quantized Llama)", path);
         goto out;
     } else {
-        fail(err, en, "%s: architecture %.60s is not supported (supported: BitNetForCausalLM, "
+        cv_fail(err, en, "%s: architecture %.60s is not supported (supported: BitNetForCausalLM, "
              "BitnetForCausalLM, LlamaForCausalLM with quant_method bitnet)", path, cls);
         goto out;
     }
@@ -117,7 +107,7 @@ int hf_config_load(hf_config *c, const char *dir, char *err, size_t en)
         get_num(j, "rms_norm_eps", 1e-6, &c->rms_eps, path, err, en))
         goto out;
     if (c->n_head % c->n_head_kv || c->head_dim % 2 || c->n_layer > 100000) {
-        fail(err, en, "%s: %lld heads do not share %lld key/value heads, or odd head_dim", path,
+        cv_fail(err, en, "%s: %lld heads do not share %lld key/value heads, or odd head_dim", path,
              (long long)c->n_head, (long long)c->n_head_kv);
         goto out;
     }
@@ -128,7 +118,7 @@ int hf_config_load(hf_config *c, const char *dir, char *err, size_t en)
             t = json_string_value(json_object_get(rs, "type"));
         json_t *f = json_object_get(rs, "factor");
         if (!t || strcmp(t, "linear") || !json_is_number(f) || json_number_value(f) != 1.0) {
-            fail(err, en, "%s: rope_scaling %.32s is not supported (only none)", path, t ? t : "?");
+            cv_fail(err, en, "%s: rope_scaling %.32s is not supported (only none)", path, t ? t : "?");
             goto out;
         }
     }
@@ -138,11 +128,11 @@ int hf_config_load(hf_config *c, const char *dir, char *err, size_t en)
     if (!strcmp(act, "relu2")) {
         c->relu2 = 1;
     } else if (strcmp(act, "silu")) {
-        fail(err, en, "%s: hidden_act %.32s is not supported (relu2, silu)", path, act);
+        cv_fail(err, en, "%s: hidden_act %.32s is not supported (relu2, silu)", path, act);
         goto out;
     }
     if (c->relu2 && c->source == HF_LLAMA_TERNARY) {
-        fail(err, en, "%s: a Llama model with relu2 is not supported", path);
+        cv_fail(err, en, "%s: a Llama model with relu2 is not supported", path);
         goto out;
     }
     json_t *tie = json_object_get(j, "tie_word_embeddings");

@@ -1,37 +1,27 @@
 /* tokenizer.model (SentencePiece ModelProto) through protobuf-c, with the
  * schema of the fields we read in sentencepiece.proto. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hf_vocab.h"
 #include "sentencepiece.pb-c.h"
-
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#include "cv_error.h"
 
 int hf_vocab_from_spm(hf_vocab *v, const uint8_t *data, size_t len, const char *path, char *err, size_t en)
 {
     BnSpm__ModelProto *mp = bn_spm__model_proto__unpack(NULL, len, data);
     if (!mp)
-        return fail(err, en, "%s: not a SentencePiece model (protobuf does not parse)", path);
+        return cv_fail(err, en, "%s: not a SentencePiece model (protobuf does not parse)", path);
     int rc = -1;
     const BnSpm__TrainerSpec *ts = mp->trainer_spec;
     if (ts && ts->has_model_type && ts->model_type != BN_SPM__TRAINER_SPEC__MODEL_TYPE__BPE &&
         ts->model_type != BN_SPM__TRAINER_SPEC__MODEL_TYPE__UNIGRAM) {
-        fail(err, en, "%s: SentencePiece model type %d is not supported (BPE, unigram)", path, ts->model_type);
+        cv_fail(err, en, "%s: SentencePiece model type %d is not supported (BPE, unigram)", path, ts->model_type);
         goto out;
     }
     if (mp->n_pieces == 0 || mp->n_pieces > (1u << 24)) {
-        fail(err, en, "%s: %zu pieces", path, mp->n_pieces);
+        cv_fail(err, en, "%s: %zu pieces", path, mp->n_pieces);
         goto out;
     }
     v->model = "llama";
@@ -40,19 +30,19 @@ int hf_vocab_from_spm(hf_vocab *v, const uint8_t *data, size_t len, const char *
     v->types = calloc(mp->n_pieces, sizeof *v->types);
     v->scores = calloc(mp->n_pieces, sizeof *v->scores);
     if (!v->tokens || !v->types || !v->scores) {
-        fail(err, en, "%s: out of memory", path);
+        cv_fail(err, en, "%s: out of memory", path);
         goto out;
     }
     for (size_t i = 0; i < mp->n_pieces; i++) {
         const BnSpm__ModelProto__SentencePiece *p = mp->pieces[i];
         int type = p->has_type ? (int)p->type : 1;
         if (!p->piece || type < 1 || type > 6) {
-            fail(err, en, "%s: piece %zu has no text or an unknown type %d", path, i, type);
+            cv_fail(err, en, "%s: piece %zu has no text or an unknown type %d", path, i, type);
             goto out;
         }
         v->tokens[i] = strdup(p->piece);
         if (!v->tokens[i]) {
-            fail(err, en, "%s: out of memory", path);
+            cv_fail(err, en, "%s: out of memory", path);
             goto out;
         }
         v->types[i] = type;

@@ -1,7 +1,6 @@
 #include "hf_vocab.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "core/mapfile.h"
 #include "core/error.h"
 #include "hf_config.h"
+#include "cv_error.h"
 
 /* The pre-tokenizer regexes libbitnet implements (tokenizer.ggml.pre names;
  * the patterns as Llama 3's and GPT-2's tokenizer.json spell them). */
@@ -18,16 +18,6 @@ static const struct { const char *pre, *regex; } known_pre[] = {
                    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" },
     { "gpt2", "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+" },
 };
-
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 void hf_vocab_init(hf_vocab *v)
 {
@@ -103,9 +93,9 @@ static int read_pre(hf_vocab *v, json_t *pt, const char *path, char *err, size_t
     if (type && !strcmp(type, "ByteLevel")) {
         json_t *ur = json_object_get(pt, "use_regex");
         if (ur && !json_is_true(ur))
-            return fail(err, en, "%s: pre_tokenizer ByteLevel without regex is not supported", path);
+            return cv_fail(err, en, "%s: pre_tokenizer ByteLevel without regex is not supported", path);
         if (json_is_true(json_object_get(pt, "add_prefix_space")))
-            return fail(err, en, "%s: pre_tokenizer ByteLevel with add_prefix_space is not supported", path);
+            return cv_fail(err, en, "%s: pre_tokenizer ByteLevel with add_prefix_space is not supported", path);
         v->pre = "gpt2";
         return 0;
     }
@@ -125,12 +115,12 @@ static int read_pre(hf_vocab *v, json_t *pt, const char *path, char *err, size_t
                     v->pre = known_pre[i].pre;
                     return 0;
                 }
-            return fail(err, en, "%s: pre-tokenizer regex %.300s is not one libbitnet implements "
+            return cv_fail(err, en, "%s: pre-tokenizer regex %.300s is not one libbitnet implements "
                         "(Llama 3's llama-bpe, GPT-2's gpt2)", path, regex);
         }
     }
     char *dump = json_dumps(pt, JSON_COMPACT);
-    fail(err, en, "%s: pre_tokenizer %.300s is not supported (ByteLevel, or Sequence[Split(regex), "
+    cv_fail(err, en, "%s: pre_tokenizer %.300s is not supported (ByteLevel, or Sequence[Split(regex), "
          "ByteLevel] with the Llama 3 or GPT-2 regex)", path, dump ? dump : "?");
     free(dump);
     return -1;
@@ -141,30 +131,30 @@ static int read_merges(hf_vocab *v, json_t *merges, const char *path, char *err,
     size_t n = json_array_size(merges);
     v->merges = calloc(n ? n : 1, sizeof *v->merges);
     if (!v->merges)
-        return fail(err, en, "%s: out of memory", path);
+        return cv_fail(err, en, "%s: out of memory", path);
     for (size_t i = 0; i < n; i++) {
         json_t *m = json_array_get(merges, i);
         char *s = NULL;
         if (json_is_string(m)) {
             const char *t = json_string_value(m), *sp = strchr(t, ' ');
             if (!sp || strchr(sp + 1, ' ') || sp == t || !sp[1])
-                return fail(err, en, "%s: merge %zu \"%.100s\" is not two tokens \"a b\"", path, i, t);
+                return cv_fail(err, en, "%s: merge %zu \"%.100s\" is not two tokens \"a b\"", path, i, t);
             s = strdup(t);
         } else if (json_is_array(m) && json_array_size(m) == 2 && json_is_string(json_array_get(m, 0)) &&
                    json_is_string(json_array_get(m, 1))) {
             const char *a = json_string_value(json_array_get(m, 0)), *b = json_string_value(json_array_get(m, 1));
             if (strchr(a, ' ') || strchr(b, ' ') || !*a || !*b)
-                return fail(err, en, "%s: merge %zu [\"%.60s\", \"%.60s\"]: a token with a space cannot be "
+                return cv_fail(err, en, "%s: merge %zu [\"%.60s\", \"%.60s\"]: a token with a space cannot be "
                             "written as a GGUF merge", path, i, a, b);
             size_t l = strlen(a) + strlen(b) + 2;
             s = malloc(l);
             if (s)
                 snprintf(s, l, "%s %s", a, b);
         } else {
-            return fail(err, en, "%s: merge %zu is neither \"a b\" nor [\"a\", \"b\"]", path, i);
+            return cv_fail(err, en, "%s: merge %zu is neither \"a b\" nor [\"a\", \"b\"]", path, i);
         }
         if (!s)
-            return fail(err, en, "%s: out of memory", path);
+            return cv_fail(err, en, "%s: out of memory", path);
         v->merges[i] = s;
         v->n_merges = i + 1;
     }
@@ -176,26 +166,26 @@ int hf_vocab_from_tokenizer_json(hf_vocab *v, const char *text, size_t len, cons
     json_error_t je;
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!j)
-        return fail(err, en, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
+        return cv_fail(err, en, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
     int rc = -1;
     json_t *model = json_object_get(j, "model"), *vocab = json_object_get(model, "vocab"),
            *merges = json_object_get(model, "merges"), *norm = json_object_get(j, "normalizer");
     const char *mt = json_string_value(json_object_get(model, "type"));
     if (!json_is_object(j) || !json_is_object(model)) {
-        fail(err, en, "%s: no model object", path);
+        cv_fail(err, en, "%s: no model object", path);
         goto out;
     }
     if ((mt && strcmp(mt, "BPE")) || !json_is_object(vocab) || !json_is_array(merges)) {
-        fail(err, en, "%s: model type %.32s is not supported (BPE with vocab and merges)", path, mt ? mt : "?");
+        cv_fail(err, en, "%s: model type %.32s is not supported (BPE with vocab and merges)", path, mt ? mt : "?");
         goto out;
     }
     if (json_is_true(json_object_get(model, "byte_fallback"))) {
-        fail(err, en, "%s: BPE with byte_fallback (SentencePiece style) is not supported; convert from "
+        cv_fail(err, en, "%s: BPE with byte_fallback (SentencePiece style) is not supported; convert from "
              "tokenizer.model", path);
         goto out;
     }
     if (norm && !json_is_null(norm)) {
-        fail(err, en, "%s: a normalizer is not supported (byte-level BPE has none)", path);
+        cv_fail(err, en, "%s: a normalizer is not supported (byte-level BPE has none)", path);
         goto out;
     }
     if (read_pre(v, json_object_get(j, "pre_tokenizer"), path, err, en))
@@ -205,17 +195,17 @@ int hf_vocab_from_tokenizer_json(hf_vocab *v, const char *text, size_t len, cons
     json_t *val;
     json_object_foreach(vocab, key, val) {
         if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= (1 << 24)) {
-            fail(err, en, "%s: vocab entry %.100s has no valid id", path, key);
+            cv_fail(err, en, "%s: vocab entry %.100s has no valid id", path, key);
             goto out;
         }
         uint64_t id = (uint64_t)json_integer_value(val);
         if (id < v->n_tokens && v->tokens[id]) {
-            fail(err, en, "%s: id %llu is given to both %.100s and %.100s", path, (unsigned long long)id,
+            cv_fail(err, en, "%s: id %llu is given to both %.100s and %.100s", path, (unsigned long long)id,
                  v->tokens[id], key);
             goto out;
         }
         if (set_token(v, id, key, 1)) {
-            fail(err, en, "%s: out of memory", path);
+            cv_fail(err, en, "%s: out of memory", path);
             goto out;
         }
     }
@@ -225,17 +215,17 @@ int hf_vocab_from_tokenizer_json(hf_vocab *v, const char *text, size_t len, cons
         json_t *id = json_object_get(val, "id");
         const char *content = json_string_value(json_object_get(val, "content"));
         if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= (1 << 24) || !content) {
-            fail(err, en, "%s: added_tokens[%zu] needs an id and a content", path, i);
+            cv_fail(err, en, "%s: added_tokens[%zu] needs an id and a content", path, i);
             goto out;
         }
         uint64_t k = (uint64_t)json_integer_value(id);
         if (k < v->n_tokens && v->tokens[k] && strcmp(v->tokens[k], content)) {
-            fail(err, en, "%s: added token %.100s has id %llu, which the vocab gives to %.100s", path, content,
+            cv_fail(err, en, "%s: added token %.100s has id %llu, which the vocab gives to %.100s", path, content,
                  (unsigned long long)k, v->tokens[k]);
             goto out;
         }
         if (set_token(v, k, content, json_is_true(json_object_get(val, "special")) ? 3 : 4)) {
-            fail(err, en, "%s: out of memory", path);
+            cv_fail(err, en, "%s: out of memory", path);
             goto out;
         }
     }
@@ -335,9 +325,9 @@ int hf_vocab_load(hf_vocab *v, const char *dir, uint64_t n_vocab, int64_t cfg_bo
     if (!spm)
         snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     if (access(path, F_OK))
-        return fail(err, en, "%s: neither tokenizer.model nor tokenizer.json is there", dir);
+        return cv_fail(err, en, "%s: neither tokenizer.model nor tokenizer.json is there", dir);
     if (bn_mapfile_open(&m, path, 1))
-        return fail(err, en, "%s", bn_last_error());
+        return cv_fail(err, en, "%s", bn_last_error());
     int rc = spm ? hf_vocab_from_spm(v, m.data, (size_t)m.size, path, err, en)
                  : hf_vocab_from_tokenizer_json(v, (const char *)m.data, (size_t)m.size, path, err, en);
     bn_mapfile_close(&m);
@@ -364,16 +354,16 @@ int hf_vocab_load(hf_vocab *v, const char *dir, uint64_t n_vocab, int64_t cfg_bo
     if (v->eot == v->eos)
         v->eot = -1;
     if (v->n_tokens > n_vocab)
-        return fail(err, en, "%s: %llu tokens, but the embedding has %llu rows (config.json vocab_size)", path,
+        return cv_fail(err, en, "%s: %llu tokens, but the embedding has %llu rows (config.json vocab_size)", path,
                     (unsigned long long)v->n_tokens, (unsigned long long)n_vocab);
     /* holes and the rows beyond the tokenizer: unused tokens, as llama.cpp pads */
     uint64_t have = v->n_tokens;
     if (grow(v, n_vocab))
-        return fail(err, en, "out of memory");
+        return cv_fail(err, en, "out of memory");
     if (v->scores && have < n_vocab) {
         float *s = realloc(v->scores, n_vocab * sizeof *s);
         if (!s)
-            return fail(err, en, "out of memory");
+            return cv_fail(err, en, "out of memory");
         for (uint64_t i = have; i < n_vocab; i++)
             s[i] = 0.0f;
         v->scores = s;
@@ -383,7 +373,7 @@ int hf_vocab_load(hf_vocab *v, const char *dir, uint64_t n_vocab, int64_t cfg_bo
             char pad[32];
             snprintf(pad, sizeof pad, "[PAD%llu]", (unsigned long long)i);
             if (set_token(v, i, pad, 5))
-                return fail(err, en, "out of memory");
+                return cv_fail(err, en, "out of memory");
         }
     return 0;
 }

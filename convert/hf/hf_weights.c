@@ -1,23 +1,13 @@
 #include "hf_weights.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cv_float.h"
 #include "cv_ternary.h"
 #include "gguf/gguf_types.h"
-
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#include "cv_error.h"
 
 static uint32_t float_type(enum st_dtype d)
 {
@@ -36,7 +26,7 @@ static const st_tensor *need(hf_weights *w, const char *n1, const char *n2, char
     if (!t && n2)
         t = st_model_find(w->st, n2);
     if (!t) {
-        fail(err, en, "tensor %s%s%s is missing from the checkpoint", n1, n2 ? " (or " : "",
+        cv_fail(err, en, "tensor %s%s%s is missing from the checkpoint", n1, n2 ? " (or " : "",
              n2 ? n2 : "");
         if (n2)
             strncat(err, ")", en - strlen(err) - 1);
@@ -50,12 +40,12 @@ static int check_float(const hf_weights *w, const st_tensor *t, uint64_t d0, uin
                        size_t en)
 {
     if (float_type(t->dtype) == UINT32_MAX)
-        return fail(err, en, "%s: tensor %s: dtype %s, expected F32, F16 or BF16", file_of(w, t), t->name,
+        return cv_fail(err, en, "%s: tensor %s: dtype %s, expected F32, F16 or BF16", file_of(w, t), t->name,
                     st_dtype_name(t->dtype));
     int ok = d1 ? t->n_dims == 2 && t->shape[0] == d0 && t->shape[1] == d1
                 : t->n_dims == 1 && t->shape[0] == d0;
     if (!ok)
-        return fail(err, en, "%s: tensor %s: shape [%llu%s%llu] does not match config.json's [%llu, %llu]",
+        return cv_fail(err, en, "%s: tensor %s: shape [%llu%s%llu] does not match config.json's [%llu, %llu]",
                     file_of(w, t), t->name, (unsigned long long)t->shape[0], t->n_dims > 1 ? ", " : "",
                     t->n_dims > 1 ? (unsigned long long)t->shape[1] : 0ull, (unsigned long long)d0,
                     (unsigned long long)d1);
@@ -91,24 +81,24 @@ static int plan_linear(hf_weights *w, int layer, const char *gguf, const char *h
     if (t->dtype == ST_U8) {
         /* packed: [rows / 4, cols] bytes, 4 codes per byte along dim 0 */
         if (!s)
-            return fail(err, en, "%s: tensor %s: packed U8 weights without %s", file_of(w, t), n, sn);
+            return cv_fail(err, en, "%s: tensor %s: packed U8 weights without %s", file_of(w, t), n, sn);
         if (rows % 4 || t->n_dims != 2 || t->shape[0] != rows / 4 || t->shape[1] != cols)
-            return fail(err, en, "%s: tensor %s: packed shape [%llu, %llu], expected [%llu, %llu] for %llu "
+            return cv_fail(err, en, "%s: tensor %s: packed shape [%llu, %llu], expected [%llu, %llu] for %llu "
                         "rows", file_of(w, t), n, (unsigned long long)t->shape[0],
                         (unsigned long long)(t->n_dims > 1 ? t->shape[1] : 0), (unsigned long long)rows / 4,
                         (unsigned long long)cols, (unsigned long long)rows);
         if (float_type(s->dtype) == UINT32_MAX || s->n_elements != 1)
-            return fail(err, en, "%s: tensor %s: expected one F32/F16/BF16 value, got %llu of %s",
+            return cv_fail(err, en, "%s: tensor %s: expected one F32/F16/BF16 value, got %llu of %s",
                         file_of(w, s), sn, (unsigned long long)s->n_elements, st_dtype_name(s->dtype));
     } else {
         if (s)
-            return fail(err, en, "%s: tensor %s: %s weights with a weight_scale are not a known layout",
+            return cv_fail(err, en, "%s: tensor %s: %s weights with a weight_scale are not a known layout",
                         file_of(w, t), n, st_dtype_name(t->dtype));
         if (check_float(w, t, rows, cols, err, en))
             return -1;
     }
     if (cv_ternary_check_shape(ttype, cols, rows * cols, gn)) {
-        return fail(err, en, "tensor %s (%s): rows of %llu weights do not fit %s", gn, n,
+        return cv_fail(err, en, "tensor %s (%s): rows of %llu weights do not fit %s", gn, n,
                     (unsigned long long)cols, bn_type_name(ttype));
     }
     hf_out_tensor *o = add(w, gn, HF_TERNARY, t, rows, cols, ttype);
@@ -139,7 +129,7 @@ int hf_weights_plan(hf_weights *w, const st_model *st, const hf_config *c, uint3
                    HQ = (uint64_t)(c->n_head * c->head_dim), HK = (uint64_t)(c->n_head_kv * c->head_dim);
     w->t = calloc((size_t)c->n_layer * 11 + 3, sizeof *w->t);
     if (!w->t)
-        return fail(err, en, "out of memory");
+        return cv_fail(err, en, "out of memory");
     const int sub = c->source != HF_LLAMA_TERNARY, llama = c->source == HF_LLAMA_TERNARY;
     int rc = plan_float(w, "token_embd.weight", "model.embed_tokens.weight", NULL, V, E, BN_TYPE_F16, err, en);
     for (int l = 0; l < c->n_layer && !rc; l++) {

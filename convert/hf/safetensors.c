@@ -1,7 +1,6 @@
 #include "safetensors.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "core/checked.h"
 #include "core/error.h"
 #include "cv_pages.h"
+#include "cv_error.h"
 
 static const struct { const char *name; unsigned size; } dtypes[ST_DTYPE_COUNT] = {
     [ST_F32] = { "F32", 4 },   [ST_F16] = { "F16", 2 }, [ST_BF16] = { "BF16", 2 },
@@ -26,16 +26,6 @@ const char *st_dtype_name(enum st_dtype d)
 unsigned st_dtype_size(enum st_dtype d)
 {
     return (unsigned)d < ST_DTYPE_COUNT ? dtypes[d].size : 0;
-}
-
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
 }
 
 void st_tensors_free(st_tensor *t, size_t n)
@@ -61,31 +51,31 @@ static int parse_entry(const char *path, const char *name, json_t *v, uint64_t d
            *off = json_object_get(v, "data_offsets");
     if (!json_is_object(v) || !json_is_string(dt) || !json_is_array(shape) || !json_is_array(off) ||
         json_array_size(off) != 2)
-        return fail(err, en, "%s: tensor %.200s: header entry needs dtype, shape and data_offsets [begin, end]",
+        return cv_fail(err, en, "%s: tensor %.200s: header entry needs dtype, shape and data_offsets [begin, end]",
                     path, name);
     int d = -1;
     for (int i = 0; i < ST_DTYPE_COUNT; i++)
         if (!strcmp(json_string_value(dt), dtypes[i].name))
             d = i;
     if (d < 0)
-        return fail(err, en, "%s: tensor %.200s: unsupported dtype %.32s", path, name, json_string_value(dt));
+        return cv_fail(err, en, "%s: tensor %.200s: unsupported dtype %.32s", path, name, json_string_value(dt));
     t->dtype = (enum st_dtype)d;
     if (json_array_size(shape) > ST_MAX_DIMS)
-        return fail(err, en, "%s: tensor %.200s: %zu dimensions (at most %d)", path, name,
+        return cv_fail(err, en, "%s: tensor %.200s: %zu dimensions (at most %d)", path, name,
                     json_array_size(shape), ST_MAX_DIMS);
     t->n_dims = (uint32_t)json_array_size(shape);
     uint64_t n = 1, bytes;
     for (uint32_t i = 0; i < t->n_dims; i++) {
         if (!json_u64(json_array_get(shape, i), &t->shape[i]) || !bn_mul_u64(n, t->shape[i], &n))
-            return fail(err, en, "%s: tensor %.200s: bad or too large shape", path, name);
+            return cv_fail(err, en, "%s: tensor %.200s: bad or too large shape", path, name);
     }
     t->n_elements = n;
     if (!json_u64(json_array_get(off, 0), &t->begin) || !json_u64(json_array_get(off, 1), &t->end) ||
         t->begin > t->end || t->end > data_size)
-        return fail(err, en, "%s: tensor %.200s: data_offsets outside the file's %llu data bytes", path, name,
+        return cv_fail(err, en, "%s: tensor %.200s: data_offsets outside the file's %llu data bytes", path, name,
                     (unsigned long long)data_size);
     if (!bn_mul_u64(n, dtypes[d].size, &bytes) || bytes != t->end - t->begin)
-        return fail(err, en, "%s: tensor %.200s: %llu bytes of data for a %s tensor of %llu elements", path,
+        return cv_fail(err, en, "%s: tensor %.200s: %llu bytes of data for a %s tensor of %llu elements", path,
                     name, (unsigned long long)(t->end - t->begin), dtypes[d].name, (unsigned long long)n);
     return 0;
 }
@@ -100,22 +90,22 @@ int st_parse(const uint8_t *buf, uint64_t size, const char *path, int file_index
              size_t *np, char *err, size_t en)
 {
     if (size < 8)
-        return fail(err, en, "%s: %llu bytes: too short for a safetensors file", path, (unsigned long long)size);
+        return cv_fail(err, en, "%s: %llu bytes: too short for a safetensors file", path, (unsigned long long)size);
     uint64_t hl = 0;
     for (int i = 7; i >= 0; i--)
         hl = hl << 8 | buf[i];
     if (hl > size - 8)
-        return fail(err, en, "%s: header length %llu runs past the end of the file (%llu bytes)", path,
+        return cv_fail(err, en, "%s: header length %llu runs past the end of the file (%llu bytes)", path,
                     (unsigned long long)hl, (unsigned long long)size);
     if (hl > ST_MAX_HEADER)
-        return fail(err, en, "%s: header length %llu is over the 100 MB limit", path, (unsigned long long)hl);
+        return cv_fail(err, en, "%s: header length %llu is over the 100 MB limit", path, (unsigned long long)hl);
     json_error_t je;
     json_t *root = json_loadb((const char *)buf + 8, (size_t)hl, JSON_REJECT_DUPLICATES, &je);
     if (!root)
-        return fail(err, en, "%s: header JSON, line %d column %d: %s", path, je.line, je.column, je.text);
+        return cv_fail(err, en, "%s: header JSON, line %d column %d: %s", path, je.line, je.column, je.text);
     if (!json_is_object(root)) {
         json_decref(root);
-        return fail(err, en, "%s: header is not a JSON object", path);
+        return cv_fail(err, en, "%s: header is not a JSON object", path);
     }
     const uint64_t data_size = size - 8 - hl;
     const uint8_t *data = buf + 8 + hl;
@@ -123,7 +113,7 @@ int st_parse(const uint8_t *buf, uint64_t size, const char *path, int file_index
     st_tensor *t = realloc(*tp, (cap ? cap : 1) * sizeof *t);
     if (!t) {
         json_decref(root);
-        return fail(err, en, "%s: out of memory", path);
+        return cv_fail(err, en, "%s: out of memory", path);
     }
     *tp = t;
     const char *key;
@@ -140,7 +130,7 @@ int st_parse(const uint8_t *buf, uint64_t size, const char *path, int file_index
         }
         x->name = strdup(key);
         if (!x->name) {
-            rc = fail(err, en, "%s: out of memory", path);
+            rc = cv_fail(err, en, "%s: out of memory", path);
             break;
         }
         x->data = data + x->begin;
@@ -154,13 +144,13 @@ int st_parse(const uint8_t *buf, uint64_t size, const char *path, int file_index
     size_t k = *np - n0;
     st_tensor **by = malloc((k ? k : 1) * sizeof *by);
     if (!by)
-        return fail(err, en, "%s: out of memory", path);
+        return cv_fail(err, en, "%s: out of memory", path);
     for (size_t i = 0; i < k; i++)
         by[i] = &t[n0 + i];
     qsort(by, k, sizeof *by, cmp_begin);
     for (size_t i = 1; i < k && !rc; i++)
         if (by[i]->begin < by[i - 1]->end && by[i]->begin < by[i]->end)
-            rc = fail(err, en, "%s: tensors %.200s and %.200s overlap", path, by[i - 1]->name, by[i]->name);
+            rc = cv_fail(err, en, "%s: tensors %.200s and %.200s overlap", path, by[i - 1]->name, by[i]->name);
     free(by);
     return rc;
 }
@@ -189,21 +179,21 @@ static char *join(const char *dir, const char *name)
 static int add_file(st_model *m, const char *dir, const char *name, char *err, size_t en)
 {
     if (strchr(name, '/') || !strcmp(name, "..") || !*name)
-        return fail(err, en, "%s/model.safetensors.index.json: shard name %.200s is not a file name", dir, name);
+        return cv_fail(err, en, "%s/model.safetensors.index.json: shard name %.200s is not a file name", dir, name);
     for (size_t i = 0; i < m->n_files; i++)
         if (!strcmp(strrchr(m->files[i].path, '/') + 1, name))
             return 0;
     st_file *f = realloc(m->files, (m->n_files + 1) * sizeof *f);
     if (!f)
-        return fail(err, en, "out of memory");
+        return cv_fail(err, en, "out of memory");
     m->files = f;
     st_file *nf = &f[m->n_files];
     memset(nf, 0, sizeof *nf);
     nf->path = join(dir, name);
     if (!nf->path)
-        return fail(err, en, "out of memory");
+        return cv_fail(err, en, "out of memory");
     if (bn_mapfile_open(&nf->map, nf->path, 1)) {
-        fail(err, en, "%s", bn_last_error());
+        cv_fail(err, en, "%s", bn_last_error());
         free(nf->path);
         return -1;
     }
@@ -217,7 +207,7 @@ int st_model_open(st_model *m, const char *dir, char *err, size_t en)
     memset(m, 0, sizeof *m);
     char *index = join(dir, "model.safetensors.index.json");
     if (!index)
-        return fail(err, en, "out of memory");
+        return cv_fail(err, en, "out of memory");
     int rc = 0;
     json_t *root = NULL;
     if (access(index, F_OK)) {
@@ -227,28 +217,28 @@ int st_model_open(st_model *m, const char *dir, char *err, size_t en)
         root = json_load_file(index, JSON_REJECT_DUPLICATES, &je);
         json_t *map = root ? json_object_get(root, "weight_map") : NULL;
         if (!root)
-            rc = fail(err, en, "%s: line %d column %d: %s", index, je.line, je.column, je.text);
+            rc = cv_fail(err, en, "%s: line %d column %d: %s", index, je.line, je.column, je.text);
         else if (!json_is_object(map))
-            rc = fail(err, en, "%s: no weight_map object", index);
+            rc = cv_fail(err, en, "%s: no weight_map object", index);
         const char *key;
         json_t *v;
         if (!rc)
             json_object_foreach(map, key, v) {
                 if (!json_is_string(v)) {
-                    rc = fail(err, en, "%s: weight_map entry %.200s is not a file name", index, key);
+                    rc = cv_fail(err, en, "%s: weight_map entry %.200s is not a file name", index, key);
                     break;
                 }
                 if ((rc = add_file(m, dir, json_string_value(v), err, en)))
                     break;
             }
         if (!rc && m->n_files == 0)
-            rc = fail(err, en, "%s: weight_map lists no shard", index);
+            rc = cv_fail(err, en, "%s: weight_map lists no shard", index);
     }
     if (!rc) {
         qsort(m->tensors, m->n_tensors, sizeof *m->tensors, cmp_name);
         for (size_t i = 1; i < m->n_tensors && !rc; i++)
             if (!strcmp(m->tensors[i].name, m->tensors[i - 1].name))
-                rc = fail(err, en, "tensor %.200s is in both %s and %s", m->tensors[i].name,
+                rc = cv_fail(err, en, "tensor %.200s is in both %s and %s", m->tensors[i].name,
                           m->files[m->tensors[i - 1].file].path, m->files[m->tensors[i].file].path);
     }
     if (!rc && root) {
@@ -258,11 +248,11 @@ int st_model_open(st_model *m, const char *dir, char *err, size_t en)
             const st_tensor *t = st_model_find(m, key);
             const char *fname = json_string_value(v);
             if (!t) {
-                rc = fail(err, en, "%s: tensor %.200s is in no shard (weight_map says %.200s)", index, key, fname);
+                rc = cv_fail(err, en, "%s: tensor %.200s is in no shard (weight_map says %.200s)", index, key, fname);
                 break;
             }
             if (strcmp(strrchr(m->files[t->file].path, '/') + 1, fname)) {
-                rc = fail(err, en, "%s: tensor %.200s is in %s, not in %.200s as weight_map says", index, key,
+                rc = cv_fail(err, en, "%s: tensor %.200s is in %s, not in %.200s as weight_map says", index, key,
                           m->files[t->file].path, fname);
                 break;
             }
