@@ -3,8 +3,9 @@
 
     check_convert.py CASE --bin BUILDDIR --src SRCROOT --work DIR
 
-Cases: quantize, layouts, master, default-model, spm, hostile. Exit 77 (skip)
-when python3-numpy (or, for spm, python3-sentencepiece) is missing.
+Cases: quantize, layouts, master, default-model, trained-master, spm, hostile.
+Exit 77 (skip) when python3-numpy (for spm python3-sentencepiece, for
+trained-master python3-torch) is missing.
 """
 import argparse
 import os
@@ -214,6 +215,32 @@ def case_default_model(t):
           "pre-tokenizer recognised from the regex as llama-bpe")
 
 
+def case_trained_master(t):
+    """tools/train's latent weights (models/default-weights.pt) as a master-weight checkpoint:
+    absmean in the converter gives models/default.gguf's codes (its scales are torch's f32
+    mean, ours a double sum rounded once: equal or 1 ulp apart)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("SKIP: python3-torch is not installed (needed to read models/default-weights.pt)")
+        sys.exit(77)
+    dflt = os.path.join(t.src, "models", "default.gguf")
+    d = t.p("hf-trained")
+    run([sys.executable, hfgen.__file__, "torch2hf", os.path.join(t.src, "models", "default-weights.pt"), dflt, d])
+    out = t.p("trained.gguf")
+    r = run([t.cv, d, "-o", out])
+    check("absmean" in r.stderr, "latent weights ternarised with absmean")
+    ga, gb = hfgen.Gguf(dflt), hfgen.Gguf(out)
+    mism, worst = 0, 0.0
+    for n in ternary_names(ga):
+        (ca, sa), (cb, sb) = ga.tensor(n), gb.tensor(n)
+        mism += int((ca != cb).sum())
+        worst = max(worst, abs(float(sa) - float(sb)) / float(sa))
+    check(mism == 0, f"codes equal models/default.gguf's ({mism} differ)")
+    check(worst <= 2.4e-7, f"scales equal or 1 ulp apart (largest relative difference {worst:.3g})")
+    t.same_logits(dflt, out, "trained model from its latent weights", tol=1e-5)
+
+
 def case_spm(t):
     try:
         import sentencepiece as spm
@@ -335,7 +362,8 @@ def case_hostile(t):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["quantize", "layouts", "master", "default-model", "spm", "hostile"])
+    ap.add_argument("case", choices=["quantize", "layouts", "master", "default-model", "trained-master", "spm",
+                                     "hostile"])
     ap.add_argument("--bin", required=True)
     ap.add_argument("--src", required=True)
     ap.add_argument("--work", required=True)

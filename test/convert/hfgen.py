@@ -14,6 +14,9 @@ the converter, so that one misreading cannot hide in both:
       llama      LlamaForCausalLM + quantization_config bitnet, packed weights
                  with weight_scale = 1 / scale (BitLinear divides), q/k rows in
                  the HF rotate-half order, untied lm_head
+  torch2hf WEIGHTS.pt SRC.gguf DIR  tools/train's latent weights (models/default-weights.pt)
+                                    as a BitNetForCausalLM master-weight checkpoint
+                                    (needs python3-torch)
   master DIR_FLOAT DIR_PACKED --layout 2b4t-bf16|1bitllm
                                     random full-precision master weights, and
                                     the same model ternarised here with absmean
@@ -354,6 +357,35 @@ def master(a):
             write_bytes_vocab(d, V)
 
 
+def torch2hf(a):
+    """tools/train's latent f32 weights (models/default-weights.pt) as a BitNetForCausalLM
+    master-weight checkpoint (the -bf16 layout, in F32), the tokenizer from the GGUF."""
+    import torch
+    ck = torch.load(a.weights, map_location="cpu", weights_only=False)
+    cfg, sd = ck["cfg"], ck["model"]
+    f32 = lambda t: np.ascontiguousarray(t.detach().float().numpy(), dtype="<f4")
+    T = [("model.embed_tokens.weight", f32(sd["token_embd"]))]
+    groups = {"qkv": ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"],
+              "attn_output": ["self_attn.o_proj"], "gate_up": ["mlp.gate_proj", "mlp.up_proj"],
+              "ffn_down": ["mlp.down_proj"]}
+    norms = {"attn_norm": "input_layernorm", "attn_sub_norm": "self_attn.attn_sub_norm",
+             "ffn_norm": "post_attention_layernorm", "ffn_sub_norm": "mlp.ffn_sub_norm"}
+    for i in range(cfg["n_layer"]):
+        p, q = f"blocks.{i}.", f"model.layers.{i}."
+        for n, hn in norms.items():
+            T.append((q + hn + ".weight", f32(sd[p + n + ".weight"])))
+        for g, names in groups.items():
+            for j, hn in enumerate(names):
+                T.append((q + hn + ".weight", f32(sd[f"{p}{g}.weights.{j}"])))
+    T.append(("model.norm.weight", f32(sd["output_norm.weight"])))
+    write_model(a.dir, T, 1)
+    kv = Gguf(a.gguf).kv
+    c = config(kv, "2b4t-bf16", True)
+    c["torch_dtype"] = "float32"
+    json.dump(c, open(os.path.join(a.dir, "config.json"), "w"), indent=1)
+    write_tokenizer_json(a.dir, kv, False)
+
+
 def write_bytes_vocab(d, V):
     """A byte-level BPE of 256 byte tokens, merges among the first of them, specials at the end."""
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
@@ -395,8 +427,12 @@ def main():
     a2.add_argument("--seed", type=int, default=7)
     a2.add_argument("--vocab", type=int, default=300, help="vocabulary size (that of --spm's model)")
     a2.add_argument("--spm", help="a tokenizer.model to ship instead of a byte-level tokenizer.json")
+    a3 = sp.add_parser("torch2hf")
+    a3.add_argument("weights")
+    a3.add_argument("gguf", help="the GGUF whose vocabulary and hyper-parameters to use")
+    a3.add_argument("dir")
     a = ap.parse_args()
-    gguf2hf(a) if a.cmd == "gguf2hf" else master(a)
+    {"gguf2hf": gguf2hf, "master": master, "torch2hf": torch2hf}[a.cmd](a)
 
 
 if __name__ == "__main__":
