@@ -106,9 +106,14 @@ int hf_config_load(hf_config *c, const char *dir, char *err, size_t en)
         get_num(j, "rope_theta", 10000.0, &c->rope_theta, path, err, en) ||
         get_num(j, "rms_norm_eps", 1e-6, &c->rms_eps, path, err, en))
         goto out;
-    if (c->n_head % c->n_head_kv || c->head_dim % 2 || c->n_layer > 100000) {
-        cv_fail(err, en, "%s: %lld heads do not share %lld key/value heads, or odd head_dim", path,
-             (long long)c->n_head, (long long)c->n_head_kv);
+    if (c->n_head % c->n_head_kv || c->head_dim % 2) {
+        cv_fail(err, en, "%s: %lld heads do not share %lld key/value heads, or head_dim %lld is odd", path,
+                (long long)c->n_head, (long long)c->n_head_kv, (long long)c->head_dim);
+        goto out;
+    }
+    if (c->n_layer > 100000 || c->n_vocab > (1 << 24)) {
+        cv_fail(err, en, "%s: %lld layers or a vocabulary of %lld is beyond what the converter takes", path,
+                (long long)c->n_layer, (long long)c->n_vocab);
         goto out;
     }
     json_t *rs = json_object_get(j, "rope_scaling");
@@ -136,7 +141,7 @@ int hf_config_load(hf_config *c, const char *dir, char *err, size_t en)
         goto out;
     }
     json_t *tie = json_object_get(j, "tie_word_embeddings");
-    c->tied = tie ? json_is_true(tie) : c->source == HF_BITNET_2B4T ? 0 : 0;
+    c->tied = json_is_true(tie);     /* a missing lm_head.weight ties it too (hf_weights.c) */
     c->bos_id = token_id(json_object_get(j, "bos_token_id"));
     c->eos_id = token_id(json_object_get(j, "eos_token_id"));
     const char *nm = json_string_value(json_object_get(j, "_name_or_path"));
