@@ -7,6 +7,11 @@
 
 json_t *hf_json_load(const char *dir, const char *name, int required, char *err, size_t en)
 {
+    return hf_json_load_flags(dir, name, required, 0, err, en);
+}
+
+json_t *hf_json_load_flags(const char *dir, const char *name, int required, size_t flags, char *err, size_t en)
+{
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     err[0] = 0;
@@ -16,7 +21,7 @@ json_t *hf_json_load(const char *dir, const char *name, int required, char *err,
         return NULL;
     }
     json_error_t je;
-    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES | flags, &je);
     if (!j)
         cv_fail(err, en, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
     return j;

