@@ -175,6 +175,8 @@ static int add_metadata(qz *q, bn_gguf_writer *w)
             key[sizeof key - 1] = 0;
             have_act |= !strcmp(key + strlen(q->new_arch), ".hidden_activation");
         }
+        if (!strcmp(key, "general.alignment"))
+            continue;       /* the writer sets it, with the input's alignment */
         if (!strcmp(key, "general.architecture")) {
             rc = bn_gguf_writer_add_str(w, key, q->new_arch, strlen(q->new_arch));
             continue;
