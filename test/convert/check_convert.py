@@ -62,7 +62,7 @@ class T:
         return self.p(name)
 
     def logits(self, model, tokens=TOKENS):
-        raw = model + ".raw"
+        raw = self.p(os.path.basename(model) + f".{len(os.listdir(self.w))}.raw")  # never beside a source file
         run([self.lg, "-m", model, "--tokens", tokens, "--raw", raw, "-t", "1"])
         return np.fromfile(raw, "<f4")
 
