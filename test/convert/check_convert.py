@@ -195,6 +195,17 @@ def case_master(t):
             run([t.cv, p, "-o", b, "--type", ty])
             same_payloads(a, b, f"{lay} master weights to {ty} equal the packed checkpoint ternarised here")
             t.same_logits(a, b, f"{lay} master weights to {ty}")
+    # rows of 320 and 864 weights (bitnet_b1_58-3B has 3200 and 8640): I2_S only
+    m, p = t.p("m-odd"), t.p("p-odd")
+    run([sys.executable, hfgen.__file__, "master", m, p, "--layout", "1bitllm", "--odd"])
+    a, b = t.p("m-odd.gguf"), t.p("p-odd.gguf")
+    run([t.cv, m, "-o", a])
+    run([t.cv, p, "-o", b])
+    same_payloads(a, b, "3B-like rows of 320 and 864 weights to I2_S")
+    t.same_logits(a, b, "3B-like rows to I2_S")
+    r = run([t.cv, m, "-o", t.p("odd-tq2.gguf"), "--type", "tq2_0"], ok=False)
+    check(r.returncode == 1 and "blk.0.attn_q.weight" in r.stderr and "256" in r.stderr,
+          "TQ2_0 refuses rows of 320 weights, naming blk.0.attn_q.weight")
 
 
 def case_default_model(t):

@@ -307,7 +307,8 @@ def absmean(w):
 
 def master(a):
     rng = np.random.default_rng(a.seed)
-    E, F, NL, H, KV, V = 256, 512, 2, 4, 2, a.vocab
+    # --odd: rows that are no multiple of 256, like bitnet_b1_58-3B's 3200 and 8640 (MHA)
+    E, F, NL, H, KV, V = (320, 864, 2, 4, 4, a.vocab) if a.odd else (256, 512, 2, 4, 2, a.vocab)
     hd = E // H
     L = a.layout
     bf = L == "2b4t-bf16"
@@ -425,6 +426,7 @@ def main():
     a2.add_argument("--layout", choices=["2b4t-bf16", "1bitllm"], required=True)
     a2.add_argument("--shards", type=int, default=1)
     a2.add_argument("--seed", type=int, default=7)
+    a2.add_argument("--odd", action="store_true", help="n_embd 320, n_ff 864 (3B-like row lengths)")
     a2.add_argument("--vocab", type=int, default=300, help="vocabulary size (that of --spm's model)")
     a2.add_argument("--spm", help="a tokenizer.model to ship instead of a byte-level tokenizer.json")
     a3 = sp.add_parser("torch2hf")
