@@ -119,6 +119,32 @@ static int plan_float(hf_weights *w, const char *gguf, const char *n1, const cha
     return 0;
 }
 
+/* A checkpoint tensor no output tensor reads would silently change the
+ * model: a bias (which no supported architecture has) is refused, anything
+ * else named in a warning. Rotary tables are derived data. */
+static int check_unused(const hf_weights *w, char *err, size_t en)
+{
+    uint64_t n_unused = 0;
+    for (size_t i = 0; i < w->st->n_tensors; i++) {
+        const st_tensor *t = &w->st->tensors[i];
+        int used = 0;
+        for (uint64_t j = 0; j < w->n && !used; j++)
+            used = w->t[j].src == t || w->t[j].scale == t;
+        const char *suffix = "rotary_emb.inv_freq";
+        size_t l = strlen(t->name), ls = strlen(suffix);
+        if (used || (l >= ls && !strcmp(t->name + l - ls, suffix)))
+            continue;
+        if (l >= 5 && !strcmp(t->name + l - 5, ".bias"))
+            return cv_fail(err, en, "%s: tensor %s: biases are not supported", file_of(w, t), t->name);
+        if (n_unused++ < 8)
+            fprintf(stderr, "warning: %s: tensor %s is not used by the converted model\n",
+                    file_of(w, t), t->name);
+    }
+    if (n_unused > 8)
+        fprintf(stderr, "warning: %llu checkpoint tensors are not used in all\n", (unsigned long long)n_unused);
+    return 0;
+}
+
 int hf_weights_plan(hf_weights *w, const st_model *st, const hf_config *c, uint32_t ttype, int head_type,
                     char *err, size_t en)
 {
@@ -175,7 +201,7 @@ int hf_weights_plan(hf_weights *w, const st_model *st, const hf_config *c, uint3
             rc = plan_float(w, "output.weight", "model.embed_tokens.weight", NULL, V, E, (uint32_t)head_type,
                             err, en);
     }
-    if (rc) {
+    if (rc || check_unused(w, err, en)) {
         hf_weights_free(w);
         return -1;
     }

@@ -426,6 +426,11 @@ def case_hostile(t):
     expect("unknown-pretokenizer", {"tokenizer.json": js.dumps(tj).encode()}, "tokenizer.json", "regex")
     expect("unknown-arch", {"config.json": b'{"architectures": ["GPT2LMHeadModel"]}'}, "GPT2LMHeadModel",
            "not supported")
+    def bias(hh):
+        k = first.replace(".weight", ".bias")
+        end = max(v["data_offsets"][1] for n, v in hh.items() if n != "__metadata__")
+        hh[k] = {"dtype": "U8", "shape": [0], "data_offsets": [end, end]}
+    expect("bias", {"model.safetensors": with_header(bias)}, first.replace(".weight", ".bias"), "not supported")
     idx = {"weight_map": {first: "nowhere.safetensors"}}
     expect("index-missing-shard", {"model.safetensors.index.json": js.dumps(idx).encode()}, "nowhere.safetensors")
 
