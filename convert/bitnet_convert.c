@@ -22,14 +22,14 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: bitnet-convert DIR -o OUT.gguf [--type i2_s|tq2_0|tq1_0] [--output-type f16|q8_0|f32]\n"
+            "Usage: bitnet-convert DIR -o OUT.gguf [--type i2_s|tq2_0|tq1_0] [--output-type f16|q8_0|q4_0|f32]\n"
             "Convert a Hugging Face checkpoint (config.json, model.safetensors or its shards with\n"
             "model.safetensors.index.json, tokenizer.json or tokenizer.model, tokenizer_config.json,\n"
             "generation_config.json) to GGUF.\n\n"
             "  -o, --output FILE   the GGUF file to write (required)\n"
             "  --type T            ternary linear weights: i2_s (default; bitnet.cpp and libbitnet),\n"
             "                      tq2_0 or tq1_0 (also upstream llama.cpp)\n"
-            "  --output-type T     output head: f16, q8_0 or f32; default: an untied head as F16,\n"
+            "  --output-type T     output head: f16, q8_0, q4_0 or f32; default: an untied head as F16,\n"
             "                      a tied one stays tied\n"
             "  --name NAME         general.name (default: from config.json or DIR)\n"
             "  -h, --help          show this help and exit\n"
@@ -173,7 +173,7 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(o, "--output-type") && v) {
             if (cv_parse_float_type(v, &t)) {
-                fprintf(stderr, "bitnet-convert: --output-type %s: expected f16, q8_0 or f32\n", v);
+                fprintf(stderr, "bitnet-convert: --output-type %s: expected f16, q8_0, q4_0 or f32\n", v);
                 return 2;
             }
             c.head_type = (int)t;

@@ -44,7 +44,7 @@ static void usage(FILE *f)
             "Rewrite a model's ternary linear weights in another ternary type, losslessly in the\n"
             "codes; F32/F16/BF16 linear weights are made ternary. Metadata is kept.\n\n"
             "  --type T            i2_s, tq2_0 or tq1_0 (required)\n"
-            "  --output-type T     output head: keep (default), f16, q8_0 or f32; a tied head\n"
+            "  --output-type T     output head: keep (default), f16, q8_0, q4_0 or f32; a tied head\n"
             "                      becomes an output.weight of that type\n"
             "  --exact             refuse any change beyond the packing: a scale that F16 cannot\n"
             "                      hold (I2_S to TQ), float weights that are not ternary\n"
@@ -336,7 +336,8 @@ int main(int argc, char **argv)
             if (!strcmp(v, "keep")) {
                 q.out_type = -1;
             } else if (cv_parse_float_type(v, &t)) {
-                fprintf(stderr, "bitnet-quantize: --output-type %s: expected keep, f16, q8_0 or f32\n", v);
+                fprintf(stderr, "bitnet-quantize: --output-type %s: expected keep, f16, q8_0, q4_0 or f32\n",
+                        v);
                 return 2;
             } else {
                 q.out_type = (int)t;

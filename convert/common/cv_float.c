@@ -27,11 +27,25 @@ float cv_float_at(uint32_t src_type, const uint8_t *src, uint64_t i)
 
 int cv_float_type(uint32_t type)
 {
-    return type == BN_TYPE_F32 || type == BN_TYPE_F16 || type == BN_TYPE_BF16 || type == BN_TYPE_Q8_0;
+    return type == BN_TYPE_F32 || type == BN_TYPE_F16 || type == BN_TYPE_BF16 || type == BN_TYPE_Q8_0 ||
+           type == BN_TYPE_Q4_0;
 }
 
 static void row_to_f32(uint32_t t, const uint8_t *src, uint64_t ne0, float *x)
 {
+    if (t == BN_TYPE_Q4_0) {
+        /* f16 d, then 16 bytes: element j in the low nibble of byte j, j + 16
+         * in the high one, value (nibble - 8) * d (ggml's block_q4_0) */
+        for (uint64_t b = 0; b < ne0 / 32; b++) {
+            const uint8_t *blk = src + b * 18;
+            float d = bn_f16_to_f32(le16(blk));
+            for (int j = 0; j < 16; j++) {
+                x[b * 32 + (uint64_t)j] = d * (float)((blk[2 + j] & 15) - 8);
+                x[b * 32 + (uint64_t)j + 16] = d * (float)((blk[2 + j] >> 4) - 8);
+            }
+        }
+        return;
+    }
     if (t == BN_TYPE_Q8_0) {
         for (uint64_t b = 0; b < ne0 / 32; b++) {
             const uint8_t *blk = src + b * 34;
@@ -98,6 +112,9 @@ int cv_float_write(FILE *f, uint32_t dst_type, uint32_t src_type, const uint8_t 
                 out[2 * i] = (uint8_t)h;
                 out[2 * i + 1] = (uint8_t)(h >> 8);
             }
+            break;
+        case BN_TYPE_Q4_0:
+            bn_q4_from_f32_ref(x, (int64_t)ne0, out);
             break;
         default:
             bn_q8_from_f32_ref(x, (int64_t)ne0, out);

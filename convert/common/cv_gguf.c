@@ -123,6 +123,8 @@ int cv_parse_float_type(const char *s, uint32_t *type)
         *type = BN_TYPE_F16;
     else if (!strcmp(s, "q8_0"))
         *type = BN_TYPE_Q8_0;
+    else if (!strcmp(s, "q4_0"))
+        *type = BN_TYPE_Q4_0;
     else if (!strcmp(s, "f32"))
         *type = BN_TYPE_F32;
     else

@@ -25,7 +25,7 @@ int cv_gguf_copy_value(bn_gguf_writer *w, const char *key, const bn_gguf_value *
  * LLAMA_FTYPE_MOSTLY_TQ1_0 = 36, TQ2_0 = 37; bitnet.cpp's MOSTLY_I2_S = 40). */
 uint32_t cv_file_type(uint32_t type);
 
-/* "i2_s", "tq2_0", "tq1_0" / "f16", "q8_0", "f32" to a type id; 0 on success. */
+/* "i2_s", "tq2_0", "tq1_0" / "f16", "q8_0", "q4_0", "f32" to a type id; 0 on success. */
 int cv_parse_ternary_type(const char *s, uint32_t *type);
 int cv_parse_float_type(const char *s, uint32_t *type);
 

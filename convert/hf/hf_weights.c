@@ -113,7 +113,7 @@ static int plan_float(hf_weights *w, const char *gguf, const char *n1, const cha
     const st_tensor *t = need(w, n1, n2, err, en);
     if (!t || check_float(w, t, d0, d1, err, en))
         return -1;
-    if (type == BN_TYPE_Q8_0 && d1 % 32)
+    if ((type == BN_TYPE_Q8_0 || type == BN_TYPE_Q4_0) && d1 % 32)
         type = BN_TYPE_F16;
     add(w, gguf, HF_FLOAT, t, d0, d1, type);
     return 0;

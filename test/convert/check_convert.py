@@ -134,6 +134,19 @@ def case_quantize(t):
     g = hfgen.Gguf(q8)
     check(g.t["output.weight"][1] == 8, "--output-type q8_0 adds a Q8_0 output.weight to a tied model")
     t.same_logits(src, q8, "Q8_0 head", tol=0.05)
+    q4 = t.p("q-head-q4.gguf")
+    run([t.qz, src, q4, "--type", "tq2_0", "--output-type", "q4_0"])
+    check(hfgen.Gguf(q4).t["output.weight"][1] == 2, "--output-type q4_0 adds a Q4_0 output.weight")
+    t.same_logits(src, q4, "Q4_0 head", tol=0.25)
+    back = t.p("q-head-q4-f32.gguf")
+    run([t.qz, q4, back, "--type", "i2_s", "--output-type", "f32"])
+    g4, gf = hfgen.Gguf(q4), hfgen.Gguf(back)
+    ne, _, off = g4.t["output.weight"]
+    blk = np.frombuffer(g4.b, np.uint8, ne[0] * ne[1] // 32 * 18, off).reshape(-1, 18)
+    d = blk[:, :2].copy().view("<f2").astype(np.float32)
+    q = np.concatenate([blk[:, 2:] & 15, blk[:, 2:] >> 4], axis=1).astype(np.float32) - 8
+    check(((d * q).reshape(-1) == gf.tensor("output.weight").reshape(-1)).all(),
+          "Q4_0 head read back as F32 holds ggml's block_q4_0 values exactly")
     # --fix-metadata on the published 2B4T key set
     pub = t.mkmodel("pub.gguf", "--type", "i2_s", "--published-keys", "--n-vocab", "128256", "--n-layer", "1",
                     "--n-embd", "128", "--n-head", "2", "--n-head-kv", "1", "--n-ff", "256")
@@ -182,6 +195,10 @@ def case_layouts(t):
     out = t.p("c-2b4t-q8.gguf")
     run([t.cv, t.p("hf-2b4t-1"), "-o", out, "--output-type", "q8_0"])
     check(hfgen.Gguf(out).t["output.weight"][1] == 8, "--output-type q8_0 writes a Q8_0 output.weight")
+    out = t.p("c-llama-q4.gguf")
+    run([t.cv, t.p("hf-llama-1"), "-o", out, "--output-type", "q4_0"])
+    check(hfgen.Gguf(out).t["output.weight"][1] == 2, "--output-type q4_0 writes the untied head as Q4_0")
+    t.same_logits(t.p("ref-llama.gguf"), out, "llama layout with a Q4_0 head", tol=0.25)
 
 
 def case_master(t):
