@@ -55,6 +55,13 @@ static void usage(FILE *f)
             "      --version       show the version and exit\n");
 }
 
+/* A linear weight to write as the ternary type: a ternary or float one.
+ * Q8_0 / Q4_0 linears of a mixed-precision file stay as they are. */
+static int converts_linear(const bn_gguf_tensor *t, const char *name)
+{
+    return cv_is_linear_weight(name) && t->type != BN_TYPE_Q8_0 && t->type != BN_TYPE_Q4_0;
+}
+
 static const bn_gguf_tensor *tensor(const qz *q, uint64_t i)
 {
     return q->src[i] < 0 ? bn_gguf_find_tensor(&q->g, "token_embd.weight") : &q->g.tensors[q->src[i]];
@@ -122,7 +129,7 @@ static int emit(void *user, uint64_t i, FILE *f)
     char name[BN_GGUF_MAX_NAME_LEN + 1];
     name_of(q, i, name, sizeof name);
     int rc;
-    if (cv_is_linear_weight(name)) {
+    if (converts_linear(t, name)) {
         cv_ternary tt;
         if (read_linear(q, t, name, &tt))
             return BN_E_FORMAT;
@@ -246,7 +253,7 @@ static int plan_tensors(qz *q, bn_gguf_writer *w)
         q->src[i] = i < g->n_tensors ? (int64_t)i : -1;
         name_of(q, i, name, sizeof name);
         uint32_t type = t->type;
-        if (cv_is_linear_weight(name)) {
+        if (converts_linear(t, name)) {
             if (cv_ternary_check_shape(q->type, t->ne[0], t->n_elements, name))
                 return -1;
             type = q->type;

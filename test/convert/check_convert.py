@@ -82,7 +82,8 @@ def ternary_names(g):
 def payload(g, name):
     ne, ty, off = g.t[name]
     n = int(np.prod(ne))
-    size = {36: n // 4 + 32, 35: n // 256 * 66, 34: n // 256 * 54, 0: 4 * n, 1: 2 * n}[ty]
+    size = {36: n // 4 + 32, 35: n // 256 * 66, 34: n // 256 * 54, 0: 4 * n, 1: 2 * n, 8: n // 32 * 34,
+            2: n // 32 * 18}[ty]
     return g.b[off:off + size]
 
 
@@ -107,6 +108,16 @@ def case_quantize(t):
     same_payloads(c, src, "I2_S -> TQ2_0 -> TQ1_0 -> I2_S round trip (codes and f16-exact scales)")
     for x in (a, b, c):
         t.same_logits(src, x, f"{os.path.basename(x)} against the I2_S source")
+    # a mixed-precision plan: Q8_0 / Q4_0 linears stay, the ternary ones change type
+    mix = t.mkmodel("mix.gguf", "--type", "i2_s", "--plan", "ffn_down=q8_0,attn_v=q4_0")
+    mix2 = t.p("mix-tq2.gguf")
+    run([t.qz, mix, mix2, "--type", "tq2_0"])
+    g = hfgen.Gguf(mix2)
+    check(g.t["blk.0.ffn_down.weight"][1] == 8 and g.t["blk.0.attn_v.weight"][1] == 2 and
+          g.t["blk.0.attn_q.weight"][1] == 35, "mixed precision: Q8_0 / Q4_0 linears kept, ternary ones to TQ2_0")
+    same_payloads(mix, mix2, "mixed precision: Q8_0 / Q4_0 linears byte-identical",
+                  [n for n in g.order if g.t[n][1] in (2, 8)])
+    t.same_logits(mix, mix2, "mixed precision I2_S -> TQ2_0")
     # F32 weights that are ternary: exact
     f32 = t.mkmodel("m-f32.gguf", "--type", "f32", "--embd-type", "f16")
     q = t.p("q-from-f32.gguf")
