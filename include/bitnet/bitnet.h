@@ -148,7 +148,14 @@ typedef int (*bn_progress_fn)(float fraction, void *user_data);
  * reserved space, and their defaults come from that function, never from zero.
  */
 typedef struct bn_model_params {
-    /** Map the file with mmap (1) or read it into memory (0). Default 1. */
+    /** Map the file with mmap (1) or read it into memory (0). Default 1.
+     *  With 1 the weights are read from the file while decoding, so the file
+     *  must not change while the model is loaded: metadata (the getters, the
+     *  vocabulary, the chat template) is copied at load and stays as it was,
+     *  but a file overwritten in place changes the weights, hence the output,
+     *  and a file truncated under a decode kills the process with SIGBUS.
+     *  Replacing the file by rename(2) is safe: the model keeps the old one.
+     *  Use 0 for files that others may write (doc/security.md). */
     int32_t use_mmap;
     /** Check every ternary weight code while loading (1) or trust the file (0).
      *  A code that no ternary format may hold (0b11 in I2_S) is then an error.
@@ -164,7 +171,9 @@ typedef struct bn_model_params {
      *  (x86-64, prompts; on Linux the load then requests the AMX state for
      *  the process, see doc/design.md) or i8mm (arm64).
      *  When -1, the environment variable BITNET_CPU_LEVEL (a number or a name:
-     *  scalar, avx2, avx512vnni, amx, neon, dotprod, i8mm) may set the cap. */
+     *  scalar, avx2, avx512vnni, amx, neon, dotprod, i8mm) may set the cap.
+     *  Another value, or an environment value that is neither, makes the
+     *  load fail with BN_E_INVALID_ARG. */
     int32_t cpu_level_cap;
     /** Keep the output projection (the LM head, often the tied F16 embedding)
      *  as Q8_0, converted at load: about half the bytes read per decoded
@@ -176,7 +185,8 @@ typedef struct bn_model_params {
      *  head's bytes, at an accuracy cost measured in doc/numerics.md. 1 = on;
      *  not together with output_q8. Default 0. (Since API 0.2.) */
     int32_t output_q4;
-    /** Reserved for future fields; bn_model_params_default() zeroes it. */
+    /** Reserved for future fields; bn_model_params_default() zeroes it.
+     *  A nonzero byte is refused with BN_E_INVALID_ARG. */
     uint8_t reserved[92];
 } bn_model_params;
 
@@ -192,14 +202,19 @@ BN_API void bn_model_params_default(bn_model_params *p);
  * @return BN_OK, or BN_E_INVALID_ARG, BN_E_NOMEM, BN_E_IO, BN_E_FORMAT,
  *         BN_E_UNSUPPORTED, BN_E_MODEL, BN_E_CANCELLED. On failure
  *         bn_last_error() says what was wrong (which key, which tensor, what
- *         was expected).
+ *         was expected). A path that is not a regular file (a FIFO, a
+ *         device, a directory) is BN_E_IO at once, without reading from it;
+ *         a mapping refused for lack of address space is BN_E_NOMEM.
  */
 BN_API int bn_model_load(bn_model **out, const char *path, const bn_model_params *p);
 
 /**
  * Loads a model from a GGUF image in memory owned by the caller, which must
  * stay valid and unchanged until bn_model_free(). The `use_mmap` field is
- * ignored. Errors as for bn_model_load().
+ * ignored. An image at an address that leaves its tensors misaligned for
+ * their types (e.g. floats at an odd address) is copied once to aligned
+ * memory the model owns; give an address aligned to 64 bytes (as mmap and
+ * aligned_alloc do) to avoid the copy. Errors as for bn_model_load().
  */
 BN_API int bn_model_load_from_memory(bn_model **out, const void *data, size_t size,
                                      const bn_model_params *p);
@@ -330,7 +345,8 @@ typedef struct bn_ctx_params {
      *  context keeps). 0 = the larger of n_seq_max and 16, capped at n_batch;
      *  logits_all = 1 raises it to n_batch. Default 0. (Since API 0.2.) */
     int32_t n_outputs_max;
-    /** Reserved for future fields; bn_ctx_params_default() zeroes it. */
+    /** Reserved for future fields; bn_ctx_params_default() zeroes it.
+     *  A nonzero byte is refused with BN_E_INVALID_ARG. */
     uint8_t reserved[100];
 } bn_ctx_params;
 
@@ -341,8 +357,9 @@ BN_API void bn_ctx_params_default(bn_ctx_params *p);
  * Creates a context on a model. The model must outlive the context.
  * Allocates the KV cache and every buffer up front: bn_decode() does not
  * allocate afterwards.
- * @return BN_OK, BN_E_INVALID_ARG (NULL model, bad parameter), BN_E_NOMEM,
- *         BN_E_INTERNAL (threads could not be started).
+ * @return BN_OK, BN_E_INVALID_ARG (NULL model, bad parameter, nonzero
+ *         reserved bytes), BN_E_NOMEM (also when the system refuses a thread
+ *         for lack of memory or a limit on threads), BN_E_INTERNAL.
  */
 BN_API int bn_ctx_new(bn_ctx **out, bn_model *m, const bn_ctx_params *p);
 
@@ -709,7 +726,8 @@ typedef struct bn_sampler_params {
     int32_t penalty_last_n;
     /** Seed of the random generator. Default 0x5EED. */
     uint64_t seed;
-    /** Reserved for future fields; bn_sampler_params_default() zeroes it. */
+    /** Reserved for future fields; bn_sampler_params_default() zeroes it.
+     *  A nonzero byte is refused with BN_E_INVALID_ARG. */
     uint8_t reserved[80];
 } bn_sampler_params;
 
