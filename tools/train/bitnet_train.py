@@ -4,6 +4,8 @@
 Subcommands (run with Debian's /usr/bin/python3 and python3-torch):
   prepare    corpus (bible-kjv) -> train/held-out split, byte-level BPE vocabulary, token ids
   train      quantisation-aware training; checkpoints to OUT/last.pt, resumes from it
+  finetune   QAT of an existing model (checkpoint or GGUF) on a text file, then a GGUF
+             (per-channel scales, Q8_0/Q4_0 precision plans); resumes like train
   export     checkpoint -> GGUF (I2_S, TQ2_0 or TQ1_0 ternary weights)
   eval       held-out loss and perplexity of a GGUF file in PyTorch (exact f64/f32 forward)
   sample     text from a GGUF file or checkpoint with PyTorch (greedy or sampled)
@@ -80,6 +82,65 @@ def cmd_prepare(a):
 def cmd_train(a):
     from bntrain import train
     train.run(a)
+
+
+def cmd_finetune(a):
+    from bntrain import finetune
+    finetune.run(a)
+
+
+def add_finetune_args(p):
+    g = p.add_argument_group("start and data")
+    g.add_argument("--init", required=True,
+                   help="the model to start from: a checkpoint of train (e.g. "
+                        "models/default-weights.pt) or a GGUF file of ours")
+    g.add_argument("--tokenizer", help="GGUF file or tokenizer.json with the model's vocabulary "
+                                       "(default: --init when it is a GGUF file)")
+    g.add_argument("--text", required=True, help="UTF-8 text to fine-tune on")
+    g.add_argument("--heldout-frac", type=float, default=0.05,
+                   help="the last fraction of the text's lines held out for evaluation")
+    g = p.add_argument_group("quantisation")
+    g.add_argument("--scales", choices=["per-tensor", "per-channel"], default="per-tensor",
+                   help="ternary scale per tensor (absmean, as published) or per output row")
+    g.add_argument("--plan", default="",
+                   help="linear kinds kept at more bits, e.g. attn_output=q8_0,ffn_down=q4_0 "
+                        "(kinds: attn_q attn_k attn_v attn_output ffn_gate ffn_up ffn_down; "
+                        "types q8_0 q4_0): trained with fake quantisation to those blocks "
+                        "and exported in that type")
+    g.add_argument("--act-bits", type=int, default=8,
+                   help="activation bits of the ternary products (8 only: what libbitnet computes)")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (AdamW)")
+    g.add_argument("--schedule", choices=["cosine", "constant"], default="cosine")
+    g.add_argument("--warmup", type=int, default=20, help="warm-up steps")
+    g.add_argument("--min-lr-frac", type=float, default=0.1, help="final lr (fraction of --lr)")
+    g.add_argument("--weight-decay", type=float, default=0.01)
+    g.add_argument("--beta1", type=float, default=0.9)
+    g.add_argument("--beta2", type=float, default=0.95)
+    g.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
+    g.add_argument("--batch", type=int, default=16, help="sequences per step")
+    g.add_argument("--ctx", type=int, default=256, help="training window (at most the model's)")
+    g.add_argument("--steps", type=int, default=200)
+    g.add_argument("--p-bos", type=float, default=0.0,
+                   help="fraction of training windows that start at a BOS")
+    g.add_argument("--seed", type=int, default=1)
+    g = p.add_argument_group("run")
+    g.add_argument("--out", required=True, help="run directory (last.pt, weights.pt, log.jsonl)")
+    g.add_argument("--resume", help="checkpoint to continue (default OUT/last.pt if present)")
+    g.add_argument("--max-minutes", type=float, default=0.0,
+                   help="stop (with a checkpoint, and export) after this many minutes; 0 = none")
+    g.add_argument("--threads", type=int, default=2)
+    g.add_argument("--f32", action="store_true", help="f32 products instead of bf16 (see train)")
+    g.add_argument("--log-every", type=int, default=10)
+    g.add_argument("--eval-every", type=int, default=50)
+    g.add_argument("--eval-windows", type=int, default=16)
+    g.add_argument("--ckpt-every", type=int, default=50)
+    g = p.add_argument_group("export")
+    g.add_argument("--type", choices=["i2_s", "tq2_0", "tq1_0"],
+                   help="ternary type (default i2_s; tq2_0 with per-channel scales)")
+    g.add_argument("--embd-type", choices=["f16", "f32"], default="f16")
+    g.add_argument("--name", default="bitnet-b1.58-finetuned")
+    g.add_argument("-o", help="the GGUF file (default OUT/finetuned.gguf)")
 
 
 def cmd_export(a):
@@ -178,6 +239,10 @@ def main(argv=None):
     p = sub.add_parser("train", help="quantisation-aware training")
     add_train_args(p)
     p.set_defaults(fn=cmd_train)
+
+    p = sub.add_parser("finetune", help="QAT fine-tuning of an existing model on a text, then GGUF")
+    add_finetune_args(p)
+    p.set_defaults(fn=cmd_finetune)
 
     p = sub.add_parser("export", help="checkpoint -> GGUF")
     p.add_argument("--ckpt", required=True)

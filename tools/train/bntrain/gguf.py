@@ -12,7 +12,12 @@ Layouts (FORMATS.md, "Tensor types that matter"):
   TQ1_0 (34) blocks of 256 weights in 54 bytes: qs[48], qh[4], f16 d; five
         (four plus a zero) base-3 trits per byte, stored as ceil(q*256/243).
 TQ blocks carry an f16 scale: the per-tensor scale rounded to f16 (0 for an
-all-zero block), so TQ files differ from I2_S by that rounding only.
+all-zero block), so TQ files differ from I2_S by that rounding only. With
+per-channel scales every block carries its row's scale (rows are whole
+blocks: K is a multiple of 256); I2_S has one scale per tensor and cannot.
+  Q8_0  (8)  blocks of 32 in 34 bytes: f16 d, int8 qs[32].
+  Q4_0  (2)  blocks of 32 in 18 bytes: f16 d, qs[16]: byte j holds code j in
+        bits 3:0 and code j+16 in bits 7:4 (bntrain/quant.py quantises).
 """
 from __future__ import annotations
 
@@ -27,8 +32,9 @@ _FMT = {GT_UINT8: "<B", GT_INT8: "<b", GT_UINT16: "<H", GT_INT16: "<h", GT_UINT3
         GT_INT32: "<i", GT_FLOAT32: "<f", GT_BOOL: "<?", GT_UINT64: "<Q", GT_INT64: "<q",
         GT_FLOAT64: "<d"}
 
-T_F32, T_F16, T_TQ1_0, T_TQ2_0, T_I2_S = 0, 1, 34, 35, 36
-TYPE_NAMES = {T_F32: "F32", T_F16: "F16", T_TQ1_0: "TQ1_0", T_TQ2_0: "TQ2_0", T_I2_S: "I2_S"}
+T_F32, T_F16, T_Q4_0, T_Q8_0, T_TQ1_0, T_TQ2_0, T_I2_S = 0, 1, 2, 8, 34, 35, 36
+TYPE_NAMES = {T_F32: "F32", T_F16: "F16", T_Q4_0: "Q4_0", T_Q8_0: "Q8_0", T_TQ1_0: "TQ1_0",
+              T_TQ2_0: "TQ2_0", T_I2_S: "I2_S"}
 ALIGN = 32
 
 
@@ -91,9 +97,12 @@ class Writer:
 
 # ---------------------------------------------------------------------------
 # Ternary encodings: `codes` are int8 weights in {-1, 0, 1} of shape
-# (rows, K), K contiguous; `scale` the per-tensor scale (f32).
+# (rows, K), K contiguous; `scale` the per-tensor scale (f32), or for the TQ
+# types an array of one scale per row.
 # ---------------------------------------------------------------------------
 def encode_i2_s(codes: np.ndarray, scale: float) -> bytes:
+    if np.ndim(scale):
+        raise ValueError("I2_S has one scale per tensor: per-channel scales need TQ2_0 or TQ1_0")
     c = (codes.reshape(-1).astype(np.int16) + 1).astype(np.uint8)
     assert c.size % 128 == 0
     c = c.reshape(-1, 4, 32)
@@ -101,12 +110,17 @@ def encode_i2_s(codes: np.ndarray, scale: float) -> bytes:
     return packed.astype(np.uint8).tobytes() + struct.pack("<f", scale) + b"\0" * 28
 
 
-def _block_d(blocks: np.ndarray, scale: float) -> np.ndarray:
+def _block_d(blocks: np.ndarray, scale) -> np.ndarray:
+    """Each block's f16 scale: its row's (or the tensor's), 0 for an all-zero block."""
     nonzero = (blocks != 1).any(axis=1)
-    return np.where(nonzero, np.float16(scale), np.float16(0.0)).astype("<f2")
+    s = np.repeat(np.asarray(scale, dtype=np.float32).reshape(-1),
+                  blocks.shape[0] // np.size(scale)).astype(np.float16)
+    return np.where(nonzero, s, np.float16(0.0)).astype("<f2")
 
 
-def encode_tq2_0(codes: np.ndarray, scale: float) -> bytes:
+def encode_tq2_0(codes: np.ndarray, scale) -> bytes:
+    if codes.shape[-1] % 256:
+        raise ValueError(f"TQ2_0 rows of {codes.shape[-1]} are not whole blocks of 256")
     blocks = (codes.reshape(-1, 256).astype(np.int16) + 1).astype(np.uint8)
     c = blocks.reshape(-1, 2, 4, 32)
     qs = c[:, :, 0] | (c[:, :, 1] << 2) | (c[:, :, 2] << 4) | (c[:, :, 3] << 6)
@@ -123,7 +137,9 @@ def _trits(c: np.ndarray) -> np.ndarray:
     return ((v * 256 + 242) // 243).astype(np.uint8)
 
 
-def encode_tq1_0(codes: np.ndarray, scale: float) -> bytes:
+def encode_tq1_0(codes: np.ndarray, scale) -> bytes:
+    if codes.shape[-1] % 256:
+        raise ValueError(f"TQ1_0 rows of {codes.shape[-1]} are not whole blocks of 256")
     blocks = (codes.reshape(-1, 256).astype(np.int16) + 1).astype(np.uint16)
     nb = blocks.shape[0]
     a = blocks[:, :160].reshape(nb, 5, 32).transpose(0, 2, 1)
@@ -144,6 +160,48 @@ TERNARY = {
     "tq2_0": (T_TQ2_0, encode_tq2_0, 37),
     "tq1_0": (T_TQ1_0, encode_tq1_0, 36),
 }
+
+
+def encode_q8_0(q: np.ndarray, d: np.ndarray) -> bytes:
+    """q: int codes [n_blocks, 32]; d: f16 scales [n_blocks] (quant.q8_0)."""
+    out = np.empty((q.shape[0], 34), dtype=np.uint8)
+    out[:, :2] = d.astype("<f2").reshape(-1, 1).view(np.uint8)
+    out[:, 2:] = q.astype(np.int8).view(np.uint8)
+    return out.tobytes()
+
+
+def encode_q4_0(q: np.ndarray, d: np.ndarray) -> bytes:
+    """q: codes in [0, 15] [n_blocks, 32]; d: f16 scales [n_blocks] (quant.q4_0)."""
+    q = q.astype(np.uint8)
+    out = np.empty((q.shape[0], 18), dtype=np.uint8)
+    out[:, :2] = d.astype("<f2").reshape(-1, 1).view(np.uint8)
+    out[:, 2:] = q[:, :16] | (q[:, 16:] << 4)
+    return out.tobytes()
+
+
+def decode_tq2_0(data: bytes, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(codes [n], f16 scale of each block of 256 as f32 [n / 256])."""
+    raw = np.frombuffer(data, dtype=np.uint8, count=n // 256 * 66).reshape(-1, 66)
+    qs = raw[:, :64].reshape(-1, 2, 32)
+    c = np.stack([qs & 3, (qs >> 2) & 3, (qs >> 4) & 3, (qs >> 6) & 3], axis=2)
+    codes = c.reshape(-1).astype(np.int8)
+    if (codes == 3).any():
+        raise ValueError("TQ2_0 code 0b11")
+    d = raw[:, 64:].copy().view("<f2").reshape(-1).astype(np.float32)
+    return codes - 1, d
+
+
+def decode_q8_0(data: bytes, n: int) -> np.ndarray:
+    raw = np.frombuffer(data, dtype=np.uint8, count=n // 32 * 34).reshape(-1, 34)
+    d = raw[:, :2].copy().view("<f2").astype(np.float32)
+    return (raw[:, 2:].copy().view(np.int8).astype(np.float32) * d).reshape(-1)
+
+
+def decode_q4_0(data: bytes, n: int) -> np.ndarray:
+    raw = np.frombuffer(data, dtype=np.uint8, count=n // 32 * 18).reshape(-1, 18)
+    d = raw[:, :2].copy().view("<f2").astype(np.float32)
+    q = np.concatenate([raw[:, 2:] & 15, raw[:, 2:] >> 4], axis=1).astype(np.float32)
+    return ((q - 8.0) * d).reshape(-1)
 
 
 def decode_i2_s(data: bytes, n: int) -> tuple[np.ndarray, float]:
@@ -205,7 +263,9 @@ class Reader:
         return self._u(_FMT[gt])[0]
 
     def tensor(self, name: str):
-        """float32 array [rows, K] (or [K]) for float tensors; (codes, scale) for I2_S."""
+        """float32 array [rows, K] (or [K]) for float tensors and Q8_0/Q4_0
+        (dequantised); (codes, scale) for I2_S; (codes, block scales [rows,
+        K / 256]) for TQ2_0."""
         ne, tt, off = self.tensors[name]
         n = int(np.prod(ne))
         shape = tuple(reversed(ne))
@@ -217,4 +277,11 @@ class Reader:
         if tt == T_I2_S:
             codes, scale = decode_i2_s(bytes(self.buf[off:off + n // 4 + 4]), n)
             return codes.reshape(shape), scale
+        if tt == T_TQ2_0:
+            codes, d = decode_tq2_0(bytes(self.buf[off:off + n // 256 * 66]), n)
+            return codes.reshape(shape), d.reshape(shape[0], -1)
+        if tt == T_Q8_0:
+            return decode_q8_0(bytes(self.buf[off:off + n // 32 * 34]), n).reshape(shape)
+        if tt == T_Q4_0:
+            return decode_q4_0(bytes(self.buf[off:off + n // 32 * 18]), n).reshape(shape)
         raise ValueError(f"{name}: type {tt} not readable here")

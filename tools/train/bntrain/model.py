@@ -25,6 +25,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import quant
+
 
 @dataclasses.dataclass
 class Config:
@@ -37,6 +39,8 @@ class Config:
     n_ff: int = 768
     rope_theta: float = 10000.0
     rms_eps: float = 1e-5
+    per_channel: bool = False   # ternary scales per output row instead of per tensor
+    plan: str = ""              # block-quantised linears: "attn_output=q8_0,ffn_down=q4_0"
 
     @property
     def head_dim(self) -> int:
@@ -49,11 +53,17 @@ class Config:
         for what, k in (("n_embd", self.n_embd), ("n_ff", self.n_ff)):
             if k % 256:
                 raise ValueError(f"{what} = {k}: must be a multiple of 256 (TQ1_0/TQ2_0 blocks)")
+        quant.parse_plan(self.plan)
+
+    def kind_type(self, kind: str) -> str:
+        """'ternary', 'q8_0' or 'q4_0' for a linear kind (quant.LINEAR_KINDS)."""
+        return quant.parse_plan(self.plan).get(kind, quant.TERNARY)
 
 
-def weight_quant(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(ternary codes in {-1, 0, 1} as w.dtype, per-tensor scale s)."""
-    s = w.abs().mean().clamp(min=1e-5)
+def weight_quant(w: torch.Tensor, per_channel: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ternary codes in {-1, 0, 1} as w.dtype, scale s: per tensor, or per
+    output row [rows, 1] with per_channel)."""
+    s = (w.abs().mean(-1, keepdim=True) if per_channel else w.abs().mean()).clamp(min=1e-5)
     return (w / s).round().clamp(-1, 1), s
 
 
@@ -74,9 +84,9 @@ class _TernaryMatmul(torch.autograd.Function):
     gradients through the rounding unchanged)."""
 
     @staticmethod
-    def forward(ctx, x2, w, outs):
+    def forward(ctx, x2, w, outs, per_channel):
         with torch.no_grad():
-            codes, svec = _quant_segments(w, outs)
+            codes, svec = _quant_segments(w, outs, per_channel)
             xq, g = act_quant(x2)
             cb, xb = codes.bfloat16(), xq.bfloat16()
             y = (xb @ cb.t()).float() * svec / g
@@ -88,37 +98,46 @@ class _TernaryMatmul(torch.autograd.Function):
         cb, xb, svec, g = ctx.saved_tensors
         dx = ((dy * svec).bfloat16() @ cb).float()
         dw = ((dy / g).bfloat16().t() @ xb).float()
-        return dx, dw, None
+        return dx, dw, None, None
 
 
-def _quant_segments(w: torch.Tensor, outs: list[int]):
-    """Ternary codes of the stacked weights, each segment with its own scale,
-    and the per-output-row scale vector."""
+def _quant_segments(w: torch.Tensor, outs: list[int], per_channel: bool = False):
+    """Ternary codes of the stacked weights, each segment (or row) with its own
+    scale, and the per-output-row scale vector."""
     codes, scales = [], []
     for seg in w.split(outs, 0):
-        c, s = weight_quant(seg)
+        c, s = weight_quant(seg, per_channel)
         codes.append(c)
-        scales.append(s.expand(seg.shape[0]))
+        scales.append(s.reshape(-1).expand(seg.shape[0]))
     return torch.cat(codes, 0), torch.cat(scales, 0)
 
 
 class BitLinearGroup(nn.Module):
-    """Several BitLinear layers reading the same input (q/k/v, or gate/up).
+    """Several linear layers reading the same input (q/k/v, or gate/up).
 
-    Each weight has its own scale, as in the GGUF file; the input is quantised
-    once (the per-token quantisation of one input is the same for all of them)
-    and one matmul computes all outputs.
+    Each weight has its own scale (or, with per_channel, one per output row),
+    as in the GGUF file; the input is quantised once (the per-token
+    quantisation of one input is the same for all of them) and one matmul
+    computes all ternary outputs. A weight whose type (`types`, from the
+    precision plan) is q8_0 or q4_0 is fake-quantised to those blocks instead
+    (straight-through estimator) and reads the activations as floats, as
+    libbitnet's kernels of those types do (Q4_0 rounds them to int8 per block
+    of 32).
 
     Two ways to compute the same function:
       - training (module.training and fast=True): bf16 matmuls, see _TernaryMatmul;
       - exact (evaluation): y = (x_q . c) * s / g in the parameters' dtype
         (f32 or f64), the integer sums exact, as libbitnet computes it.
-    `frozen` holds (codes, scales) loaded from a GGUF file instead of latent
-    weights, so a file's model runs through this same code."""
+    `frozen` holds per weight ("ternary", codes, per-row scales) or (type,
+    dequantised weight) loaded from a GGUF file instead of latent weights, so a
+    file's model runs through this same code."""
 
-    def __init__(self, n_in: int, outs: list[int]):
+    def __init__(self, n_in: int, outs: list[int], types: list[str] | None = None,
+                 per_channel: bool = False):
         super().__init__()
         self.outs = outs
+        self.types = list(types or [quant.TERNARY] * len(outs))
+        self.per_channel = per_channel
         self.weights = nn.ParameterList(
             [nn.Parameter(torch.empty(o, n_in)) for o in outs])
         for w in self.weights:
@@ -126,29 +145,65 @@ class BitLinearGroup(nn.Module):
         self.frozen = None
         self.fast = True
 
+    def _tern(self) -> list[int]:
+        return [i for i, t in enumerate(self.types) if t == quant.TERNARY]
+
     def ternary(self):
-        """(codes [sum(outs), n_in], per-row scale vector) used by the forward pass."""
+        """(codes, per-row scale vector) of the ternary weights, stacked, as the
+        forward pass uses them."""
+        idx = self._tern()
         if self.frozen is not None:
-            return self.frozen
-        return _quant_segments(torch.cat(list(self.weights), 0), self.outs)
+            return (torch.cat([self.frozen[i][1] for i in idx]),
+                    torch.cat([self.frozen[i][2] for i in idx]))
+        return _quant_segments(torch.cat([self.weights[i] for i in idx], 0),
+                               [self.outs[i] for i in idx], self.per_channel)
+
+    def block_weight(self, i: int) -> torch.Tensor:
+        """The dequantised weight of block-quantised weight i (no gradient)."""
+        if self.frozen is not None:
+            return self.frozen[i][1]
+        return quant.dequant(self.types[i], self.weights[i]).to(self.weights[i].dtype)
+
+    def _ternary_forward(self, x2: torch.Tensor) -> torch.Tensor:
+        idx = self._tern()
+        if self.training and self.fast and self.frozen is None:
+            w = torch.cat([self.weights[i] for i in idx], 0)
+            return _TernaryMatmul.apply(x2, w, [self.outs[i] for i in idx], self.per_channel)
+        if torch.is_grad_enabled() and self.frozen is None:  # STE in the parameters' dtype
+            codes, svec = self.ternary()
+            w = torch.cat([self.weights[i] for i in idx], 0)
+            ws = w + (codes * svec[:, None] - w).detach()
+            xq, g = act_quant(x2)
+            return (x2 + (xq / g - x2).detach()) @ ws.t()
+        codes, svec = self.ternary()
+        xq, g = act_quant(x2)
+        return (xq @ codes.to(x2.dtype).t()) * svec.to(x2.dtype) / g
+
+    def _block_forward(self, i: int, x2: torch.Tensor) -> torch.Tensor:
+        wq = self.block_weight(i).to(x2.dtype)
+        if self.frozen is None and torch.is_grad_enabled():
+            w = self.weights[i]
+            wq = w + (wq - w).detach()
+        if self.types[i] == "q4_0":
+            x2 = x2 + (quant.q4_act(x2.detach()) - x2).detach()
+        return x2 @ wq.t()
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         shape = x.shape[:-1]
         x2 = x.reshape(-1, x.shape[-1])
-        if self.training and self.fast and self.frozen is None:
-            w = torch.cat(list(self.weights), 0)
-            y = _TernaryMatmul.apply(x2, w, self.outs)
-        elif torch.is_grad_enabled():  # STE in the parameters' dtype (slow; for checks)
-            codes, svec = self.ternary()
-            w = torch.cat(list(self.weights), 0)
-            ws = w + (codes * svec[:, None] - w).detach()
-            xq, g = act_quant(x2)
-            y = (x2 + (xq / g - x2).detach()) @ ws.t()
-        else:
-            codes, svec = self.ternary()
-            xq, g = act_quant(x2)
-            y = (xq @ codes.to(x2.dtype).t()) * svec.to(x2.dtype) / g
-        return list(y.reshape(*shape, -1).split(self.outs, dim=-1))
+        if all(t == quant.TERNARY for t in self.types):
+            y = self._ternary_forward(x2)
+            return list(y.reshape(*shape, -1).split(self.outs, dim=-1))
+        ys = [None] * len(self.outs)
+        idx = self._tern()
+        if idx:
+            yt = self._ternary_forward(x2).split([self.outs[i] for i in idx], dim=-1)
+            for i, y in zip(idx, yt):
+                ys[i] = y
+        for i, t in enumerate(self.types):
+            if t != quant.TERNARY:
+                ys[i] = self._block_forward(i, x2)
+        return [y.reshape(*shape, -1) for y in ys]
 
 
 class RMSNorm(nn.Module):
@@ -183,13 +238,16 @@ class Block(nn.Module):
         self.cfg = cfg
         kv = cfg.head_dim * cfg.n_head_kv
         self.attn_norm = RMSNorm(cfg.n_embd, cfg.rms_eps)
-        self.qkv = BitLinearGroup(cfg.n_embd, [cfg.n_embd, kv, kv])
+        t, pc = cfg.kind_type, cfg.per_channel
+        self.qkv = BitLinearGroup(cfg.n_embd, [cfg.n_embd, kv, kv],
+                                  [t("attn_q"), t("attn_k"), t("attn_v")], pc)
         self.attn_sub_norm = RMSNorm(cfg.n_embd, cfg.rms_eps)
-        self.attn_output = BitLinearGroup(cfg.n_embd, [cfg.n_embd])
+        self.attn_output = BitLinearGroup(cfg.n_embd, [cfg.n_embd], [t("attn_output")], pc)
         self.ffn_norm = RMSNorm(cfg.n_embd, cfg.rms_eps)
-        self.gate_up = BitLinearGroup(cfg.n_embd, [cfg.n_ff, cfg.n_ff])
+        self.gate_up = BitLinearGroup(cfg.n_embd, [cfg.n_ff, cfg.n_ff],
+                                      [t("ffn_gate"), t("ffn_up")], pc)
         self.ffn_sub_norm = RMSNorm(cfg.n_ff, cfg.rms_eps)
-        self.ffn_down = BitLinearGroup(cfg.n_ff, [cfg.n_embd])
+        self.ffn_down = BitLinearGroup(cfg.n_ff, [cfg.n_embd], [t("ffn_down")], pc)
 
     def forward(self, x, cos, sin, mask):
         cfg = self.cfg

@@ -66,7 +66,7 @@ def evaluate(model: BitNet, windows, batch: int = 8) -> float:
             tot += float(loss)
             n += x[:, 1:].numel()
     model.train(was)
-    return tot / n
+    return tot / n if n else float("nan")
 
 
 def save_ckpt(path: str, model, opt, step: int, args, elapsed: float, log_hist):
@@ -124,6 +124,15 @@ def run(a, log=print):
     batches = data.Batches(data.load_ids(a.data, "train"), tok.bos, a.ctx, a.batch, a.seed, a.p_bos)
     held = data.load_ids(a.data, "heldout")
     eval_w = data.eval_windows(held, a.ctx, a.eval_windows)
+    return loop(a, model, opt, batches, eval_w, step, elapsed, history, log)
+
+
+def loop(a, model, opt, batches, eval_w, step, elapsed, history, log=print):
+    """Trains from `step` to a.steps (or a.max_minutes), writing a.out/log.jsonl,
+    checkpoints to a.out/last.pt and at the end a.out/weights.pt.
+    Returns (model, finished)."""
+    cfg = model.cfg
+    last = os.path.join(a.out, "last.pt")
     model.train()
     t_start = time.time()
     t_budget = a.max_minutes * 60 if a.max_minutes else None
