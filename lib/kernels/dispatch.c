@@ -63,6 +63,7 @@ void bn_kernels_init(bn_kernels *k, int max_level)
         k->f16gemm = bn_f16gemm_neon;
         k->attn = bn_attn_neon;
         k->q8gemm = bn_q8gemm_neon;
+        k->q4gemm = bn_q4gemm_neon;
         k->level = BN_LEVEL_ARM_NEON;
     }
     if (level >= BN_LEVEL_ARM_DOTPROD) {
