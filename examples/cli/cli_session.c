@@ -198,9 +198,6 @@ static int feed(bn_cli_session *s, const bn_token *t, size_t n)
 }
 
 /* ---- text out --------------------------------------------------------------- */
-/* Samples and streams tokens until the end of generation, a stop string,
- * n_predict tokens, a full context or Ctrl-C. The last sampled token is not
- * decoded: whatever ends the answer decides what follows it. */
 /* The next tokens: one sampled (decoded by the loop if it goes on), or, with
  * --draft, what a speculative step returns (all but the last in the cache
  * already). BN_E_CANCELLED leaves everything as it was. */
@@ -212,6 +209,9 @@ static int next_tokens(bn_cli_session *s, bn_token *t, size_t *n)
     return bn_sampler_sample(s->sampler, bn_ctx_logits(s->ctx), &t[0]);
 }
 
+/* Samples and streams tokens until the end of generation, a stop string,
+ * n_predict tokens, a full context or Ctrl-C. The last sampled token is not
+ * decoded: whatever ends the answer decides what follows it. */
 static int answer(bn_cli_session *s)
 {
     const int n_predict = s->o->n_predict;
