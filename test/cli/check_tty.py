@@ -166,27 +166,28 @@ check(status == 1 and controls(t.out) == 0 and b"\\x1b[2J" in t.out,
 # Greedy text on the synthetic model runs until the context is full (tens of
 # seconds for 16384 tokens): long enough to be interrupted.
 long_gen = base + ["-p", "Hi", "-c", "16384", "--temp", "0"]
-p = subprocess.Popen(long_gen, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                     stderr=subprocess.PIPE)
-got = b""
-end = time.monotonic() + 30
-while len(got) < 300 and time.monotonic() < end:
-    r, _, _ = select.select([p.stdout], [], [], 0.5)
-    if r:
-        chunk = os.read(p.stdout.fileno(), 4096)
-        if not chunk:
-            break
-        got += chunk
-p.send_signal(signal.SIGINT)
-try:
-    out, err = p.communicate(timeout=10)
-except subprocess.TimeoutExpired:
-    p.kill()
-    out, err = p.communicate()
-m = re.search(rb"generated (\d+) tokens", err)
-check(p.returncode == 130 and m and int(m.group(1)) < 16000,
-      "generation: Ctrl-C ends it with the summary, status 130 (status %s)" % p.returncode,
-      err.decode("utf-8", "replace"))
+for extra in ([], ["--draft", "4"]):
+    p = subprocess.Popen(long_gen + extra, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    got = b""
+    end = time.monotonic() + 30
+    while len(got) < 300 and time.monotonic() < end:
+        r, _, _ = select.select([p.stdout], [], [], 0.5)
+        if r:
+            chunk = os.read(p.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            got += chunk
+    p.send_signal(signal.SIGINT)
+    try:
+        out, err = p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    m = re.search(rb"generated (\d+) tokens", err)
+    check(p.returncode == 130 and m and int(m.group(1)) < 16000,
+          "generation%s: Ctrl-C ends it with the summary, status 130 (status %s)"
+          % (" with " + " ".join(extra) if extra else "", p.returncode), err.decode("utf-8", "replace"))
 
 # a chat on the terminal: the first Ctrl-C stops the answer, the prompt comes
 # back and takes a message; Ctrl-C at the prompt ends the program
