@@ -27,6 +27,25 @@ DESCRIPTION = ("BitNet b1.58 trained from scratch on the King James Bible (Debia
                "by libbitnet's tools/train/bitnet_train.py; see models/README.md")
 
 
+def add_adamw_args(g):
+    g.add_argument("--beta1", type=float, default=0.9)
+    g.add_argument("--beta2", type=float, default=0.95)
+    g.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
+    g.add_argument("--batch", type=int, default=16, help="sequences per step")
+
+
+def add_progress_args(g, eval_every):
+    g.add_argument("--threads", type=int, default=2)
+    g.add_argument("--f32", action="store_true",
+                   help="f32 products instead of bf16 in training (for CPUs without fast bf16: "
+                        "AVX-512 BF16 or AMX; several times slower where bf16 is fast)")
+    g.add_argument("--log-every", type=int, default=10)
+    g.add_argument("--eval-every", type=int, default=eval_every)
+    g.add_argument("--eval-windows", type=int, default=16,
+                   help="held-out windows evaluated during training (the final eval uses all)")
+    g.add_argument("--ckpt-every", type=int, default=50)
+
+
 def add_train_args(p):
     g = p.add_argument_group("model")
     g.add_argument("--n-embd", type=int, default=256)
@@ -49,10 +68,7 @@ def add_train_args(p):
     g.add_argument("--min-lr-frac", type=float, default=0.02, help="final lr (fraction of --lr)")
     g.add_argument("--weight-decay", type=float, default=0.1)
     g.add_argument("--weight-decay2", type=float, default=0.0, help="two-stage: stage-2 weight decay")
-    g.add_argument("--beta1", type=float, default=0.9)
-    g.add_argument("--beta2", type=float, default=0.95)
-    g.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
-    g.add_argument("--batch", type=int, default=16, help="sequences per step")
+    add_adamw_args(g)
     g.add_argument("--steps", type=int, default=1600)
     g.add_argument("--p-bos", type=float, default=0.25,
                    help="fraction of training windows that start at a chapter's BOS")
@@ -63,15 +79,7 @@ def add_train_args(p):
     g.add_argument("--resume", help="checkpoint to start from (default OUT/last.pt if present)")
     g.add_argument("--max-minutes", type=float, default=40.0,
                    help="stop (with a checkpoint) after this many minutes; 0 = no limit")
-    g.add_argument("--threads", type=int, default=2)
-    g.add_argument("--f32", action="store_true",
-                   help="f32 products instead of bf16 in training (for CPUs without fast bf16: "
-                        "AVX-512 BF16 or AMX; several times slower where bf16 is fast)")
-    g.add_argument("--log-every", type=int, default=10)
-    g.add_argument("--eval-every", type=int, default=100)
-    g.add_argument("--eval-windows", type=int, default=16,
-                   help="held-out windows evaluated during training (the final eval uses all)")
-    g.add_argument("--ckpt-every", type=int, default=50)
+    add_progress_args(g, eval_every=100)
 
 
 def cmd_prepare(a):
@@ -115,10 +123,7 @@ def add_finetune_args(p):
     g.add_argument("--warmup", type=int, default=20, help="warm-up steps")
     g.add_argument("--min-lr-frac", type=float, default=0.1, help="final lr (fraction of --lr)")
     g.add_argument("--weight-decay", type=float, default=0.01)
-    g.add_argument("--beta1", type=float, default=0.9)
-    g.add_argument("--beta2", type=float, default=0.95)
-    g.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
-    g.add_argument("--batch", type=int, default=16, help="sequences per step")
+    add_adamw_args(g)
     g.add_argument("--ctx", type=int, default=256, help="training window (at most the model's)")
     g.add_argument("--steps", type=int, default=200)
     g.add_argument("--p-bos", type=float, default=0.0,
@@ -129,12 +134,7 @@ def add_finetune_args(p):
     g.add_argument("--resume", help="checkpoint to continue (default OUT/last.pt if present)")
     g.add_argument("--max-minutes", type=float, default=0.0,
                    help="stop (with a checkpoint, and export) after this many minutes; 0 = none")
-    g.add_argument("--threads", type=int, default=2)
-    g.add_argument("--f32", action="store_true", help="f32 products instead of bf16 (see train)")
-    g.add_argument("--log-every", type=int, default=10)
-    g.add_argument("--eval-every", type=int, default=50)
-    g.add_argument("--eval-windows", type=int, default=16)
-    g.add_argument("--ckpt-every", type=int, default=50)
+    add_progress_args(g, eval_every=50)
     g = p.add_argument_group("export")
     g.add_argument("--type", choices=["i2_s", "tq2_0", "tq1_0"],
                    help="ternary type (default i2_s; tq2_0 with per-channel scales)")
