@@ -101,6 +101,25 @@ class _TernaryMatmul(torch.autograd.Function):
         return dx, dw, None, None
 
 
+class _Bf16Matmul(torch.autograd.Function):
+    """y = x w^T with bf16 operands and f32 results, and the same in the backward
+    pass: the training products of the Q8_0 / Q4_0 linears (their fake-quantised
+    weights and float activations are not exact in bf16, as the attention
+    products are not; evaluation computes them in f32 or f64)."""
+
+    @staticmethod
+    def forward(ctx, x2, w):
+        xb, wb = x2.bfloat16(), w.bfloat16()
+        ctx.save_for_backward(xb, wb)
+        return (xb @ wb.t()).float()
+
+    @staticmethod
+    def backward(ctx, dy):
+        xb, wb = ctx.saved_tensors
+        db = dy.bfloat16()
+        return (db @ wb).float(), (db.t() @ xb).float()
+
+
 def _quant_segments(w: torch.Tensor, outs: list[int], per_channel: bool = False):
     """Ternary codes of the stacked weights, each segment (or row) with its own
     scale, and the per-output-row scale vector."""
@@ -186,6 +205,8 @@ class BitLinearGroup(nn.Module):
             wq = w + (wq - w).detach()
         if self.types[i] == "q4_0":
             x2 = x2 + (quant.q4_act(x2.detach()) - x2).detach()
+        if self.training and self.fast and self.frozen is None:
+            return _Bf16Matmul.apply(x2, wq)
         return x2 @ wq.t()
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
