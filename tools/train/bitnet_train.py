@@ -153,9 +153,12 @@ def cmd_export(a):
     if a.description:
         extra["general.description"] = a.description
     extra["training.steps"] = ck["step"]
-    with torch.no_grad():
-        export.write_gguf(model, tok, a.o, a.type, a.embd_type, a.name, extra, a.arch,
-                          a.f16_scales)
+    try:
+        with torch.no_grad():
+            export.write_gguf(model, tok, a.o, a.type, a.embd_type, a.name, extra, a.arch,
+                              a.f16_scales)
+    except ValueError as e:
+        raise SystemExit(f"export: {e}")
     print(f"wrote {a.o} ({os.path.getsize(a.o)} bytes, {a.type}, step {ck['step']})")
 
 
