@@ -81,8 +81,9 @@ $cc $strict $(pkg-config --cflags bitnet) "$src/test/packaging/pkgconfig_example
 echo "  ok: a program built with pkg-config bitnet (libbitnet $(pkg-config --modversion bitnet)) runs"
 # shellcheck disable=SC2046,SC2086
 $cc $strict $(pkg-config --cflags bitnet) "$src/test/packaging/pkgconfig_example.c" \
-    -o "$tmp/example-static" -Wl,-Bstatic $(pkg-config --static --libs-only-l bitnet | sed 's/-lpthread//; s/-lm//') \
-    -Wl,-Bdynamic -lm -pthread || die "cannot link libbitnet.a"
+    -o "$tmp/example-static" \
+    $(pkg-config --static --libs bitnet | sed 's/-lbitnet/-Wl,-Bstatic -lbitnet -Wl,-Bdynamic/') ||
+    die "cannot link libbitnet.a"
 "$tmp/example-static" > /dev/null || die "the program linked to libbitnet.a failed"
 echo "  ok: the same program linked to libbitnet.a runs"
 out=$(bitnet-cli -p "And God said" -n 8 --seed 1 2>/dev/null) || die "the installed bitnet-cli failed"
