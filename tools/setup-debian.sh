@@ -10,13 +10,19 @@ set -eu
 cross_pkgs="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross libcmocka-dev:arm64"
 arm64=0
 
-pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data"
+# scdoc: man pages (doc/man/); the build needs neither python3 nor unicode-data
+# (unicode-data only lets the test unicode-table check the committed table).
+pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data scdoc"
 for arg in "$@"; do
     case "$arg" in
     --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools $cross_pkgs"; arm64=1 ;;
     --cross) pkgs="$pkgs $cross_pkgs"; arm64=1 ;;
     *) echo "setup-debian.sh: unknown option $arg" >&2; exit 2 ;;
     esac
+done
+# Debian packages of libbitnet (packaging/check-debian.sh, CI step p3)
+for arg in "$@"; do
+    case "$arg" in --all|--ci) pkgs="$pkgs debhelper dpkg-dev lintian" ;; esac
 done
 
 missing=""
