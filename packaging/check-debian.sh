@@ -35,11 +35,14 @@ trap cleanup EXIT
 die() { echo "FAIL: $*"; exit 1; }
 
 # --- 1. the release tarball -------------------------------------------------------
+version=$(meson introspect "$build" --projectinfo | sed -n 's/.*"version": *"\([^"]*\)".*/\1/p')
+[ -n "$version" ] || die "cannot read the project version of $build"
+tarball=$build/meson-dist/libbitnet-$version.tar.xz
 echo "meson dist (tarball of the committed tree)"
+rm -f "$tarball"
 meson dist -C "$build" --no-tests --allow-dirty --formats xztar > "$tmp/dist.log" 2>&1 ||
     { cat "$tmp/dist.log"; die "meson dist failed"; }
-tarball=$(ls "$build"/meson-dist/libbitnet-*.tar.xz)
-version=$(basename "$tarball" .tar.xz | sed 's/^libbitnet-//')
+[ -f "$tarball" ] || die "meson dist made no $tarball"
 echo "  $(basename "$tarball"): $(du -k "$tarball" | cut -f1) KiB"
 if tar -tJf "$tarball" | grep -q 'default-weights\.pt$'; then
     die "the tarball holds models/default-weights.pt"
