@@ -99,8 +99,8 @@ done
 echo "  ok: a man page for every tool in /usr/bin"
 
 # --- 4. lintian ------------------------------------------------------------------------------
-echo "lintian -I -E --pedantic $(basename "$changes")"
-lintian -I -E --pedantic "$changes" > "$tmp/lintian.log" 2>&1 || true
+echo "lintian -I -E --pedantic --show-overrides $(basename "$changes") (O: = overridden)"
+lintian -I -E --pedantic --show-overrides "$changes" > "$tmp/lintian.log" 2>&1 || true
 sed 's/^/  /' "$tmp/lintian.log"
 if grep -q '^[EW]:' "$tmp/lintian.log"; then
     die "lintian reports errors or warnings"
