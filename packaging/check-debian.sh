@@ -7,7 +7,8 @@
 #   2. in a scratch directory: the tarball unpacked, packaging/debian/ copied
 #      to debian/, dpkg-buildpackage -us -uc -b (tests skipped with
 #      DEB_BUILD_OPTIONS=nocheck unless DEB_BUILD_OPTIONS says otherwise:
-#      CI has run them);
+#      CI has run them), dpkg-gensymbols at check level 4 (the symbols file
+#      must list exactly what libbitnet.so.0 exports);
 #   3. the packages installed with dpkg (root only; purged again on exit),
 #      test/packaging/pkgconfig_example.c built with pkg-config against them
 #      and run, bitnet-cli run with its bundled model, a man page checked for
@@ -61,7 +62,9 @@ esac
 echo "dpkg-buildpackage -us -uc -b ($debversion, DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-nocheck parallel=2})"
 (
     cd "$srcdir"
-    DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-nocheck parallel=2} dpkg-buildpackage -us -uc -b
+    # check level 4: the symbols file must match the library's exports exactly
+    DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-nocheck parallel=2} DPKG_GENSYMBOLS_CHECK_LEVEL=4 \
+        dpkg-buildpackage -us -uc -b
 ) > "$tmp/build.log" 2>&1 || { tail -n 60 "$tmp/build.log"; die "dpkg-buildpackage failed"; }
 changes=$(ls "$tmp"/libbitnet_*.changes)
 ls "$tmp"/*.deb | sed 's:.*/:  :'
