@@ -171,8 +171,13 @@ typedef struct bn_model_params {
      *  token, at a small accuracy cost measured in doc/numerics.md. 1 = on.
      *  Default 0. */
     int32_t output_q8;
+    /** Keep the output projection as Q4_0 (4.5 bits per weight, a type
+     *  GGUF readers know), converted at load: about a quarter of the F16
+     *  head's bytes, at an accuracy cost measured in doc/numerics.md. 1 = on;
+     *  not together with output_q8. Default 0. (Since API 0.2.) */
+    int32_t output_q4;
     /** Reserved for future fields; bn_model_params_default() zeroes it. */
-    uint8_t reserved[96];
+    uint8_t reserved[92];
 } bn_model_params;
 
 /** Fills *p with the defaults documented on each field. p must not be NULL. */
