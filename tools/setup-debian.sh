@@ -10,12 +10,16 @@ set -eu
 cross_pkgs="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross libcmocka-dev:arm64"
 arm64=0
 
+# the Python package's tests and type check, and the API reference
+# (bindings/python/, doc/api/); without them those tests are skipped
+python_docs_pkgs="python3-pytest python3-mypy python3-cffi python3-numpy python3-venv python3-setuptools doxygen"
+
 # scdoc: man pages (doc/man/); the build needs neither python3 nor unicode-data
 # (unicode-data only lets the test unicode-table check the committed table).
 pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data scdoc"
 for arg in "$@"; do
     case "$arg" in
-    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools $cross_pkgs"; arm64=1 ;;
+    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools $cross_pkgs $python_docs_pkgs"; arm64=1 ;;
     --cross) pkgs="$pkgs $cross_pkgs"; arm64=1 ;;
     *) echo "setup-debian.sh: unknown option $arg" >&2; exit 2 ;;
     esac
