@@ -17,6 +17,9 @@ python_docs_pkgs="python3-pytest python3-mypy python3-cffi python3-numpy python3
 # scdoc: man pages (doc/man/); the build needs neither python3 nor unicode-data
 # (unicode-data only lets the test unicode-table check the committed table).
 pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data scdoc"
+# bitnet-convert (JSON, SentencePiece protobuf) and its tests (checkpoint
+# generator, SentencePiece oracle): doc/convert.md
+pkgs="$pkgs libjansson-dev libprotobuf-c-dev protobuf-c-compiler python3-numpy python3-sentencepiece"
 for arg in "$@"; do
     case "$arg" in
     --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools $cross_pkgs $python_docs_pkgs"; arm64=1 ;;
