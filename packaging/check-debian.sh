@@ -99,7 +99,7 @@ for exe in $(dpkg -L bitnet-tools | grep '^/usr/bin/.'); do
     name=$(basename "$exe")
     [ -f "/usr/share/man/man1/$name.1.gz" ] || die "$name has no man page"
 done
-echo "  ok: a man page for every tool in /usr/bin"
+echo "  ok: a man page for every tool in /usr/bin:" $(dpkg -L bitnet-tools | sed -n 's:^/usr/bin/\(..*\)$:\1:p')
 
 # --- 4. lintian ------------------------------------------------------------------------------
 echo "lintian -I -E --pedantic --show-overrides $(basename "$changes") (O: = overridden)"
