@@ -25,4 +25,13 @@ int bn_tool_int_arg(const char *prog, const char *opt, const char *value);
 /* Loads a model, printing the library's message on failure. */
 bn_model *bn_tool_load_model(const char *prog, const char *path);
 
+/*
+ * The bundled default model: next to the installed executable
+ * (../share/libbitnet/models/default.gguf), at `installed`, or at `source`
+ * (the source tree, for the build tree). Returns the first readable one
+ * (buf holds the first when it is that), or NULL.
+ */
+const char *bn_tool_default_model(const char *installed, const char *source, char *buf,
+                                  size_t size);
+
 #endif
