@@ -11,7 +11,7 @@
 
 #include "common/tool_common.h"
 #include "http.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "server_options.h"
 
 #ifndef BN_DEFAULT_MODEL

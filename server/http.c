@@ -599,14 +599,15 @@ static int dispatch(srv_state *st, struct MHD_Connection *c, conn *cn, const cha
         return fail(st, c, cn->ep, 503, NULL, "the model is loading");
     if (cn->ep == SRV_EP_MODELS) {
         size_t len = 0;
+        char *json;
         if (!strncmp(url, "/v1/models/", 11)) {
             if (strcmp(url + 11, st->alias))
                 return fail(st, c, cn->ep, 404, "model", "no such model");
-            return respond_json(st, c, cn->ep, 200,
-                                srv_json_model(st->alias, st->created, st->model, &len), len);
+            json = srv_json_model(st->alias, st->created, st->model, &len);
+        } else {
+            json = srv_json_models(st->alias, st->created, st->model, &len);
         }
-        return respond_json(st, c, cn->ep, 200,
-                            srv_json_models(st->alias, st->created, st->model, &len), len);
+        return respond_json(st, c, cn->ep, 200, json, len);
     }
     if (cn->too_big) {
         char msg[128];

@@ -12,7 +12,7 @@
 #include <bitnet/bitnet.h>
 
 #include "metrics.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "server_options.h"
 
 typedef struct srv_http srv_http;

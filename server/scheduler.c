@@ -1,4 +1,4 @@
-#include "sched.h"
+#include "scheduler.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/tool_common.h"
+#include "engine.h"
 
 /* ---- jobs --------------------------------------------------------------------------- */
 
@@ -97,8 +98,7 @@ typedef struct slot {
 
 struct srv_sched {
     bn_model *model;
-    bn_ctx *ctx;
-    bn_batch *batch;
+    srv_engine *eng;
     srv_metrics *metrics;
     int32_t n_slots, n_ctx, n_batch, queue_max;
     slot *slots;
@@ -232,11 +232,11 @@ static void slot_assign(srv_sched *s, srv_job *j)
     slot *sl = &s->slots[best_free];
     int32_t reuse = lcp_free;
     if (best_src >= 0 && best_src != best_free && lcp_src > lcp_free
-        && bn_ctx_seq_copy(s->ctx, best_src, best_free, lcp_src) == BN_OK) {
+        && srv_engine_seq_copy(s->eng, best_src, best_free, lcp_src) == BN_OK) {
         memcpy(sl->cache, s->slots[best_src].cache, (size_t)lcp_src * sizeof *sl->cache);
         reuse = lcp_src;
-    } else if (bn_ctx_seq_truncate(s->ctx, best_free, reuse) != BN_OK) {
-        bn_ctx_seq_clear(s->ctx, best_free);
+    } else if (srv_engine_seq_truncate(s->eng, best_free, reuse) != BN_OK) {
+        srv_engine_seq_truncate(s->eng, best_free, 0);
         reuse = 0;
     }
     sl->n_cache = reuse;
@@ -309,13 +309,13 @@ static void reap(srv_sched *s, double now)
 /* One pass: every generating slot's next token, then prompt pieces up to n_batch. */
 static int build_batch(srv_sched *s)
 {
-    bn_batch_clear(s->batch);
+    srv_engine_clear(s->eng);
     int32_t n = 0;
     for (int32_t i = 0; i < s->n_slots; i++) {
         slot *sl = &s->slots[i];
         sl->batch_index = -1;
         sl->n_in_batch = 0;
-        if (sl->job && sl->generating && bn_batch_add(s->batch, sl->next, i, BN_POS_NEXT, 1) == BN_OK) {
+        if (sl->job && sl->generating && srv_engine_add(s->eng, sl->next, i, 1) == BN_OK) {
             sl->batch_index = n++;
             sl->n_in_batch = 1;
         }
@@ -330,7 +330,7 @@ static int build_batch(srv_sched *s)
             k = s->n_batch - n;
         for (int32_t t = 0; t < k; t++) {
             int last = sl->n_fed + t + 1 == j->n_prompt;
-            bn_batch_add(s->batch, j->prompt[sl->n_fed + t], i, BN_POS_NEXT, last);
+            srv_engine_add(s->eng, j->prompt[sl->n_fed + t], i, last);
             if (last)
                 sl->batch_index = n + t;
         }
@@ -361,7 +361,7 @@ static int after_pass(srv_sched *s, double now)
             if (sl->n_fed < j->n_prompt)
                 continue;
         }
-        const float *logits = bn_ctx_seq_logits(s->ctx, i);
+        const float *logits = srv_engine_logits(s->eng, i);
         bn_token t;
         if (!logits || bn_sampler_sample(sl->sampler, logits, &t) != BN_OK) {
             slot_release(s, sl, NULL, 500, "no logits for the sequence (a bug in bitnet-server)");
@@ -403,7 +403,7 @@ static void fail_all(srv_sched *s, int status, const char *msg)
         if (sl->job)
             slot_release(s, sl, NULL, status, msg);
         /* a failed pass changed nothing, but start the caches afresh anyway */
-        bn_ctx_seq_clear(s->ctx, i);
+        srv_engine_seq_truncate(s->eng, i, 0);
         sl->n_cache = 0;
     }
     pthread_mutex_lock(&s->mu);
@@ -443,7 +443,7 @@ static void *sched_main(void *arg)
         if (!build_batch(s))
             continue;
         double t0 = bn_tool_now();
-        int rc = bn_decode_batch(s->ctx, s->batch);
+        int rc = srv_engine_decode(s->eng);
         double t1 = bn_tool_now();
         if (rc != BN_OK) {
             char msg[256];
@@ -471,28 +471,21 @@ int srv_sched_new(srv_sched **out, bn_model *m, const srv_sched_params *p, srv_m
     s->queue_max = p->queue_max;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    bn_ctx_params cp;
-    bn_ctx_params_default(&cp);
-    cp.n_seq_max = p->n_parallel;
-    cp.n_threads = p->n_threads;
-    cp.n_batch = p->n_batch;
-    cp.n_ctx = p->n_ctx;
-    if (!cp.n_ctx) {
+    srv_engine_params ep = { .n_seq = p->n_parallel, .n_ctx = p->n_ctx, .n_batch = p->n_batch,
+                             .n_threads = p->n_threads, .abort_fn = abort_cb, .abort_user = s };
+    if (!ep.n_ctx) {
         int32_t train = bn_model_n_ctx_train(m);
-        cp.n_ctx = train > 0 && train < 4096 ? train : 4096;
+        ep.n_ctx = train > 0 && train < 4096 ? train : 4096;
     }
-    int rc = bn_ctx_new(&s->ctx, m, &cp);
-    if (!rc)
-        rc = bn_batch_new(&s->batch, bn_ctx_n_batch(s->ctx));
+    int rc = srv_engine_new(&s->eng, m, &ep);
     if (rc) {
         snprintf(err, err_size, "cannot create the context: %s: %s", bn_strerror(rc), bn_last_error());
         srv_sched_free(&s);
         return rc;
     }
-    bn_ctx_set_abort_callback(s->ctx, abort_cb, s);
-    s->n_slots = bn_ctx_n_seq_max(s->ctx);
-    s->n_ctx = bn_ctx_n_ctx(s->ctx);
-    s->n_batch = bn_ctx_n_batch(s->ctx);
+    s->n_slots = srv_engine_n_seq(s->eng);
+    s->n_ctx = srv_engine_n_ctx(s->eng);
+    s->n_batch = srv_engine_n_batch(s->eng);
     s->slots = calloc((size_t)s->n_slots, sizeof *s->slots);
     for (int32_t i = 0; s->slots && i < s->n_slots; i++)
         if (!(s->slots[i].cache = malloc((size_t)s->n_ctx * sizeof(bn_token)))) {
@@ -560,8 +553,7 @@ void srv_sched_free(srv_sched **sp)
         bn_text_stream_free(&s->slots[i].stream);
     }
     free(s->slots);
-    bn_batch_free(&s->batch);
-    bn_ctx_free(&s->ctx);
+    srv_engine_free(&s->eng);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     free(s);
