@@ -216,6 +216,7 @@ static int make_job(srv_state *st, srv_request *r, srv_job **out, srv_error *e)
     j->prompt = tokens;
     j->n_prompt = n;
     j->max_tokens = r->max_tokens;
+    j->ignore_eos = r->ignore_eos;
     j->sampling = r->sampling;
     if (!r->has_seed)
         j->sampling.seed = fresh_seed(st);
@@ -340,6 +341,7 @@ static void stream_free(void *cls)
     srv_job_cancel(s->job);
     srv_job_unref(s->job);
     srv_buf_free(&s->out);
+    atomic_fetch_sub(&s->st->answering, 1);
     free(s);
 }
 
@@ -352,6 +354,7 @@ static int serve_stream(srv_state *st, struct MHD_Connection *c, conn *cn, srv_j
         srv_job_unref(j);
         return respond_json(st, c, cn->ep, 500, NULL, 0);
     }
+    atomic_fetch_add(&st->answering, 1);
     s->st = st;
     s->job = j;
     s->fd = client_fd(c);
@@ -422,7 +425,12 @@ static int serve_generation(srv_state *st, struct MHD_Connection *c, conn *cn, s
         srv_job_unref(j);
         return respond_error(st, c, cn->ep, &e);
     }
-    return r->stream ? serve_stream(st, c, cn, j, r) : serve_whole(st, c, cn, j, r);
+    if (r->stream)
+        return serve_stream(st, c, cn, j, r);
+    atomic_fetch_add(&st->answering, 1);
+    int rc = serve_whole(st, c, cn, j, r);
+    atomic_fetch_sub(&st->answering, 1);
+    return rc;
 }
 
 /* ---- the other endpoints ---------------------------------------------------------------- */
@@ -737,10 +745,8 @@ void srv_http_stop(srv_http **hp, double seconds)
     if (!h)
         return;
     double end = bn_tool_now() + seconds;
-    while (bn_tool_now() < end) {
-        const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (!di || !di->num_connections)
-            break;
+    /* idle keep-alive connections do not count: they are closed below */
+    while (bn_tool_now() < end && atomic_load(&h->st->answering) > 0) {
         struct timespec nap = { 0, 20 * 1000 * 1000 };
         nanosleep(&nap, NULL);
     }

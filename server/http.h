@@ -30,6 +30,7 @@ typedef struct srv_state {
     atomic_int ready;           /* 0 loading, 1 ready */
     atomic_int draining;        /* SIGTERM: no new generations */
     atomic_ullong next_id;      /* request ids */
+    atomic_int answering;       /* generations whose answer is not all handed over yet */
 } srv_state;
 
 /* Starts listening (opt->host, opt->port). 0, or -1 with a message printed. */
@@ -38,7 +39,7 @@ int srv_http_start(srv_http **out, srv_state *st);
 int srv_http_port(const srv_http *h);
 /* Stops accepting connections (the listening socket closes); running ones go on. */
 void srv_http_quiesce(srv_http *h);
-/* Waits at most `seconds` for the open connections to end, then closes all and frees. */
+/* Waits at most `seconds` for the answers being sent, then closes every connection and frees. */
 void srv_http_stop(srv_http **h, double seconds);
 
 #endif

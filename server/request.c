@@ -313,7 +313,8 @@ static int parse_generation(srv_request *r, json_t *root, srv_error *e)
         s->seed = (uint64_t)json_integer_value(seed);
         r->has_seed = 1;
     }
-    if ((rc = parse_stop(r, root, e)) || (rc = get_bool(root, "stream", &r->stream, e)))
+    if ((rc = parse_stop(r, root, e)) || (rc = get_bool(root, "stream", &r->stream, e))
+        || (rc = get_bool(root, "ignore_eos", &r->ignore_eos, e)))
         return rc;
     json_t *so = json_object_get(root, "stream_options");
     if (so && !json_is_null(so)) {

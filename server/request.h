@@ -56,6 +56,7 @@ typedef struct srv_request {
     int has_seed;               /* 0: the caller picks a seed */
     char *stop[SRV_MAX_STOP];
     size_t n_stop;
+    int ignore_eos;             /* generate past end-of-generation tokens (llama.cpp's name) */
     int stream;
     int include_usage;          /* stream_options.include_usage */
     /* tokenize */

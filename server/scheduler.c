@@ -102,6 +102,9 @@ struct srv_sched {
     srv_metrics *metrics;
     int32_t n_slots, n_ctx, n_batch, queue_max;
     slot *slots;
+    bn_token *eog;              /* the end-of-generation tokens, for ignore_eos */
+    int32_t n_eog, n_vocab;
+    float *masked;              /* logits with those tokens ruled out */
     pthread_t thread;
     int started;
 
@@ -362,6 +365,12 @@ static int after_pass(srv_sched *s, double now)
                 continue;
         }
         const float *logits = srv_engine_logits(s->eng, i);
+        if (logits && j->ignore_eos) {
+            memcpy(s->masked, logits, (size_t)s->n_vocab * sizeof *logits);
+            for (int32_t k = 0; k < s->n_eog; k++)
+                s->masked[s->eog[k]] = -1e30f;
+            logits = s->masked;
+        }
         bn_token t;
         if (!logits || bn_sampler_sample(sl->sampler, logits, &t) != BN_OK) {
             slot_release(s, sl, NULL, 500, "no logits for the sequence (a bug in bitnet-server)");
@@ -492,7 +501,13 @@ int srv_sched_new(srv_sched **out, bn_model *m, const srv_sched_params *p, srv_m
             rc = BN_E_NOMEM;
             break;
         }
-    if (!s->slots || rc) {
+    s->n_vocab = bn_model_n_vocab(m);
+    s->masked = malloc((size_t)s->n_vocab * sizeof *s->masked);
+    s->eog = malloc((size_t)s->n_vocab * sizeof *s->eog);
+    for (bn_token t = 0; s->eog && t < s->n_vocab; t++)
+        if (bn_model_token_is_eog(m, t))
+            s->eog[s->n_eog++] = t;
+    if (!s->slots || rc || !s->masked || !s->eog) {
         snprintf(err, err_size, "out of memory");
         srv_sched_free(&s);
         return BN_E_NOMEM;
@@ -553,6 +568,8 @@ void srv_sched_free(srv_sched **sp)
         bn_text_stream_free(&s->slots[i].stream);
     }
     free(s->slots);
+    free(s->eog);
+    free(s->masked);
     srv_engine_free(&s->eng);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);

@@ -26,6 +26,7 @@ typedef struct srv_job {
     bn_token *prompt;           /* owned by the job */
     int32_t n_prompt;
     int32_t max_tokens;         /* -1: until the end of generation or a full context */
+    int ignore_eos;             /* never pick an end-of-generation token */
     bn_sampler_params sampling;
     char *stop[SRV_MAX_STOP];   /* owned by the job */
     size_t n_stop;
