@@ -1,8 +1,7 @@
 /*
- * The sequences the scheduler decodes, over libbitnet's multi-sequence API
- * (bn_decode_batch, API 0.2): one context, one forward pass for all. Built
- * against a library without it, the same calls run one context per sequence,
- * one bn_decode() per sequence and step (no shared passes, no prefix copies).
+ * The sequences the scheduler decodes: one context with n_seq sequences
+ * (libbitnet's multi-sequence API, 0.2) and the batch of its next forward
+ * pass, behind the few calls the scheduler needs.
  */
 #ifndef BN_SRV_ENGINE_H
 #define BN_SRV_ENGINE_H
@@ -25,8 +24,6 @@ void srv_engine_free(srv_engine **e);
 int32_t srv_engine_n_seq(const srv_engine *e);
 int32_t srv_engine_n_ctx(const srv_engine *e);
 int32_t srv_engine_n_batch(const srv_engine *e);
-/* 1 when all sequences share each forward pass (the multi-sequence API). */
-int srv_engine_batched(void);
 
 /* The next pass: tokens added in order, the tokens of one sequence together. */
 void srv_engine_clear(srv_engine *e);
@@ -36,7 +33,7 @@ int srv_engine_decode(srv_engine *e);
 const float *srv_engine_logits(const srv_engine *e, int32_t seq);
 
 int srv_engine_seq_truncate(srv_engine *e, int32_t seq, int32_t n);
-/* dst = the first n tokens of src; BN_E_UNSUPPORTED without the multi-sequence API. */
+/* dst = the first n tokens of src (their keys and values copied, not recomputed). */
 int srv_engine_seq_copy(srv_engine *e, int32_t src, int32_t dst, int32_t n);
 
 #endif

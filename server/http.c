@@ -192,14 +192,15 @@ static int make_job(srv_state *st, srv_request *r, srv_job **out, srv_error *e)
     if (rc)
         return rc;
     int32_t n_ctx = srv_sched_n_ctx(st->sched);
-    const char *what = r->kind == SRV_CHAT ? "messages" : "prompt";
+    const char *what = r->kind == SRV_CHAT ? "conversation" : "prompt";
+    const char *param = r->kind == SRV_CHAT ? "messages" : "prompt";
     if (n == 0) {
         free(tokens);
-        return srv_error_set(e, 400, what, "the %s gives no tokens", what);
+        return srv_error_set(e, 400, param, "the %s gives no tokens", what);
     }
     if (n >= n_ctx) {
         free(tokens);
-        return srv_error_set(e, 400, what, "the %s has %d tokens, more than a sequence's "
+        return srv_error_set(e, 400, param, "the %s has %d tokens, more than a sequence's "
                              "context of %d tokens leaves room for (--ctx-size)", what, (int)n, (int)n_ctx);
     }
     if (r->max_tokens > 0 && (int64_t)n + r->max_tokens > n_ctx) {
@@ -324,7 +325,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         }
         if (s->ended)
             return MHD_CONTENT_READER_END_OF_STREAM;
-        if (srv_job_wait(s->job, s->seen, 0.05)) {
+        if (srv_job_wait(s->job, s->seen, !s->first_sent, 0.05)) {
             if (stream_fill(s))
                 return MHD_CONTENT_READER_END_WITH_ERROR;
         } else if (client_gone(s->fd)) {
@@ -381,7 +382,7 @@ static int serve_whole(srv_state *st, struct MHD_Connection *c, conn *cn, srv_jo
 {
     int fd = client_fd(c);
     for (;;) {
-        srv_job_wait(j, SIZE_MAX - 1, 0.05);
+        srv_job_wait(j, SIZE_MAX - 1, 0, 0.05);
         pthread_mutex_lock(&j->mu);
         int done = j->done;
         pthread_mutex_unlock(&j->mu);

@@ -60,12 +60,18 @@ void srv_metrics_finished(srv_metrics *m, int32_t prompt, int32_t cached, int32_
     pthread_mutex_unlock(&m->mu);
 }
 
+void srv_metrics_generated(srv_metrics *m, int n)
+{
+    pthread_mutex_lock(&m->mu);
+    m->generated_tokens += (uint64_t)n;
+    pthread_mutex_unlock(&m->mu);
+}
+
 void srv_metrics_step(srv_metrics *m, double now, double seconds, int generated)
 {
     pthread_mutex_lock(&m->mu);
     m->decode_steps++;
     m->decode_seconds += seconds;
-    m->generated_tokens += (uint64_t)generated;
     if (m->window_start == 0)
         m->window_start = now;
     m->window_tokens += generated;

@@ -40,6 +40,8 @@ void srv_metrics_ttft(srv_metrics *m, double seconds);
 /* A finished generation: its prompt, cached and generated token counts. */
 void srv_metrics_finished(srv_metrics *m, int32_t prompt, int32_t cached, int32_t generated,
                           int cancelled);
+/* Tokens generated (counted as they come, before the client hears of them). */
+void srv_metrics_generated(srv_metrics *m, int n);
 /* A decode step: how long it took and how many tokens it generated. */
 void srv_metrics_step(srv_metrics *m, double now, double seconds, int generated);
 void srv_metrics_gauges(srv_metrics *m, int queue_depth, int busy);

@@ -67,15 +67,17 @@ static void deadline_in(struct timespec *ts, double seconds)
     ts->tv_nsec = (long)(ns % 1000000000);
 }
 
-int srv_job_wait(srv_job *j, size_t seen, double seconds)
+int srv_job_wait(srv_job *j, size_t seen, int want_start, double seconds)
 {
     struct timespec ts;
     deadline_in(&ts, seconds);
     pthread_mutex_lock(&j->mu);
     int rc = 0;
-    while (!j->done && j->text.len <= seen && rc != ETIMEDOUT)
+#define NEWS (j->done || j->text.len > seen || (want_start && j->n_generated > 0))
+    while (!NEWS && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&j->cv, &j->mu, &ts);
-    int news = j->done || j->text.len > seen;
+    int news = NEWS;
+#undef NEWS
     pthread_mutex_unlock(&j->mu);
     return news;
 }
@@ -193,8 +195,6 @@ static void slot_release(srv_sched *s, slot *sl, const char *finish, int status,
     cancelled = j->cancelled;
     pthread_mutex_unlock(&j->mu);
     srv_metrics_finished(s->metrics, sl->n_fed, j->n_cached, j->n_generated, cancelled);
-    job_end(j, finish, status, msg);
-    srv_job_unref(j);
     bn_sampler_free(&sl->sampler);
     bn_text_stream_free(&sl->stream);
     sl->job = NULL;
@@ -204,6 +204,9 @@ static void slot_release(srv_sched *s, slot *sl, const char *finish, int status,
     s->busy--;
     publish_gauges(s);
     pthread_mutex_unlock(&s->mu);
+    /* last, so that a client that got its answer sees the counts that include it */
+    job_end(j, finish, status, msg);
+    srv_job_unref(j);
 }
 
 static int32_t common_prefix(const bn_token *a, int32_t na, const bn_token *b, int32_t nb)
@@ -377,9 +380,13 @@ static int after_pass(srv_sched *s, double now)
             continue;
         }
         generated++;
-        j->n_generated++;
-        if (j->n_generated == 1)
+        srv_metrics_generated(s->metrics, 1);
+        pthread_mutex_lock(&j->mu);
+        if (++j->n_generated == 1) {
             srv_metrics_ttft(s->metrics, now - j->t_arrival);
+            pthread_cond_broadcast(&j->cv);   /* a stream's first event */
+        }
+        pthread_mutex_unlock(&j->mu);
         const char *text;
         size_t len;
         int stopped = 0;

@@ -38,7 +38,7 @@ typedef struct srv_job {
     pthread_cond_t cv;
     int refs;
     srv_buf text;               /* the answer so far: whole UTF-8 sequences, stop strings cut */
-    int32_t n_generated;
+    int32_t n_generated;        /* > 0: the first token came */
     int32_t n_cached;           /* prompt tokens that came from the cache */
     int done;                   /* 1 when finished (finish or error set) */
     const char *finish;         /* "stop" or "length" */
@@ -53,9 +53,10 @@ srv_job *srv_job_new(void);
 void srv_job_unref(srv_job *j);
 /* Marks the job as abandoned: the scheduler frees its sequence before its next pass. */
 void srv_job_cancel(srv_job *j);
-/* Waits until the answer is longer than `seen` bytes or done, at most `seconds`.
- * Returns 1 if there is something new (or it is done), 0 on timeout. */
-int srv_job_wait(srv_job *j, size_t seen, double seconds);
+/* Waits until the answer is longer than `seen` bytes, or done, or (with
+ * want_start) its first token came, at most `seconds`. Returns 1 if so, 0 on
+ * timeout. */
+int srv_job_wait(srv_job *j, size_t seen, int want_start, double seconds);
 
 typedef struct srv_sched srv_sched;
 
