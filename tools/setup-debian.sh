@@ -11,9 +11,12 @@ cross_pkgs="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross libcmocka-dev:
 arm64=0
 
 pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data"
+# bitnet-server: HTTP (libmicrohttpd), JSON (jansson); curl for its tests
+pkgs="$pkgs libmicrohttpd-dev libjansson-dev curl"
 for arg in "$@"; do
     case "$arg" in
-    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools $cross_pkgs"; arm64=1 ;;
+    # nginx-light: the two-replica test of bitnet-server (test/server/test_nginx.py)
+    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools nginx-light $cross_pkgs"; arm64=1 ;;
     --cross) pkgs="$pkgs $cross_pkgs"; arm64=1 ;;
     *) echo "setup-debian.sh: unknown option $arg" >&2; exit 2 ;;
     esac
