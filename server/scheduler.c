@@ -278,26 +278,52 @@ static void admit(srv_sched *s)
         pthread_mutex_unlock(&s->mu);
         if (!j)
             return;
-        int cancelled;
-        pthread_mutex_lock(&j->mu);
-        cancelled = j->cancelled;
-        pthread_mutex_unlock(&j->mu);
-        if (cancelled) {
-            srv_metrics_finished(s->metrics, 0, 0, 0, 1);
-            job_end(j, NULL, 499, "the client went away");
-            srv_job_unref(j);
-            pthread_mutex_lock(&s->mu);
-            s->busy--;
-            pthread_mutex_unlock(&s->mu);
-            continue;
-        }
         slot_assign(s, j);
     }
 }
 
-/* Frees the slots of jobs whose client went away or whose time is up. */
+/* Ends a job that never got a sequence: its client went away or its time ran out. */
+static void end_unstarted(srv_sched *s, srv_job *j)
+{
+    pthread_mutex_lock(&j->mu);
+    int cancelled = j->cancelled;
+    pthread_mutex_unlock(&j->mu);
+    srv_metrics_finished(s->metrics, 0, 0, 0, cancelled);
+    if (cancelled)
+        job_end(j, NULL, 499, "the client went away");
+    else
+        job_end(j, NULL, 504, "the request waited longer than the server's --timeout");
+    srv_job_unref(j);
+}
+
+/* Frees the slots and queue places of jobs whose client went away or whose time is up. */
 static void reap(srv_sched *s, double now)
 {
+    pthread_mutex_lock(&s->mu);
+    srv_job *gone = NULL, **link = &s->head;
+    s->tail = NULL;
+    while (*link) {
+        srv_job *j = *link;
+        pthread_mutex_lock(&j->mu);
+        int cancelled = j->cancelled;
+        pthread_mutex_unlock(&j->mu);
+        if (cancelled || (j->deadline > 0 && now > j->deadline)) {
+            *link = j->next;
+            j->next = gone;
+            gone = j;
+            s->queued--;
+        } else {
+            s->tail = j;
+            link = &j->next;
+        }
+    }
+    publish_gauges(s);
+    pthread_mutex_unlock(&s->mu);
+    while (gone) {
+        srv_job *j = gone;
+        gone = j->next;
+        end_unstarted(s, j);
+    }
     for (int32_t i = 0; i < s->n_slots; i++) {
         slot *sl = &s->slots[i];
         if (!sl->job)

@@ -281,17 +281,23 @@ def case_queue():
         e = json.loads(body)
         check(st == 429 and h.get("retry-after") == "1" and e["error"]["type"] == "rate_limit_error",
               "429 with Retry-After when the queue is full", (st, h, e))
+        b.close()
+        q = s.wait_metric("bitnet_queue_depth", lambda v: v == 0, 10)
+        check(q == 0, "a waiting client that hangs up leaves the queue", q)
+        d = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+        d.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(data) + data)
+        s.wait_metric("bitnet_queue_depth", lambda v: v == 1, 10)
         a.close()
         got = b""
         end = time.time() + 30
         while b'"finish_reason"' not in got and time.time() < end:
-            chunk = b.recv(4096)
+            chunk = d.recv(4096)
             if not chunk:
                 break
             got += chunk
         check(b" 200 OK" in got and b'"finish_reason":"length"' in got,
               "the waiting request runs once the first client hangs up", got[:200])
-        b.close()
+        d.close()
     finally:
         check(s.terminate() == 0, "exit status 0 after SIGTERM")
 
