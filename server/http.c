@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -686,6 +687,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- the daemon -------------------------------------------------------------------------- */
 
+/* libmicrohttpd's own messages (a client that hung up mid-answer, ...): with -v only. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    const srv_state *st = cls;
+    if (!st->opt->verbose)
+        return;
+    fputs(BN_SRV_PROG ": libmicrohttpd: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
 int srv_http_start(srv_http **out, srv_state *st)
 {
     *out = NULL;
@@ -714,6 +725,7 @@ int srv_http_start(srv_http **out, srv_state *st)
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout,
                                  MHD_OPTION_CONNECTION_LIMIT, limit,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, st,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, st,
                                  MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->daemon) {
