@@ -95,16 +95,7 @@ static int bad_value(const char *opt, const char *value, const char *what)
 
 static int int_arg(const char *opt, const char *value, long lo, long hi, int *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(value, &end, 10);
-    if (end == value || *end || errno || v < lo || v > hi) {
-        char what[96];
-        snprintf(what, sizeof what, "an integer from %ld to %ld", lo, hi);
-        return bad_value(opt, value, what);
-    }
-    *out = (int)v;
-    return 0;
+    return bn_tool_int_range(BN_SRV_PROG, opt, value, lo, hi, out);
 }
 
 /* The first line of a key file, without its line end; whitespace-only or empty is an error. */

@@ -110,6 +110,20 @@ int bn_tool_int_arg(const char *prog, const char *opt, const char *value)
     return (int)v;
 }
 
+int bn_tool_int_range(const char *prog, const char *opt, const char *value, long lo, long hi,
+                      int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (end == value || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "%s: %s needs an integer from %ld to %ld, got '%s'\n", prog, opt, lo, hi, value);
+        return 2;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 bn_model *bn_tool_load_model(const char *prog, const char *path)
 {
     bn_model *m = NULL;

@@ -22,6 +22,12 @@ long bn_tool_read_tokens(const char *path, bn_token **out);
 /* Parses a non-negative int option value; exits with status 2 on error. */
 int bn_tool_int_arg(const char *prog, const char *opt, const char *value);
 
+/* Parses an integer option value in [lo, hi] into *out. Returns 0, or 2 (the
+ * usage exit status) after printing "PROG: OPT needs an integer from LO to HI,
+ * got 'VALUE'". */
+int bn_tool_int_range(const char *prog, const char *opt, const char *value, long lo, long hi,
+                      int *out);
+
 /* Loads a model, printing the library's message on failure. */
 bn_model *bn_tool_load_model(const char *prog, const char *path);
 
