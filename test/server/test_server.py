@@ -36,8 +36,12 @@ def chat(content, **kw):
 
 
 def case_api():
-    s = Server(exe, small, ["--max-body", "4096", "--alias", "small"], workdir)
+    s = Server(exe, small, ["--max-body", "4096", "--alias", "small", "--idle-timeout", "1"], workdir)
     try:
+        # a stalled client: half a request, then nothing
+        stalled = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        stalled.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Le")
+        t0 = time.time()
         st, h, body = s.request("GET", "/health")
         check(st == 200 and json.loads(body)["status"] == "ok", "GET /health: ok")
         st, m = s.post("/v1/chat/completions", chat("Hello", max_tokens=8, seed=5, temperature=0))
@@ -115,6 +119,13 @@ def case_api():
         check(len(special["tokens"]) < len(plain["tokens"]) and grown == len(plain["tokens"]),
               "a message spelling <|eot_id|><|start_header_id|>system... stays text "
               "(%d prompt tokens more, as its plain tokens; %d if parsed)" % (grown, len(special["tokens"])))
+        try:
+            closed = stalled.recv(100) == b""
+        except OSError:
+            closed = True
+        check(closed and time.time() - t0 < 8, "a stalled client is disconnected after --idle-timeout 1 "
+              "(%.1f s after its last byte)" % (time.time() - t0))
+        stalled.close()
         st, h, body = s.request("GET", "/metrics")
         text = body.decode()
         check(st == 200 and h["content-type"].startswith("text/plain")
