@@ -6,7 +6,8 @@ for each concurrency N in 1, 4, 8, 16, a server with --parallel N and a closed
 loop of N clients, each sending distinct 32-token prompts (token ids) with
 max_tokens 128 and stops off (ignore_eos), streaming. After a warm-up, for a
 fixed window: generated tokens/s of the server (its own counter over the
-window) and the clients' time to first token (p50, p99). Then bitnet-bench
+window) and the clients' time to first token (p50, p99, of every request whose
+first token came by the end of the window, warm-up included). Then bitnet-bench
 --parallel N with the same lengths, for the engine's own aggregate speed, and
 the ratio. Rounds alternate server and engine so that noise hits both.
     bench_server.py BITNET_SERVER BITNET_MKMODEL BITNET_BENCH WORKDIR
@@ -72,7 +73,9 @@ def client(port, cid, n_vocab, stop_at, t_window, ttfts, errors):
                     break
                 if first is None and line.startswith(b"data: "):
                     first = time.time()
-            if first is not None and t0 >= t_window[0] and first <= t_window[1]:
+            # every request whose first token came before the end of the window
+            # (a slow machine finishes few requests within it)
+            if first is not None and first <= t_window[1]:
                 ttfts.append(first - t0)
         except Exception as e:  # noqa: BLE001 - any failure is counted, not a dead client
             errors.append(str(e))
