@@ -56,6 +56,7 @@ static const char *model_alias(const srv_options *o, const char *path, char *buf
 
 int main(int argc, char **argv)
 {
+    bn_tool_init(BN_SRV_PROG);
     srv_options o;
     int status = srv_options_parse(&o, argc, argv);
     if (status >= 0)

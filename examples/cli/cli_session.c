@@ -1,14 +1,21 @@
 #include "cli_session.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_signal.h"
 #include "common/tool_common.h"
+#include "common/tool_escape.h"
 
+/* The library's messages may quote a hostile file (a key, a name): escaped
+ * on a terminal like the model's text. */
 static int lib_fail(int rc)
 {
-    fprintf(stderr, BN_CLI_PROG ": %s: %s\n", bn_strerror(rc), bn_last_error());
+    fprintf(stderr, BN_CLI_PROG ": %s: ", bn_strerror(rc));
+    bn_tool_fputs_untrusted(bn_last_error(), stderr);
+    fputc('\n', stderr);
     return BN_CLI_FAILURE;
 }
 
@@ -32,11 +39,18 @@ static int show_progress(float fraction, void *user)
     return 0;
 }
 
+/* Ctrl-C stops a forward pass between layers: a long prompt need not finish. */
+static int abort_on_interrupt(void *user)
+{
+    (void)user;
+    return bn_cli_interrupt_pending();
+}
+
 int bn_cli_session_open(bn_cli_session *s, const bn_cli_options *o, const char *path)
 {
     memset(s, 0, sizeof *s);
     s->o = o;
-    s->last_char = '\n';
+    bn_cli_output_init(&s->out, stdout, isatty(STDOUT_FILENO) && !o->raw_output);
     bn_model_params mp;
     bn_model_params_default(&mp);
     progress_state ps = { bn_tool_now(), -1 };
@@ -64,6 +78,7 @@ int bn_cli_session_open(bn_cli_session *s, const bn_cli_options *o, const char *
     }
     if ((rc = bn_ctx_new(&s->ctx, s->model, &cp)))
         return lib_fail(rc);
+    bn_ctx_set_abort_callback(s->ctx, abort_on_interrupt, NULL);
     if ((rc = bn_sampler_new(&s->sampler, s->model, &o->sampling)))
         return lib_fail(rc);
     if ((rc = bn_text_stream_new(&s->stream, s->model, o->stop, o->n_stop)))
@@ -106,7 +121,10 @@ static void note_full(bn_cli_session *s)
             "-c sets a larger context\n", bn_ctx_n_ctx(s->ctx));
 }
 
-/* Decodes n tokens in batches of n_batch; each joins the penalty window. */
+/* Decodes n tokens in batches of n_batch; each joins the penalty window.
+ * Ctrl-C stops it between batches or, through the context's abort callback,
+ * inside one: the cache is then rolled back to where it was (a chat forgets
+ * the message) and BN_CLI_INTERRUPTED returned. */
 static int feed(bn_cli_session *s, const bn_token *t, size_t n)
 {
     const size_t room = (size_t)(bn_ctx_n_ctx(s->ctx) - bn_ctx_pos(s->ctx));
@@ -119,76 +137,81 @@ static int feed(bn_cli_session *s, const bn_token *t, size_t n)
         return BN_CLI_FAILURE;
     }
     double t0 = bn_tool_now();
+    const int32_t pos0 = bn_ctx_pos(s->ctx);
     const size_t nb = (size_t)bn_ctx_n_batch(s->ctx);
-    for (size_t i = 0; i < n; i += nb) {
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i += nb) {
         size_t k = n - i < nb ? n - i : nb;
-        int rc = bn_decode(s->ctx, t + i, k);
-        if (rc)
-            return lib_fail(rc);
-    }
-    for (size_t i = 0; i < n; i++) {
-        int rc = bn_sampler_accept(s->sampler, t[i]);
-        if (rc)
-            return lib_fail(rc);
+        rc = bn_cli_interrupt_pending() ? BN_E_CANCELLED : bn_decode(s->ctx, t + i, k);
     }
     s->prompt_s += bn_tool_now() - t0;
+    if (rc == BN_E_CANCELLED) {
+        bn_cli_take_interrupt();
+        bn_ctx_truncate(s->ctx, pos0);
+        if (!s->o->chat || bn_cli_quit_requested())
+            s->interrupted = 1;
+        return BN_CLI_INTERRUPTED;
+    }
+    if (rc)
+        return lib_fail(rc);
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = bn_sampler_accept(s->sampler, t[i])))
+            return lib_fail(rc);
+    }
     s->n_prompt += (long)n;
     return 0;
 }
 
 /* ---- text out --------------------------------------------------------------- */
-static void emit(bn_cli_session *s, const char *text, size_t len)
-{
-    if (!len)
-        return;
-    fwrite(text, 1, len, stdout);
-    fflush(stdout);
-    s->last_char = (unsigned char)text[len - 1];
-}
-
-static void end_line(bn_cli_session *s)
-{
-    if (s->last_char != '\n')
-        emit(s, "\n", 1);
-}
-
 /* Samples and streams tokens until the end of generation, a stop string,
- * n_predict tokens or a full context. The last sampled token is not
+ * n_predict tokens, a full context or Ctrl-C. The last sampled token is not
  * decoded: whatever ends the answer decides what follows it. */
 static int answer(bn_cli_session *s)
 {
     const int n_predict = s->o->n_predict;
     const char *text;
     size_t len;
-    int rc = 0, stopped = 0;
+    int rc = 0, stopped = 0, out_rc = 0;
     double t0 = bn_tool_now();
     for (int i = 0; n_predict < 0 || i < n_predict; i++) {
+        if (bn_cli_take_interrupt()) {
+            /* plain generation ends; a chat returns to its prompt unless a
+             * second Ctrl-C came soon after */
+            if (!s->o->chat || bn_cli_quit_requested())
+                s->interrupted = 1;
+            break;
+        }
         bn_token t;
         if ((rc = bn_sampler_sample(s->sampler, bn_ctx_logits(s->ctx), &t)))
             break;
         s->n_gen++;
         if ((rc = bn_text_stream_push(s->stream, t, &text, &len, &stopped)))
             break;
-        emit(s, text, len);
+        if ((out_rc = bn_cli_output_write(&s->out, text, len)))
+            break;
         if (stopped || (n_predict >= 0 && i + 1 == n_predict))
             break;
         if (bn_ctx_pos(s->ctx) >= bn_ctx_n_ctx(s->ctx)) {
             s->ctx_full = 1;
             break;
         }
-        if ((rc = bn_decode(s->ctx, &t, 1)))
+        /* cancelled by Ctrl-C: nothing changed, the loop's top stops */
+        if ((rc = bn_decode(s->ctx, &t, 1)) && rc != BN_E_CANCELLED)
             break;
+        rc = 0;
     }
     s->gen_s += bn_tool_now() - t0;
     if (rc)
         return lib_fail(rc);
+    if (out_rc)
+        return BN_CLI_FAILURE;
     if ((rc = bn_text_stream_flush(s->stream, &text, &len)))
         return lib_fail(rc);
-    emit(s, text, len);
-    end_line(s);
+    if (bn_cli_output_write(&s->out, text, len) || bn_cli_output_end_line(&s->out))
+        return BN_CLI_FAILURE;
     if (s->ctx_full)
         note_full(s);
-    return 0;
+    return s->interrupted ? BN_CLI_INTERRUPTED : 0;
 }
 
 int bn_cli_generate(bn_cli_session *s, const char *prompt, size_t len)
@@ -243,6 +266,11 @@ static int history_add(history *h, const char *role, const char *content)
     h->contents[h->n] = copy;
     h->n++;
     return 0;
+}
+
+static void history_drop_last(history *h)
+{
+    free(h->contents[--h->n]);
 }
 
 static void history_free(history *h)
@@ -322,8 +350,14 @@ static int turn(bn_cli_session *s, chat *c, const char *message)
         c->cap_prev = n;
     }
     memcpy(c->prev, s->tokens, n * sizeof *c->prev);
-    if ((rc = feed(s, c->prev + c->n_prev, n - c->n_prev)))
+    if ((rc = feed(s, c->prev + c->n_prev, n - c->n_prev))) {
+        if (rc == BN_CLI_INTERRUPTED && !s->interrupted) {
+            history_drop_last(&c->h);   /* as if never sent: back to the prompt */
+            fprintf(stderr, BN_CLI_PROG ": interrupted while reading the message: it was dropped\n");
+            return 0;
+        }
         return s->ctx_full ? 0 : rc;
+    }
     if ((rc = answer(s)))
         return rc;
     /* The cache now holds these tokens (up to the generation prompt) and the
@@ -347,11 +381,21 @@ int bn_cli_chat(bn_cli_session *s, const char *first, FILE *in)
     if (!rc && first && first[0])
         rc = turn(s, &c, first);
     while (!rc && !s->ctx_full) {
+        /* a Ctrl-C after the answer, or while waiting for a line: the end */
+        if (bn_cli_take_interrupt() || bn_cli_quit_requested()) {
+            s->interrupted = 1;
+            rc = BN_CLI_INTERRUPTED;
+            break;
+        }
         if (interactive) {
             fputs("> ", stdout);
             fflush(stdout);
         }
         ssize_t got = getline(&line, &line_cap, in);
+        if (got < 0 && ferror(in) && errno == EINTR) {
+            clearerr(in);
+            continue;
+        }
         if (got < 0)
             break;
         while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
@@ -360,7 +404,7 @@ int bn_cli_chat(bn_cli_session *s, const char *first, FILE *in)
             continue;
         rc = turn(s, &c, line);
     }
-    if (interactive && !rc && !s->ctx_full)
+    if (interactive && (!rc || s->interrupted) && !s->ctx_full)
         fputs("\n", stdout);
     free(line);
     free(c.prev);

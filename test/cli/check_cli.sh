@@ -12,15 +12,7 @@ srcroot=$4
 wrap=${MESON_EXE_WRAPPER:-}
 mkdir -p "$dir" || exit 1
 trap 'rm -rf "$dir"' EXIT
-failed=0
-
-fail() {
-    echo "FAIL $*"
-    failed=1
-}
-ok() {
-    echo "ok   $*"
-}
+. "$(dirname "$0")/common.sh"
 
 model=$dir/small-i2_s.gguf
 $wrap "$mkmodel" --shape small --type i2_s -o "$model" >/dev/null 2>&1 || { echo "cannot make a model"; exit 1; }
@@ -84,7 +76,7 @@ expect 2 "no prompt" -m "$model"
 expect 2 "unknown option" -m "$model" -p hi --no-such-option
 expect 2 "needs a value" -m "$model" -p
 expect 2 "integer" -m "$model" -p hi -n many
-expect 2 "integer" -m "$model" -p hi -n -2
+expect 2 "^bitnet-cli: -n: needs an integer" -m "$model" -p hi -n -2
 expect 2 "from 0 to 1" -m "$model" -p hi --top-p 1.5
 expect 2 "at least" -m "$model" -p hi --temp -1
 expect 2 "non-negative" -m "$model" -p hi --seed -3
