@@ -10,13 +10,20 @@ set -eu
 cross_pkgs="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross libcmocka-dev:arm64"
 arm64=0
 
+# the Python package's tests and type check, and the API reference
+# (bindings/python/, doc/api/); without them those tests are skipped
+python_docs_pkgs="python3-pytest python3-mypy python3-cffi python3-numpy python3-venv python3-setuptools doxygen"
+
 pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data"
-# bitnet-server: HTTP (libmicrohttpd), JSON (jansson); curl for its tests
-pkgs="$pkgs libmicrohttpd-dev libjansson-dev curl"
+# bitnet-convert (JSON, SentencePiece protobuf) and its tests (checkpoint
+# generator, SentencePiece oracle): doc/convert.md
+pkgs="$pkgs libjansson-dev libprotobuf-c-dev protobuf-c-compiler python3-numpy python3-sentencepiece"
+# bitnet-server: HTTP (libmicrohttpd), JSON (jansson, above); curl for its tests
+pkgs="$pkgs libmicrohttpd-dev curl"
 for arg in "$@"; do
     case "$arg" in
     # nginx-light: the two-replica test of bitnet-server (test/server/test_nginx.py)
-    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools nginx-light $cross_pkgs"; arm64=1 ;;
+    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools nginx-light $cross_pkgs $python_docs_pkgs"; arm64=1 ;;
     --cross) pkgs="$pkgs $cross_pkgs"; arm64=1 ;;
     *) echo "setup-debian.sh: unknown option $arg" >&2; exit 2 ;;
     esac

@@ -11,7 +11,7 @@
 enum {
     OPT_TEMP = 256, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N,
     OPT_FREQ_PENALTY, OPT_PRESENCE_PENALTY, OPT_SEED, OPT_CHAT, OPT_SYSTEM, OPT_TEMPLATE,
-    OPT_STOP, OPT_RAW_OUTPUT, OPT_VERSION,
+    OPT_STOP, OPT_RAW_OUTPUT, OPT_DRAFT, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -36,6 +36,7 @@ static const struct option long_opts[] = {
     { "chat-template", required_argument, NULL, OPT_TEMPLATE },
     { "stop", required_argument, NULL, OPT_STOP },
     { "raw-output", no_argument, NULL, OPT_RAW_OUTPUT },
+    { "draft", required_argument, NULL, OPT_DRAFT },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -91,6 +92,11 @@ static void help(void)
            "  -c, --ctx-size N          context size in tokens; 0 = the smaller of 4096 and\n"
            "                            the model's training context (default 0)\n"
            "  -b, --batch-size N        prompt tokens per forward pass (default 512)\n"
+           "      --draft N             speculative decoding: draft up to N tokens per pass\n"
+           "                            from the text so far (prompt lookup) and check them\n"
+           "                            in one pass; the same text as without it (greedy:\n"
+           "                            token for token), faster where the text repeats;\n"
+           "                            0 = off (default 0)\n"
            "\n"
            "  -h, --help                show this help and exit\n"
            "      --version             show the version and exit\n"
@@ -209,6 +215,7 @@ static int parse(bn_cli_options *o, int argc, char **argv)
         case OPT_SEED: rc = seed_arg(optarg, &o->sampling.seed); break;
         case OPT_CHAT: o->chat = 1; break;
         case OPT_RAW_OUTPUT: o->raw_output = 1; break;
+        case OPT_DRAFT: rc = int_arg("--draft", optarg, 0, 64, &o->n_draft); break;
         case OPT_SYSTEM: o->system = optarg; break;
         case OPT_TEMPLATE: o->chat_template = optarg; break;
         case OPT_STOP: {

@@ -23,6 +23,7 @@ typedef struct bn_cli_options {
     int n_threads;              /* -t; 0: all CPUs */
     int n_ctx;                  /* -c; 0: min(4096, the model's training context) */
     int n_batch;                /* -b */
+    int n_draft;                /* --draft: tokens drafted per pass (speculative decoding); 0 = off */
     bn_sampler_params sampling;
     const char **stop;          /* --stop, repeatable */
     size_t n_stop;

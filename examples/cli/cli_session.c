@@ -83,11 +83,21 @@ int bn_cli_session_open(bn_cli_session *s, const bn_cli_options *o, const char *
         return lib_fail(rc);
     if ((rc = bn_text_stream_new(&s->stream, s->model, o->stop, o->n_stop)))
         return lib_fail(rc);
+    if (o->n_draft > 0) {
+        bn_spec_params sp;
+        bn_spec_params_default(&sp);
+        sp.n_draft_max = o->n_draft;
+        if ((rc = bn_spec_new(&s->spec, &sp)))
+            return lib_fail(rc);
+    }
     return 0;
 }
 
 void bn_cli_session_close(bn_cli_session *s)
 {
+    bn_spec_free(&s->spec);
+    free(s->hist);
+    s->hist = NULL;
     bn_text_stream_free(&s->stream);
     bn_sampler_free(&s->sampler);
     bn_ctx_free(&s->ctx);
@@ -112,6 +122,28 @@ static int tokenize(bn_cli_session *s, const char *text, size_t len, uint32_t fl
         rc = bn_tokenize(s->model, text, len, s->tokens, s->cap_tokens, flags, n);
     }
     return rc ? lib_fail(rc) : 0;
+}
+
+/* Appends to the record of what the context holds (the drafts' history). */
+static int hist_add(bn_cli_session *s, const bn_token *t, size_t n)
+{
+    if (!s->spec)
+        return 0;
+    if (s->n_hist + n > s->cap_hist) {
+        size_t cap = s->cap_hist ? s->cap_hist : 1024;
+        while (cap < s->n_hist + n)
+            cap *= 2;
+        bn_token *h = realloc(s->hist, cap * sizeof *h);
+        if (!h) {
+            fprintf(stderr, BN_CLI_PROG ": out of memory\n");
+            return BN_CLI_FAILURE;
+        }
+        s->hist = h;
+        s->cap_hist = cap;
+    }
+    memcpy(s->hist + s->n_hist, t, n * sizeof *t);
+    s->n_hist += n;
+    return 0;
 }
 
 static void note_full(bn_cli_session *s)
@@ -159,21 +191,36 @@ static int feed(bn_cli_session *s, const bn_token *t, size_t n)
             return lib_fail(rc);
     }
     s->n_prompt += (long)n;
-    return 0;
+    return hist_add(s, t, n);
 }
 
 /* ---- text out --------------------------------------------------------------- */
 /* Samples and streams tokens until the end of generation, a stop string,
  * n_predict tokens, a full context or Ctrl-C. The last sampled token is not
  * decoded: whatever ends the answer decides what follows it. */
+/* The next tokens: one sampled (decoded by the loop if it goes on), or, with
+ * --draft, what a speculative step returns (all but the last in the cache
+ * already). BN_E_CANCELLED leaves everything as it was. */
+static int next_tokens(bn_cli_session *s, bn_token *t, size_t *n)
+{
+    if (s->spec)
+        return bn_spec_step(s->spec, s->ctx, 0, s->sampler, t, 65, n);
+    *n = 1;
+    return bn_sampler_sample(s->sampler, bn_ctx_logits(s->ctx), &t[0]);
+}
+
 static int answer(bn_cli_session *s)
 {
     const int n_predict = s->o->n_predict;
     const char *text;
     size_t len;
-    int rc = 0, stopped = 0, out_rc = 0;
+    int rc = 0, stopped = 0, out_rc = 0, done = 0;
+    const int32_t pos0 = bn_ctx_pos(s->ctx);
+    long shown = 0;                 /* tokens of this answer streamed */
     double t0 = bn_tool_now();
-    for (int i = 0; n_predict < 0 || i < n_predict; i++) {
+    if (s->spec && (rc = bn_spec_begin(s->spec, s->hist, s->n_hist)))
+        return lib_fail(rc);
+    while (!done) {
         if (bn_cli_take_interrupt()) {
             /* plain generation ends; a chat returns to its prompt unless a
              * second Ctrl-C came soon after */
@@ -181,26 +228,39 @@ static int answer(bn_cli_session *s)
                 s->interrupted = 1;
             break;
         }
-        bn_token t;
-        if ((rc = bn_sampler_sample(s->sampler, bn_ctx_logits(s->ctx), &t)))
+        bn_token t[65];
+        size_t n = 0;
+        if ((rc = next_tokens(s, t, &n)) == BN_E_CANCELLED) {
+            rc = 0;                 /* Ctrl-C inside a pass: nothing changed */
+            continue;
+        }
+        for (size_t i = 0; !rc && !out_rc && i < n && !done; i++) {
+            s->n_gen++;
+            shown++;
+            if (!(rc = bn_text_stream_push(s->stream, t[i], &text, &len, &stopped))
+                && !(out_rc = bn_cli_output_write(&s->out, text, len)) && (rc = hist_add(s, &t[i], 1)))
+                out_rc = rc, rc = 0;
+            done = stopped || (n_predict >= 0 && shown == n_predict);
+        }
+        if (rc || out_rc || done)
             break;
-        s->n_gen++;
-        if ((rc = bn_text_stream_push(s->stream, t, &text, &len, &stopped)))
-            break;
-        if ((out_rc = bn_cli_output_write(&s->out, text, len)))
-            break;
-        if (stopped || (n_predict >= 0 && i + 1 == n_predict))
-            break;
-        if (bn_ctx_pos(s->ctx) >= bn_ctx_n_ctx(s->ctx)) {
+        if (bn_ctx_pos(s->ctx) + 1 >= bn_ctx_n_ctx(s->ctx) + (s->spec ? 0 : 1)) {
             s->ctx_full = 1;
             break;
         }
         /* cancelled by Ctrl-C: nothing changed, the loop's top stops */
-        if ((rc = bn_decode(s->ctx, &t, 1)) && rc != BN_E_CANCELLED)
+        if (!s->spec && (rc = bn_decode(s->ctx, &t[0], 1)) && rc != BN_E_CANCELLED)
             break;
         rc = 0;
     }
     s->gen_s += bn_tool_now() - t0;
+    /* The cache holds the answer but its last token, as without drafts (a
+     * speculative step may have gone past where the answer stopped); the
+     * record of the context's tokens follows it. */
+    if (s->spec && shown > 0 && bn_ctx_pos(s->ctx) > pos0 + (int32_t)shown - 1)
+        bn_ctx_truncate(s->ctx, pos0 + (int32_t)shown - 1);
+    if (s->spec)
+        s->n_hist = (size_t)bn_ctx_pos(s->ctx);
     if (rc)
         return lib_fail(rc);
     if (out_rc)

@@ -16,6 +16,9 @@ typedef struct bn_cli_session {
     bn_text_stream *stream;
     bn_token *tokens;           /* tokenizer output */
     size_t cap_tokens;
+    bn_spec *spec;              /* --draft: the speculative decoder, else NULL */
+    bn_token *hist;             /* every token in the context, for the drafts */
+    size_t n_hist, cap_hist;
     bn_cli_output out;          /* the model's text on stdout */
     int ctx_full;               /* the context filled up: stop */
     int interrupted;            /* Ctrl-C ends the program: exit status 130 */

@@ -128,6 +128,25 @@ else
     fail "greedy"; cat "$dir/greedy1.err" "$dir/greedy2.err"
 fi
 
+# speculative decoding (--draft): the same greedy text, on the bundled model
+# with a prompt that repeats (drafts get accepted), and a chat of two turns
+if [ -e "$srcroot/models/default.gguf" ]; then
+    rep="In the beginning God created the heaven and the earth. And the earth was without form. In the beginning God"
+    run spec0 -m "$srcroot/models/default.gguf" -t 2 -p "$rep" -n 40 --temp 0
+    run spec1 -m "$srcroot/models/default.gguf" -t 2 -p "$rep" -n 40 --temp 0 --draft 6
+    printf 'And God said, Let there be light\nAnd God saw the light\n' >"$dir/chat-spec.txt"
+    for d in 0 5; do
+        $wrap "$cli" -m "$srcroot/models/default.gguf" -t 2 --chat --chat-template bitnet-2b4t -n 30 --temp 0 \
+            --draft $d <"$dir/chat-spec.txt" >"$dir/chat-spec$d.out" 2>"$dir/chat-spec$d.err"
+    done
+    if [ "$(status spec1)" -eq 0 ] && [ -s "$dir/spec0.out" ] && cmp -s "$dir/spec0.out" "$dir/spec1.out" \
+       && [ -s "$dir/chat-spec0.out" ] && cmp -s "$dir/chat-spec0.out" "$dir/chat-spec5.out"; then
+        ok "--draft: the same greedy text and chat"
+    else
+        fail "--draft"; cat "$dir/spec1.err" "$dir/chat-spec5.err"
+    fi
+fi
+
 # -f reads the prompt from a file, - from standard input
 printf 'Once upon a time' >"$dir/prompt.txt"
 run file1 $common -f "$dir/prompt.txt" -n 24 --seed 7
