@@ -27,11 +27,11 @@ int main(int argc, char **argv)
         return status;
 
     char found[PATH_MAX + 64];
-    const char *path = o.model ? o.model : bn_tool_default_model(BN_INSTALLED_MODEL, BN_DEFAULT_MODEL, found, sizeof found);
+    const char *path = o.model ? o.model
+                               : bn_tool_default_model(BN_INSTALLED_MODEL, BN_DEFAULT_MODEL, found, sizeof found);
     if (!path) {
-        fprintf(stderr, BN_CLI_PROG ": no model given and no default model found (looked for %s, "
-                BN_INSTALLED_MODEL " and " BN_DEFAULT_MODEL "): pass one with -m MODEL\n",
-                "<executable's directory>/" BN_RELATIVE_MODEL);
+        fprintf(stderr, BN_CLI_PROG ": no model given and no default model found (looked next to the "
+                "executable, " BN_INSTALLED_MODEL " and " BN_DEFAULT_MODEL "): pass one with -m MODEL\n");
         bn_cli_options_release(&o);
         return BN_CLI_FAILURE;
     }
