@@ -155,6 +155,20 @@ int bn_tool_int_arg(const char *prog, const char *opt, const char *value)
     return (int)v;
 }
 
+int bn_tool_int_range(const char *prog, const char *opt, const char *value, long lo, long hi,
+                      int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (end == value || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "%s: %s needs an integer from %ld to %ld, got '%s'\n", prog, opt, lo, hi, value);
+        return 2;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 bn_model *bn_tool_load_model(const char *prog, const char *path)
 {
     bn_model *m = NULL;
@@ -164,4 +178,31 @@ bn_model *bn_tool_load_model(const char *prog, const char *path)
         return NULL;
     }
     return m;
+}
+
+/* Where the default model sits relative to an installed executable. */
+#define BN_RELATIVE_MODEL "../share/libbitnet/models/default.gguf"
+
+static int readable(const char *path) { return access(path, R_OK) == 0; }
+
+const char *bn_tool_default_model(const char *installed, const char *source, char *buf,
+                                  size_t size)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            int k = snprintf(buf, size, "%s/%s", exe, BN_RELATIVE_MODEL);
+            if (k > 0 && (size_t)k < size && readable(buf))
+                return buf;
+        }
+    }
+    if (installed && readable(installed))
+        return installed;
+    if (source && readable(source))
+        return source;
+    return NULL;
 }
