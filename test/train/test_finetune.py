@@ -83,7 +83,7 @@ def smoke(tools, tmp):
     # starting from a GGUF file reproduces its model (latent = codes * s / f)
     class A:
         init, plan, scales = MODEL, "", "per-tensor"
-    start, _ = ft.start_model(A)
+    start = ft.start_model(A)
     ref, _ = export.load_gguf(MODEL, torch.float64)
     ids = [int(x) for x in open(os.path.join(DATA, "ref_tokens.txt")).readline().split()]
     with torch.no_grad():

@@ -49,7 +49,7 @@ def load_tokenizer(a, init: str) -> Tokenizer:
     return export.tokenizer_from_gguf(src)
 
 
-def start_model(a) -> tuple[BitNet, dict]:
+def start_model(a) -> BitNet:
     """The model to fine-tune, built from --init with the requested scales and plan."""
     per_channel = a.scales == "per-channel"
     if a.init.endswith(".gguf"):
@@ -57,12 +57,12 @@ def start_model(a) -> tuple[BitNet, dict]:
         cfg = export.config_from_gguf(kv, a.plan, per_channel)
         sd = export.latent_from_gguf(a.init, cfg)
     else:
-        src, ck = train.load_model(a.init)
+        src, _ = train.load_model(a.init)
         cfg = dataclasses.replace(src.cfg, plan=a.plan, per_channel=per_channel)
         sd = export.latent_from_checkpoint(src, cfg)
     model = BitNet(cfg)
     model.load_state_dict(sd)
-    return model, {"init": a.init}
+    return model
 
 
 def text_ids(a, tok: Tokenizer) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +91,7 @@ def run(a, log=print):
     os.makedirs(a.out, exist_ok=True)
     last = os.path.join(a.out, "last.pt")
     resume = a.resume if a.resume else (last if os.path.exists(last) else None)
-    model, info = start_model(a)
+    model = start_model(a)
     cfg = model.cfg
     if a.ctx > cfg.n_ctx:
         raise SystemExit(f"--ctx {a.ctx} exceeds the model's context of {cfg.n_ctx}")
