@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli_options.h"
 #include "cli/cli_session.h"
+#include "common/tool_os.h"
 
 #ifndef BN_DEFAULT_MODEL
 #  define BN_DEFAULT_MODEL "models/default.gguf"
@@ -19,27 +19,19 @@
 /* Where the default model sits relative to an installed executable. */
 #define BN_RELATIVE_MODEL "../share/libbitnet/models/default.gguf"
 
-static int readable(const char *path) { return access(path, R_OK) == 0; }
-
 /* The default model: next to the installed executable, where it was meant
  * to be installed, or in the source tree (for the build tree). */
 static const char *default_model(char *buf, size_t size)
 {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            int k = snprintf(buf, size, "%s/%s", exe, BN_RELATIVE_MODEL);
-            if (k > 0 && (size_t)k < size && readable(buf))
-                return buf;
-        }
+    char exe[4096];
+    if (bn_tool_exe_dir(exe, sizeof exe)) {
+        int k = snprintf(buf, size, "%s/%s", exe, BN_RELATIVE_MODEL);
+        if (k > 0 && (size_t)k < size && bn_tool_readable(buf))
+            return buf;
     }
-    if (readable(BN_INSTALLED_MODEL))
+    if (bn_tool_readable(BN_INSTALLED_MODEL))
         return BN_INSTALLED_MODEL;
-    if (readable(BN_DEFAULT_MODEL))
+    if (bn_tool_readable(BN_DEFAULT_MODEL))
         return BN_DEFAULT_MODEL;
     return NULL;
 }

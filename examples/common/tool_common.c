@@ -119,3 +119,25 @@ bn_model *bn_tool_load_model(const char *prog, const char *path)
     }
     return m;
 }
+
+long bn_tool_getline(char **line, size_t *cap, FILE *f)
+{
+    size_t n = 0;
+    for (int c; (c = getc(f)) != EOF;) {
+        if (n + 2 > *cap) {
+            size_t grown = *cap < 128 ? 128 : *cap * 2;
+            char *p = realloc(*line, grown);
+            if (!p)
+                return -1;
+            *line = p;
+            *cap = grown;
+        }
+        (*line)[n++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    if (n == 0)
+        return -1;
+    (*line)[n] = 0;
+    return (long)n;
+}

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <bitnet/bitnet.h>
 
@@ -21,6 +22,11 @@ long bn_tool_read_tokens(const char *path, bn_token **out);
 
 /* Parses a non-negative int option value; exits with status 2 on error. */
 int bn_tool_int_arg(const char *prog, const char *opt, const char *value);
+
+/* Reads one line (with its '\n') into *line, grown as needed (*cap bytes);
+ * getline(3), which Windows lacks. Returns its length, -1 at the end of the
+ * input or when out of memory. */
+long bn_tool_getline(char **line, size_t *cap, FILE *f);
 
 /* Loads a model, printing the library's message on failure. */
 bn_model *bn_tool_load_model(const char *prog, const char *path);

@@ -2,10 +2,10 @@
  * argument checks of bn_decode. The forward pass is in graph/. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/checked.h"
 #include "core/error.h"
+#include "core/platform.h"
 #include "ctx/context.h"
 
 #define BN_MAX_THREADS 512
@@ -34,8 +34,8 @@ static int resolve_params(const bn_model *m, const bn_ctx_params *p, bn_ctx *c)
     c->n_batch = p->n_batch < c->n_ctx ? p->n_batch : c->n_ctx;
     c->n_threads = p->n_threads;
     if (c->n_threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        c->n_threads = n < 1 ? 1 : n > 64 ? 64 : (int32_t)n;
+        int n = bn_cpu_count();
+        c->n_threads = n > 64 ? 64 : n;
     }
     if (c->n_threads < 1 || c->n_threads > BN_MAX_THREADS)
         return bn_fail(BN_E_INVALID_ARG, "n_threads %d: expected 0 to %d", p->n_threads, BN_MAX_THREADS);
@@ -95,7 +95,7 @@ static int plan_buffers(bn_ctx *c)
             return bn_fail(BN_E_NOMEM, "buffer size overflows");
         total += padded;
     }
-    c->arena = aligned_alloc(64, total ? total : 64);
+    c->arena = bn_aligned_alloc(64, total ? total : 64);
     if (!c->arena)
         return bn_fail(BN_E_NOMEM, "cannot allocate %zu bytes of context buffers", total);
     memset(c->arena, 0, total);
@@ -154,7 +154,7 @@ void bn_ctx_free(bn_ctx **pc)
     bn_pool_free(&c->pool);
     bn_graph_free(&c->graph);
     bn_kv_cache_free(&c->kv);
-    free(c->arena);
+    bn_aligned_free(c->arena);
     free(c);
     *pc = NULL;
 }

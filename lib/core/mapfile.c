@@ -4,11 +4,11 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/platform.h"
 
 static int read_all(int fd, uint8_t *dst, uint64_t size, const char *path)
 {
@@ -29,14 +29,14 @@ int bn_mapfile_open(bn_mapfile *f, const char *path, int use_mmap)
 {
     memset(f, 0, sizeof *f);
     f->fd = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = bn_file_open_read(path);
     if (fd < 0)
         return bn_fail(BN_E_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     int rc = BN_OK;
     if (fstat(fd, &st) != 0) {
         rc = bn_fail(BN_E_IO, "%s: cannot stat: %s", path, strerror(errno));
-    } else if (!S_ISREG(st.st_mode)) {
+    } else if (!S_ISREG(st.st_mode) || !bn_file_is_regular(fd)) {
         rc = bn_fail(BN_E_IO, "%s: not a regular file", path);
     } else if ((uint64_t)st.st_size > SIZE_MAX) {
         rc = bn_fail(BN_E_NOMEM, "%s: %llu bytes do not fit the address space", path,
@@ -44,8 +44,8 @@ int bn_mapfile_open(bn_mapfile *f, const char *path, int use_mmap)
     } else if (st.st_size == 0) {
         f->data = (const uint8_t *)"";  /* empty: the parser reports it */
     } else if (use_mmap) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED)
+        void *p = bn_file_map(fd, (size_t)st.st_size);
+        if (!p)
             rc = bn_fail(BN_E_IO, "%s: mmap failed: %s", path, strerror(errno));
         else {
             f->data = p;
@@ -77,7 +77,7 @@ void bn_mapfile_close(bn_mapfile *f)
     if (!f || !f->data)
         return;
     if (f->mapped)
-        munmap((void *)f->data, (size_t)f->size);
+        bn_file_unmap((void *)f->data, (size_t)f->size);
     else if (f->size)
         free((void *)f->data);
     if (f->fd >= 0)
@@ -92,7 +92,7 @@ int bn_mapfile_pread(const bn_mapfile *f, void *dst, size_t n, uint64_t offset)
         return 0;
     size_t done = 0;
     while (done < n) {
-        ssize_t r = pread(f->fd, (uint8_t *)dst + done, n - done, (off_t)(offset + done));
+        int64_t r = bn_file_pread(f->fd, (uint8_t *)dst + done, n - done, offset + done);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)

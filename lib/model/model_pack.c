@@ -4,12 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "core/fp16.h"
 #include "core/hugepages.h"
+#include "core/platform.h"
 #include "ops/ops.h"
 #include "model/model_internal.h"
 #include "runtime/parallel_for.h"
@@ -38,12 +37,12 @@ static void release_range(const bn_model *m, const void *data, uint64_t nbytes)
 {
     if (!m->file.mapped)
         return;
-    long page = sysconf(_SC_PAGESIZE);
+    const size_t page = bn_page_size();
     uintptr_t b = (uintptr_t)data, e = b + nbytes;
     b = (b + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);   /* whole pages inside the tensor only */
     e &= ~((uintptr_t)page - 1);
     if (e > b)
-        madvise((void *)b, e - b, MADV_DONTNEED);
+        bn_release_mapped((void *)b, e - b);
 }
 
 static void release_pages(const bn_model *m, const bn_tensor *t)
@@ -169,7 +168,7 @@ int bn_model_prepare_kernels(bn_model *m, const bn_model_params *p)
      * are advised (the rounding up is never touched). */
     const size_t huge = (size_t)2 << 20;
     if (total) {
-        m->pack_codes = aligned_alloc(huge, (total + huge - 1) / huge * huge);
+        m->pack_codes = bn_aligned_alloc(huge, (total + huge - 1) / huge * huge);
         if (!m->pack_codes) {
             free(tensors);
             free(offset);

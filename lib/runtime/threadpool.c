@@ -1,5 +1,6 @@
 #include "runtime/threadpool.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -102,14 +103,17 @@ int bn_pool_new(bn_pool **out, int n_threads)
     if (!p)
         return bn_fail(BN_E_NOMEM, "out of memory for the thread pool");
     p->n = n_threads;
-    if (pthread_mutex_init(&p->mutex, NULL)) {
+    /* out of memory is BN_E_NOMEM wherever it happens: winpthreads (Windows)
+     * allocates in these calls */
+    int e = pthread_mutex_init(&p->mutex, NULL);
+    if (e) {
         free(p);
-        return bn_fail(BN_E_INTERNAL, "thread pool: mutex init failed");
+        return bn_fail(e == ENOMEM ? BN_E_NOMEM : BN_E_INTERNAL, "thread pool: mutex init failed");
     }
-    if (pthread_cond_init(&p->cond, NULL)) {
+    if ((e = pthread_cond_init(&p->cond, NULL))) {
         pthread_mutex_destroy(&p->mutex);
         free(p);
-        return bn_fail(BN_E_INTERNAL, "thread pool: condition init failed");
+        return bn_fail(e == ENOMEM ? BN_E_NOMEM : BN_E_INTERNAL, "thread pool: condition init failed");
     }
     p->workers = calloc((size_t)n_threads, sizeof *p->workers);
     if (!p->workers) {
@@ -119,10 +123,12 @@ int bn_pool_new(bn_pool **out, int n_threads)
     for (int i = 1; i < n_threads; i++) {
         p->workers[i].pool = p;
         p->workers[i].ith = i;
-        if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i])) {
+        if ((e = pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]))) {
             p->n = i; /* only threads 1..i-1 exist: stop those */
             bn_pool_free(&p);
-            return bn_fail(BN_E_INTERNAL, "thread pool: cannot create thread %d of %d", i, n_threads);
+            /* EAGAIN: not enough resources (memory) for another thread */
+            return bn_fail(e == EAGAIN || e == ENOMEM ? BN_E_NOMEM : BN_E_INTERNAL,
+                           "thread pool: cannot create thread %d of %d", i, n_threads);
         }
     }
     *out = p;

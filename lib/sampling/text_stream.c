@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/platform.h"
 
 static const char replacement[3] = { (char)0xEF, (char)0xBF, (char)0xBD };   /* U+FFFD */
 
@@ -280,7 +281,7 @@ int bn_text_stream_add(bn_text_stream *s, bn_token token, int *stopped)
      * text was only released once no stop string could begin in it. */
     const char *first = NULL;
     for (size_t i = 0; i < s->n_stop; i++) {
-        const char *hit = memmem(s->pending.p, s->pending.len, s->stop[i], s->stop_len[i]);
+        const char *hit = bn_memmem(s->pending.p, s->pending.len, s->stop[i], s->stop_len[i]);
         if (hit && (!first || hit < first))
             first = hit;
     }

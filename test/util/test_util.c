@@ -192,25 +192,32 @@ uint8_t *bn_test_payload(uint32_t type, uint64_t ne0, uint64_t n_elements, uint6
 
 /* ---- GGUF images ---------------------------------------------------------- */
 
+/* Through a temporary file: open_memstream is POSIX, Windows has none. */
 int bn_test_gguf_to_memory(bn_gguf_writer *w, bn_gguf_emit_fn emit, void *user, uint8_t **data,
                            size_t *size)
 {
-    char *buf = NULL;
-    size_t len = 0;
     *data = NULL;
     *size = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return BN_E_NOMEM;
-    int rc = bn_gguf_writer_write(w, f, emit, user);
-    if (fclose(f) != 0 && !rc)
+    char *path = bn_test_temp_file(NULL, 0);
+    if (!path)
+        return BN_E_IO;
+    FILE *f = fopen(path, "w+b");
+    int rc = f ? bn_gguf_writer_write(w, f, emit, user) : BN_E_IO;
+    long len = -1;
+    if (!rc && fflush(f) == 0 && fseek(f, 0, SEEK_END) == 0)
+        len = ftell(f);
+    uint8_t *buf = len >= 0 ? malloc(len ? (size_t)len : 1) : NULL;
+    if (!rc && (!buf || fseek(f, 0, SEEK_SET) != 0 || fread(buf, 1, (size_t)len, f) != (size_t)len))
+        rc = buf ? BN_E_IO : BN_E_NOMEM;
+    if (f && fclose(f) != 0 && !rc)
         rc = BN_E_IO;
+    bn_test_temp_file_remove(path);
     if (rc) {
         free(buf);
         return rc;
     }
-    *data = (uint8_t *)buf;
-    *size = len;
+    *data = buf;
+    *size = (size_t)len;
     return BN_OK;
 }
 

@@ -1,0 +1,95 @@
+/* core/platform.h on POSIX systems (Linux, the BSDs, macOS). */
+#include "core/platform.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+
+void *bn_aligned_alloc(size_t align, size_t size)
+{
+    /* C11 wants the size to be a multiple of the alignment */
+    size_t rounded = (size + align - 1) & ~(align - 1);
+    return rounded < size ? NULL : aligned_alloc(align, rounded ? rounded : align);
+}
+
+void bn_aligned_free(void *p)
+{
+    free(p);
+}
+
+int bn_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4096 ? 4096 : (int)n;
+}
+
+size_t bn_page_size(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    return page > 0 ? (size_t)page : 4096;
+}
+
+void bn_release_mapped(void *p, size_t n)
+{
+    (void)madvise(p, n, MADV_DONTNEED);
+}
+
+int bn_file_open_read(const char *path)
+{
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int bn_file_is_regular(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+void *bn_file_map(int fd, size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void bn_file_unmap(void *p, size_t size)
+{
+    munmap(p, size);
+}
+
+int64_t bn_file_pread(int fd, void *dst, size_t n, uint64_t offset)
+{
+    return pread(fd, dst, n, (off_t)offset);
+}
+
+void *bn_memmem(const void *hay, size_t hlen, const void *needle, size_t nlen)
+{
+    return memmem(hay, hlen, needle, nlen);
+}
+
+int bn_os_amx_available(void)
+{
+#if defined(__linux__)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* Linux (5.16+) gives a process the AMX tile data state only on request;
+ * once granted, every thread's signal frames are larger (doc/design.md). */
+int bn_os_amx_request(void)
+{
+#if defined(__linux__) && defined(SYS_arch_prctl)
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+#else
+    return 0;
+#endif
+}
