@@ -1,17 +1,47 @@
 #include "test_util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if !defined(_WIN32)
+#include <sys/wait.h>
+#endif
 
 #include "core/fp16.h"
+
+/* ---- processes ---------------------------------------------------------- */
+
+#if defined(_WIN32)
+int bn_test_in_child(int (*fn)(void *), void *arg)
+{
+    return fn(arg);
+}
+#else
+int bn_test_in_child(int (*fn)(void *), void *arg)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0)
+        _exit(fn(arg) & 0xff);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+#endif
 
 /* ---- files -------------------------------------------------------------- */
 
 char *bn_test_temp_file(const void *data, size_t size)
 {
     const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = getenv("TEMP");   /* Windows */
     if (!dir || !*dir)
         dir = "/tmp";
     size_t n = strlen(dir) + sizeof "/bn_test_XXXXXX";
