@@ -345,7 +345,7 @@ static uint8_t *save(bn_ctx *c, int seq, size_t *n)
  * sequence from its file into a new context, decode 3 tokens, write the
  * logits to out_path. */
 typedef struct child_job {
-    const bn_model *model;
+    bn_model *model;
     const char *path, *out_path;
     const bn_token *s0;
 } child_job;
