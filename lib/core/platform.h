@@ -14,6 +14,14 @@
 void *bn_aligned_alloc(size_t align, size_t size);
 void bn_aligned_free(void *p);
 
+/* The calling thread's buffer of BN_ERROR_MSG_SIZE bytes for its last
+ * error message (zeroed when new), or NULL when it cannot be had. POSIX: a
+ * _Thread_local array. Windows: allocated on first use and freed when the
+ * thread ends, because GCC's emulated TLS on mingw-w64 aborts the process
+ * when its own allocation fails. */
+#define BN_ERROR_MSG_SIZE 512
+char *bn_thread_error_buffer(void);
+
 /* Logical CPUs online for this process, at least 1. */
 int bn_cpu_count(void);
 

@@ -24,6 +24,12 @@ void bn_aligned_free(void *p)
     free(p);
 }
 
+char *bn_thread_error_buffer(void)
+{
+    static _Thread_local char msg[BN_ERROR_MSG_SIZE];
+    return msg;
+}
+
 int bn_cpu_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -21,6 +21,36 @@ void bn_aligned_free(void *p)
     _aligned_free(p);
 }
 
+static DWORD error_slot = FLS_OUT_OF_INDEXES;
+
+static void WINAPI free_error_msg(void *msg)
+{
+    free(msg);
+}
+
+static BOOL CALLBACK make_error_slot(PINIT_ONCE once, PVOID param, PVOID *ctx)
+{
+    (void)once;
+    (void)param;
+    (void)ctx;
+    error_slot = FlsAlloc(free_error_msg);   /* runs when a thread ends */
+    return TRUE;
+}
+
+char *bn_thread_error_buffer(void)
+{
+    static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+    InitOnceExecuteOnce(&once, make_error_slot, NULL, NULL);
+    if (error_slot == FLS_OUT_OF_INDEXES)
+        return NULL;
+    char *msg = FlsGetValue(error_slot);
+    if (!msg && (msg = calloc(1, BN_ERROR_MSG_SIZE)) && !FlsSetValue(error_slot, msg)) {
+        free(msg);
+        msg = NULL;
+    }
+    return msg;
+}
+
 int bn_cpu_count(void)
 {
     /* all processor groups: GetSystemInfo counts only the caller's (64) */
