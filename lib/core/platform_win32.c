@@ -13,6 +13,9 @@
 
 void *bn_aligned_alloc(size_t align, size_t size)
 {
+    /* _aligned_malloc adds the alignment and a pointer to the size */
+    if (size > SIZE_MAX - align - sizeof(void *))
+        return NULL;
     return _aligned_malloc(size ? size : align, align);
 }
 

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#if !defined(_WIN32)
+#if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
 #include <sys/wait.h>
 #endif
 
@@ -18,7 +21,18 @@ int bn_test_in_child(int (*fn)(void *), void *arg)
 {
     return fn(arg);
 }
+
+int bn_test_under_wine(void)
+{
+    HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+    return ntdll && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
 #else
+int bn_test_under_wine(void)
+{
+    return 0;
+}
+
 int bn_test_in_child(int (*fn)(void *), void *arg)
 {
     fflush(NULL);

@@ -41,6 +41,9 @@ void bn_test_temp_file_remove(char *path);
  * there fn runs in this process. */
 int bn_test_in_child(int (*fn)(void *), void *arg);
 
+/* 1 when this Windows program runs under Wine, else 0. */
+int bn_test_under_wine(void);
+
 /* Reads a whole file into a malloc'd buffer (with one extra NUL byte after
  * the end, not counted in *size). NULL on failure. */
 uint8_t *bn_test_read_file(const char *path, size_t *size);
