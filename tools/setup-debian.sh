@@ -10,9 +10,10 @@ set -eu
 # know the architecture before apt-get update
 cross_pkgs="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross libcmocka-dev:arm64"
 arm64=0
-# Windows x86-64: mingw-w64 (its -posix gcc: winpthreads), wine64 to run the
-# tests, and what tools/mingw-cmocka.sh needs to build cmocka from source
-win_pkgs="gcc-mingw-w64-x86-64 wine wine64 cmake dpkg-dev"
+# Windows x86-64: mingw-w64 (its -posix gcc: winpthreads; g++ for the header
+# tests), wine64 to run the tests, and what tools/mingw-cmocka.sh needs to
+# build cmocka from source
+win_pkgs="gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64-posix wine wine64 cmake dpkg-dev"
 windows=0
 
 pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data"
