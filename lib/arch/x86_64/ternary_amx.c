@@ -22,10 +22,11 @@
 
 /* GCC's _tile_loadd and _tile_stored cast the stride to long, 32 bits on
  * Windows (LLP64), and the assembler rejects the (%rax,%r10d,1) that makes.
- * These take a 64-bit stride on every OS; dst and src are tile numbers. */
+ * These take a 64-bit stride on every OS and are otherwise GCC's (the same
+ * code on Linux); dst and src are tile numbers. */
 #define TILE_LOADD(dst, base, stride) \
     __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #dst \
-                     :: "r"((const void *)(base)), "r"((int64_t)(stride)) : "memory")
+                     :: "r"((const void *)(base)), "r"((int64_t)(stride)))
 #define TILE_STORED(src, base, stride) \
     __asm__ volatile("tilestored %%tmm" #src ", (%0,%1,1)" \
                      :: "r"((void *)(base)), "r"((int64_t)(stride)) : "memory")
