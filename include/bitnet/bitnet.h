@@ -171,8 +171,13 @@ typedef struct bn_model_params {
      *  token, at a small accuracy cost measured in doc/numerics.md. 1 = on.
      *  Default 0. */
     int32_t output_q8;
+    /** Keep the output projection as Q4_0 (4.5 bits per weight, a type
+     *  GGUF readers know), converted at load: about a quarter of the F16
+     *  head's bytes, at an accuracy cost measured in doc/numerics.md. 1 = on;
+     *  not together with output_q8. Default 0. (Since API 0.2.) */
+    int32_t output_q4;
     /** Reserved for future fields; bn_model_params_default() zeroes it. */
-    uint8_t reserved[96];
+    uint8_t reserved[92];
 } bn_model_params;
 
 /** Fills *p with the defaults documented on each field. p must not be NULL. */
@@ -722,6 +727,106 @@ BN_API int bn_sampler_sample(bn_sampler *s, const float *logits, bn_token *out);
 BN_API int bn_sampler_accept(bn_sampler *s, bn_token token);
 /** Empties the penalty window and restarts the generator from the seed. */
 BN_API void bn_sampler_reset(bn_sampler *s);
+
+/**
+ * The distribution the sampler would draw the next token from, after
+ * penalties, top-k, min-p, top-p and temperature: *n_out candidate tokens in
+ * ids[] with their probabilities in probs[] (summing to 1, in no particular
+ * order). With temperature 0 it is the greedy token with probability 1.
+ * Neither draws nor records a token (since API 0.2; speculative sampling's
+ * acceptance rule needs these filtered probabilities).
+ * @param ids, probs  room for n_max entries each (NULL when n_max is 0).
+ * @return BN_OK; BN_E_RANGE when n_max is too small (*n_out says how many
+ *         are needed); BN_E_INVALID_ARG.
+ */
+BN_API int bn_sampler_probs(bn_sampler *s, const float *logits, bn_token *ids, float *probs, size_t n_max,
+                            size_t *n_out);
+
+/* ------------------------------------------------------------------------ */
+/* Speculative decoding (since API 0.2)                                      */
+/* ------------------------------------------------------------------------ */
+/*
+ * Exact speculative decoding of one sequence. Each bn_spec_step() drafts up
+ * to n_draft_max tokens by looking the sequence's latest tokens up in its own
+ * history (prompt lookup: rewriting, editing, extraction and code repeat long
+ * spans of their context), checks them all in one batched pass, keeps what
+ * the model agrees with, and rolls the rest back in the cache. The output is
+ * that of plain decoding with the same sampler: token for token with greedy
+ * sampling (temperature 0); with random sampling, drafts are accepted by the
+ * speculative-sampling rule, so every token is distributed exactly as the
+ * sampler's filtered distribution (with other random draws than plain
+ * decoding). The draft length adapts to how often drafts are accepted, and
+ * drafting pauses where it does not pay.
+ *
+ *     bn_decode(ctx, prompt, n_prompt);              // sequence 0, logits of its last token
+ *     bn_spec_begin(spec, prompt, n_prompt);
+ *     bn_token out[65];
+ *     size_t n;
+ *     while (bn_spec_step(spec, ctx, 0, sampler, out, 65, &n) == BN_OK) {
+ *         ... out[0..n) are the next tokens; stop at an end-of-generation one ...
+ *     }
+ *
+ * Between bn_spec_begin() and the last step, the sequence belongs to the
+ * speculative decoder: decode nothing else into it. Its cache holds every
+ * token returned so far except possibly the last. A bn_spec is used by one
+ * thread at a time.
+ */
+typedef struct bn_spec bn_spec;
+
+/** Options of bn_spec_new(). Fill with bn_spec_params_default() first. */
+typedef struct bn_spec_params {
+    /** Most tokens drafted per step, 0 to 64; 0 = plain decoding. Default 8. */
+    int32_t n_draft_max;
+    /** Lengths of the latest-token suffix looked up in the history, longest
+     *  first: from ngram_max down to ngram_min (1 to 8). Defaults 2 and 4. */
+    int32_t ngram_min;
+    int32_t ngram_max;
+    /** Cost of checking one more token in a pass, as a fraction of a
+     *  one-token pass (bitnet-bench measures it: pp of k tokens against one).
+     *  The draft length maximises expected tokens per cost given the
+     *  acceptance seen so far. 0 to 10. Default 0.1. */
+    float draft_cost;
+    /** Reserved for future fields; bn_spec_params_default() zeroes it. */
+    uint8_t reserved[112];
+} bn_spec_params;
+
+/** Counters of a speculative decoder since bn_spec_new(). */
+typedef struct bn_spec_stats {
+    int64_t n_steps;        /**< bn_spec_step() calls that succeeded (one pass each) */
+    int64_t n_drafted;      /**< tokens drafted and checked */
+    int64_t n_accepted;     /**< drafted tokens the model agreed with */
+    int64_t n_tokens;       /**< tokens returned */
+    uint8_t reserved[32];   /**< zero */
+} bn_spec_stats;
+
+/** Fills *p with the defaults documented on each field. */
+BN_API void bn_spec_params_default(bn_spec_params *p);
+/** @return BN_OK, BN_E_INVALID_ARG (NULL, out-of-range field), BN_E_NOMEM. */
+BN_API int bn_spec_new(bn_spec **out, const bn_spec_params *p);
+/** Frees it and sets *s to NULL. Accepts NULL and a pointer to NULL. */
+BN_API void bn_spec_free(bn_spec **s);
+/**
+ * Starts a generation: history[0, n) are the tokens the sequence holds (its
+ * prompt), where drafts are looked up, with every token generated after.
+ * @return BN_OK, BN_E_INVALID_ARG, BN_E_NOMEM.
+ */
+BN_API int bn_spec_begin(bn_spec *s, const bn_token *history, size_t n);
+/**
+ * One step: picks the next token with the sampler from the sequence's logits,
+ * drafts, checks the drafts in one pass of the context, and writes the tokens
+ * that follow (at least one, at most n_draft_max + 1) to out[0, *n_out).
+ * Tokens after an end-of-generation token are never returned.
+ * @param n_max  room in out: at least n_draft_max + 1.
+ * @return BN_OK; BN_E_INVALID_ARG (NULL, n_max too small, the sequence has
+ *         no logits to start from: decode its prompt first); BN_E_RANGE (seq);
+ *         BN_E_CTX_FULL (no room for one more token); BN_E_CANCELLED and the
+ *         errors of bn_decode_batch(), after which the sequence and the
+ *         decoder are as before the call; BN_E_NOMEM.
+ */
+BN_API int bn_spec_step(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, bn_token *out, size_t n_max,
+                        size_t *n_out);
+/** Copies the counters into *out. s and out must not be NULL. */
+BN_API void bn_spec_get_stats(const bn_spec *s, bn_spec_stats *out);
 
 /* ------------------------------------------------------------------------ */
 /* Streaming text out                                                        */

@@ -39,6 +39,9 @@ static int load(bn_model **out, const char *path, const void *data, size_t size,
         p = *user_params;
     else
         bn_model_params_default(&p);
+    if ((p.output_q4 != 0 && p.output_q4 != 1) || (p.output_q4 && p.output_q8))
+        return bn_fail(BN_E_INVALID_ARG, "bn_model_load: output_q4 %d%s: expected 0 or 1, and not with "
+                       "output_q8", p.output_q4, p.output_q8 ? " (output_q8 is set)" : "");
     bn_model *m = calloc(1, sizeof *m);
     if (!m)
         return bn_fail(BN_E_NOMEM, "out of memory");

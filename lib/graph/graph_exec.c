@@ -109,6 +109,8 @@ static void matmul_units(bn_ctx *c, const bn_tensor *w, bn_buf dst, int accumula
         k->f16gemm(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys);
     } else if (w->type == BN_TYPE_Q8_0 && !accumulate && w->out_scale == 1.0f) {
         k->q8gemm(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys);
+    } else if (w->type == BN_TYPE_Q4_0 && !accumulate && w->out_scale == 1.0f) {
+        k->q4gemm(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys);
     } else {
         bn_matmul_float(w, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys, lo, hi, accumulate);
     }
