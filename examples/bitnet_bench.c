@@ -249,6 +249,7 @@ static int bench_spec(bn_model *m, int threads, const char *path, int n_gen, int
 int main(int argc, char **argv)
 {
     const char *prog = "bitnet-bench", *model_path = NULL;
+    bn_tool_init(prog);
     int n_prompt = 128, n_gen = 64, reps = 3, rounds = 3, threads = 0, json = 0, bw = 1, q8 = 0;
     int n_par = 1, shared = 0, q4 = 0, n_draft = 8;
     const char *spec_file = NULL;

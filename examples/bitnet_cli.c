@@ -8,6 +8,8 @@
 
 #include "cli/cli_options.h"
 #include "cli/cli_session.h"
+#include "cli/cli_signal.h"
+#include "common/tool_common.h"
 #include "common/tool_os.h"
 
 #ifndef BN_DEFAULT_MODEL
@@ -73,6 +75,7 @@ static char *read_all(const char *path, size_t *len)
 
 int main(int argc, char **argv)
 {
+    bn_tool_init(BN_CLI_PROG);
     bn_cli_options o;
     int status = bn_cli_parse(&o, argc, argv);
     if (status >= 0)
@@ -99,6 +102,7 @@ int main(int argc, char **argv)
     }
     const char *text = prompt ? prompt : o.prompt;
 
+    bn_cli_signal_init();
     bn_cli_session s;
     status = bn_cli_session_open(&s, &o, path);
     if (!status)

@@ -16,10 +16,14 @@ arm64=0
 win_pkgs="gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64-posix wine wine64 cmake dpkg-dev"
 windows=0
 
+# the Python package's tests and type check, and the API reference
+# (bindings/python/, doc/api/); without them those tests are skipped
+python_docs_pkgs="python3-pytest python3-mypy python3-cffi python3-numpy python3-venv python3-setuptools doxygen"
+
 pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data"
 for arg in "$@"; do
     case "$arg" in
-    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools $cross_pkgs $win_pkgs"; arm64=1; windows=1 ;;
+    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools $cross_pkgs $python_docs_pkgs $win_pkgs"; arm64=1; windows=1 ;;
     --windows) pkgs="$pkgs $win_pkgs"; windows=1 ;;
     --cross) pkgs="$pkgs $cross_pkgs"; arm64=1 ;;
     *) echo "setup-debian.sh: unknown option $arg" >&2; exit 2 ;;

@@ -19,6 +19,10 @@ long bn_tool_peak_rss_kb(void);
 void *bn_tool_huge_alloc(size_t bytes);
 void bn_tool_huge_free(void *p);
 
+/* Installs handler for SIGINT (Ctrl-C), kept after each call, and without
+ * SA_RESTART where there is one: a read waiting for input then returns. */
+void bn_tool_on_sigint(void (*handler)(int));
+
 /* fn(arg), run in a child process where the OS can fork, so that its memory
  * never counts in this process's peak; on Windows in this process. */
 double bn_tool_in_child(double (*fn)(void *), void *arg);

@@ -1,6 +1,7 @@
 /* examples/common/tool_os.h on POSIX systems. */
 #include "tool_os.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -49,6 +50,16 @@ void *bn_tool_huge_alloc(size_t bytes)
 void bn_tool_huge_free(void *p)
 {
     free(p);
+}
+
+void bn_tool_on_sigint(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    sigaction(SIGINT, &sa, NULL);
 }
 
 double bn_tool_in_child(double (*fn)(void *), void *arg)

@@ -3,6 +3,7 @@
 
 #include <io.h>
 #include <malloc.h>
+#include <signal.h>
 #include <string.h>
 
 #define WIN32_LEAN_AND_MEAN
@@ -50,6 +51,22 @@ void *bn_tool_huge_alloc(size_t bytes)
 void bn_tool_huge_free(void *p)
 {
     _aligned_free(p);
+}
+
+/* The CRT's signal() resets the handler before calling it: re-armed first
+ * (the handler may still set SIG_DFL itself). It runs on its own thread. */
+static void (*volatile sigint_handler)(int);
+
+static void sigint_trampoline(int sig)
+{
+    signal(SIGINT, sigint_trampoline);
+    sigint_handler(sig);
+}
+
+void bn_tool_on_sigint(void (*handler)(int))
+{
+    sigint_handler = handler;
+    signal(SIGINT, sigint_trampoline);
 }
 
 double bn_tool_in_child(double (*fn)(void *), void *arg)

@@ -29,15 +29,19 @@ int bn_mapfile_open(bn_mapfile *f, const char *path, int use_mmap)
 {
     memset(f, 0, sizeof *f);
     f->fd = -1;
+    /* without blocking on a FIFO or a device (core/platform.h) */
     int fd = bn_file_open_read(path);
     if (fd < 0)
-        return bn_fail(BN_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        return bn_fail(errno == ENOMEM ? BN_E_NOMEM : BN_E_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    int rc = BN_OK;
+    const char *kind = "special";
+    int rc = BN_OK, regular;
     if (fstat(fd, &st) != 0) {
         rc = bn_fail(BN_E_IO, "%s: cannot stat: %s", path, strerror(errno));
-    } else if (!S_ISREG(st.st_mode) || !bn_file_is_regular(fd)) {
-        rc = bn_fail(BN_E_IO, "%s: not a regular file", path);
+    } else if ((regular = bn_file_regular(fd, &kind)) == 0) {
+        rc = bn_fail(BN_E_IO, "%s: not a regular file (%s)", path, kind);
+    } else if (regular < 0) {   /* reads of a regular file block as usual */
+        rc = bn_fail(BN_E_IO, "%s: fcntl: %s", path, strerror(errno));
     } else if ((uint64_t)st.st_size > SIZE_MAX) {
         rc = bn_fail(BN_E_NOMEM, "%s: %llu bytes do not fit the address space", path,
                      (unsigned long long)st.st_size);
@@ -45,8 +49,8 @@ int bn_mapfile_open(bn_mapfile *f, const char *path, int use_mmap)
         f->data = (const uint8_t *)"";  /* empty: the parser reports it */
     } else if (use_mmap) {
         void *p = bn_file_map(fd, (size_t)st.st_size);
-        if (!p)
-            rc = bn_fail(BN_E_IO, "%s: mmap failed: %s", path, strerror(errno));
+        if (!p)                 /* ENOMEM: address space or a memory limit (ulimit -v) */
+            rc = bn_fail(errno == ENOMEM ? BN_E_NOMEM : BN_E_IO, "%s: mmap failed: %s", path, strerror(errno));
         else {
             f->data = p;
             f->mapped = 1;
@@ -84,6 +88,18 @@ void bn_mapfile_close(bn_mapfile *f)
         close(f->fd);
     memset(f, 0, sizeof *f);
     f->fd = -1;
+}
+
+void bn_mapfile_drop(const bn_mapfile *f, const void *p, uint64_t n)
+{
+    if (!f->mapped)
+        return;
+    const uintptr_t page = (uintptr_t)bn_page_size();
+    uintptr_t b = (uintptr_t)p, e = b + (uintptr_t)n;
+    b = (b + page - 1) & ~(page - 1);   /* whole pages inside the range only */
+    e &= ~(page - 1);
+    if (e > b)
+        bn_release_mapped((void *)b, e - b);
 }
 
 int bn_mapfile_pread(const bn_mapfile *f, void *dst, size_t n, uint64_t offset)

@@ -34,12 +34,16 @@ size_t bn_page_size(void);
 void bn_release_mapped(void *p, size_t n);
 
 /* Opens a file read-only (UTF-8 path, binary, not inherited by child
- * processes); a file descriptor, or -1 with errno set. */
+ * processes) without waiting: a FIFO or a device must not block the open
+ * before bn_file_regular can refuse it (POSIX: O_NONBLOCK, and O_NOCTTY: a
+ * terminal never becomes ours). A file descriptor, or -1 with errno set. */
 int bn_file_open_read(const char *path);
 
-/* Whether an open file is a regular file (not a directory, pipe or device):
- * fstat cannot tell on Windows, where it calls a directory regular. */
-int bn_file_is_regular(int fd);
+/* 1 when an open file is a regular file, which then reads blocking as usual;
+ * 0 when not, with *kind naming it ("a directory", "a FIFO", ...); -1 with
+ * errno when the file could not be made blocking. fstat cannot tell on
+ * Windows, where it calls a directory regular. */
+int bn_file_regular(int fd, const char **kind);
 
 /* Maps `size` bytes (> 0) of an open file read-only; NULL with errno set on
  * failure. bn_file_unmap takes the same size. */

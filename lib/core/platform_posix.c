@@ -49,13 +49,21 @@ void bn_release_mapped(void *p, size_t n)
 
 int bn_file_open_read(const char *path)
 {
-    return open(path, O_RDONLY | O_CLOEXEC);
+    return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 }
 
-int bn_file_is_regular(int fd)
+int bn_file_regular(int fd, const char **kind)
 {
     struct stat st;
-    return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (fstat(fd, &st) != 0)
+        return -1;
+    if (!S_ISREG(st.st_mode)) {
+        *kind = S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO"
+              : S_ISCHR(st.st_mode) ? "a character device" : S_ISBLK(st.st_mode) ? "a block device"
+              : S_ISSOCK(st.st_mode) ? "a socket" : "special";
+        return 0;
+    }
+    return fcntl(fd, F_SETFL, 0) == 0 ? 1 : -1;
 }
 
 void *bn_file_map(int fd, size_t size)

@@ -108,13 +108,28 @@ int bn_file_open_read(const char *path)
     return fd;
 }
 
-int bn_file_is_regular(int fd)
+int bn_file_regular(int fd, const char **kind)
 {
     HANDLE h = (HANDLE)_get_osfhandle(fd);
+    if (h == INVALID_HANDLE_VALUE) {
+        errno = EBADF;
+        return -1;
+    }
+    DWORD type = GetFileType(h);
     BY_HANDLE_FILE_INFORMATION fi;
-    return h != INVALID_HANDLE_VALUE && GetFileType(h) == FILE_TYPE_DISK
-        && GetFileInformationByHandle(h, &fi)
-        && !(fi.dwFileAttributes & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_DEVICE));
+    if (type == FILE_TYPE_PIPE)
+        *kind = "a FIFO";
+    else if (type == FILE_TYPE_CHAR)
+        *kind = "a character device";
+    else if (type != FILE_TYPE_DISK || !GetFileInformationByHandle(h, &fi))
+        *kind = "special";
+    else if (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+        *kind = "a directory";
+    else if (fi.dwFileAttributes & FILE_ATTRIBUTE_DEVICE)
+        *kind = "a device";
+    else
+        return 1;
+    return 0;
 }
 
 void *bn_file_map(int fd, size_t size)

@@ -7,6 +7,7 @@
 #include "core/fp16.h"
 #include "gguf/gguf_types.h"
 #include "kernels/kernels.h"
+#include "kernels/matmul.h"
 
 static void q4_block_from_f32(const float *x, bn_block_q4_0 *out)
 {
@@ -55,8 +56,9 @@ float bn_q4_x_block(const float *x, int8_t *q, int32_t *sum)
 }
 
 /* One row against one token: the blocks' float results added in order. */
-static float q4_row_dot(const bn_block_q4_0 *b, const float *x, int64_t k)
+float bn_dot_q4_0_ref(const void *row, const float *x, int64_t k)
 {
+    const bn_block_q4_0 *b = row;
     float acc = 0.0f;
     for (int64_t j = 0; j < k / 32; j++) {
         int8_t q[32];
@@ -77,6 +79,6 @@ void bn_q4gemm_ref(BN_Q4GEMM_ARGS)
     const size_t row_blocks = (size_t)(k / 32);
     for (int64_t r = r0; r < r1; r++)
         for (int t = 0; t < n_tok; t++)
-            y[(size_t)t * y_stride + r] = q4_row_dot((const bn_block_q4_0 *)w + (size_t)r * row_blocks,
-                                                     x + (size_t)t * x_stride, k);
+            y[(size_t)t * y_stride + r] = bn_dot_q4_0_ref((const bn_block_q4_0 *)w + (size_t)r * row_blocks,
+                                                          x + (size_t)t * x_stride, k);
 }

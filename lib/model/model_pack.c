@@ -1,5 +1,4 @@
 /* Kernel selection and weight repacking at load. */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,32 +16,32 @@
 #define LOAD_THREADS 4
 
 /* BITNET_CPU_LEVEL caps the kernels for bug reports and tests: a level name
- * ("scalar", "avx2", "avx512vnni", "amx", "neon", "dotprod", "i8mm") or number. */
-static int env_level_cap(void)
+ * of this architecture ("scalar", "avx2", "avx512vnni", "amx"; "neon",
+ * "dotprod", "i8mm") or a number 0 to 3. Anything else is an error rather
+ * than "the best": a typo must not silently test the wrong kernels. */
+static int env_level_cap(int *cap)
 {
+    *cap = -1;
     const char *e = getenv("BITNET_CPU_LEVEL");
     if (!e || !*e)
-        return -1;
-    if (isdigit((unsigned char)e[0]))
-        return atoi(e);
+        return BN_OK;
+    if (e[0] >= '0' && e[0] <= '3' && !e[1]) {
+        *cap = e[0] - '0';
+        return BN_OK;
+    }
     for (int level = 0; level <= 3; level++)
-        if (!strcmp(e, bn_cpu_level_name(level)))
-            return level;
-    return -1;
+        if (!strcmp(e, bn_cpu_level_name(level))) {
+            *cap = level;
+            return BN_OK;
+        }
+    return bn_fail(BN_E_INVALID_ARG, "BITNET_CPU_LEVEL '%.32s': expected 0 to 3 or one of %s, %s, %s, %s",
+                   e, bn_cpu_level_name(0), bn_cpu_level_name(1), bn_cpu_level_name(2),
+                   bn_cpu_level_name(3));
 }
 
-/* Drops the file pages of [data, data + nbytes) from memory: with mmap they
- * are re-read from the page cache only if touched again. */
 static void release_range(const bn_model *m, const void *data, uint64_t nbytes)
 {
-    if (!m->file.mapped)
-        return;
-    const size_t page = bn_page_size();
-    uintptr_t b = (uintptr_t)data, e = b + nbytes;
-    b = (b + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);   /* whole pages inside the tensor only */
-    e &= ~((uintptr_t)page - 1);
-    if (e > b)
-        bn_release_mapped((void *)b, e - b);
+    bn_mapfile_drop(&m->file, data, nbytes);
 }
 
 static void release_pages(const bn_model *m, const bn_tensor *t)
@@ -148,7 +147,12 @@ static void pack_one(void *arg, int64_t i)
 
 int bn_model_prepare_kernels(bn_model *m, const bn_model_params *p)
 {
-    int cap = p->cpu_level_cap >= 0 ? p->cpu_level_cap : env_level_cap();
+    int cap = p->cpu_level_cap;
+    if (cap < 0) {
+        int rc = env_level_cap(&cap);
+        if (rc)
+            return rc;
+    }
     bn_kernels_init(&m->kernels, cap);
     const size_t max_packs = (size_t)m->hp.n_layer * 7;
     m->packs = calloc(max_packs, sizeof *m->packs);

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error.h"
 
@@ -123,12 +124,14 @@ int bn_pool_new(bn_pool **out, int n_threads)
     for (int i = 1; i < n_threads; i++) {
         p->workers[i].pool = p;
         p->workers[i].ith = i;
-        if ((e = pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]))) {
+        int err = pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]);
+        if (err) {
             p->n = i; /* only threads 1..i-1 exist: stop those */
             bn_pool_free(&p);
-            /* EAGAIN: not enough resources (memory) for another thread */
-            return bn_fail(e == EAGAIN || e == ENOMEM ? BN_E_NOMEM : BN_E_INTERNAL,
-                           "thread pool: cannot create thread %d of %d", i, n_threads);
+            /* EAGAIN: no memory for a stack or a limit on threads: a resource
+             * the caller can free, not a bug */
+            return bn_fail(err == EAGAIN || err == ENOMEM ? BN_E_NOMEM : BN_E_INTERNAL,
+                           "thread pool: cannot create thread %d of %d: %s", i, n_threads, strerror(err));
         }
     }
     *out = p;
