@@ -1,8 +1,8 @@
 #include "tool_common.h"
+#include "tool_os.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +28,7 @@ static void close_stdout(void)
 void bn_tool_init(const char *prog)
 {
     tool_prog = prog;
-    for (int fd = 0; fd <= 2; fd++) {
-        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
-            continue;
-        /* open() takes the lowest free descriptor: this one */
-        int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
-        if (nfd != fd)
-            _exit(127);     /* cannot even say so: stderr may be the one missing */
-    }
+    bn_tool_fill_std_fds();
     atexit(close_stdout);
 }
 

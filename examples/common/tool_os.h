@@ -5,6 +5,11 @@
 
 #include <stddef.h>
 
+/* Opens /dev/null on any of the descriptors 0, 1, 2 that a careless parent
+ * left closed, so that no file the tool opens becomes its stdout; exits
+ * with 127 if that fails. Nothing on Windows, whose CRT has no such reuse. */
+void bn_tool_fill_std_fds(void);
+
 /* The directory of the running executable into buf; 0 when unknown. */
 int bn_tool_exe_dir(char *buf, size_t size);
 

@@ -2,12 +2,26 @@
 #include "tool_os.h"
 
 #include <signal.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+void bn_tool_fill_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        /* open() takes the lowest free descriptor: this one */
+        int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (nfd != fd)
+            _exit(127);     /* cannot even say so: stderr may be the one missing */
+    }
+}
 
 int bn_tool_exe_dir(char *buf, size_t size)
 {

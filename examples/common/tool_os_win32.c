@@ -10,6 +10,10 @@
 #include <windows.h>
 #include <psapi.h>
 
+void bn_tool_fill_std_fds(void)
+{
+}
+
 int bn_tool_exe_dir(char *buf, size_t size)
 {
     wchar_t w[32768];

@@ -82,6 +82,8 @@ void bn_mapfile_close(bn_mapfile *f)
         return;
     if (f->mapped)
         bn_file_unmap((void *)f->data, (size_t)f->size);
+    else if (f->size && f->aligned)
+        bn_aligned_free((void *)f->data);
     else if (f->size)
         free((void *)f->data);
     if (f->fd >= 0)

@@ -22,6 +22,14 @@ void bn_aligned_free(void *p);
 #define BN_ERROR_MSG_SIZE 512
 char *bn_thread_error_buffer(void);
 
+/* Fills buf with n bytes from the OS's random generator (Linux getrandom,
+ * Windows BCryptGenRandom) without blocking; 0 when there is none or it
+ * failed. */
+int bn_os_random(void *buf, size_t n);
+
+/* The wall-clock time in nanoseconds since 1970 (for seeds, not timing). */
+uint64_t bn_time_ns(void);
+
 /* Logical CPUs online for this process, at least 1. */
 int bn_cpu_count(void);
 

@@ -8,8 +8,15 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 #if defined(__linux__)
 #include <sys/syscall.h>
+#  if defined(__has_include)
+#    if __has_include(<sys/random.h>)
+#      include <sys/random.h>
+#      define HAVE_GETRANDOM 1
+#    endif
+#  endif
 #endif
 
 void *bn_aligned_alloc(size_t align, size_t size)
@@ -28,6 +35,24 @@ char *bn_thread_error_buffer(void)
 {
     static _Thread_local char msg[BN_ERROR_MSG_SIZE];
     return msg;
+}
+
+int bn_os_random(void *buf, size_t n)
+{
+#if defined(HAVE_GETRANDOM)
+    return getrandom(buf, n, GRND_NONBLOCK) == (ssize_t)n;
+#else
+    (void)buf;
+    (void)n;
+    return 0;
+#endif
+}
+
+uint64_t bn_time_ns(void)
+{
+    struct timespec t = { 0, 0 };
+    timespec_get(&t, TIME_UTC);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 int bn_cpu_count(void)

@@ -10,6 +10,7 @@
 
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
+#include <bcrypt.h>
 
 void *bn_aligned_alloc(size_t align, size_t size)
 {
@@ -52,6 +53,20 @@ char *bn_thread_error_buffer(void)
         msg = NULL;
     }
     return msg;
+}
+
+int bn_os_random(void *buf, size_t n)
+{
+    return n <= 0xffffffffu
+        && BCryptGenRandom(NULL, buf, (ULONG)n, BCRYPT_USE_SYSTEM_PREFERRED_RNG) == 0;
+}
+
+uint64_t bn_time_ns(void)
+{
+    FILETIME ft;    /* 100 ns units since 1601 */
+    GetSystemTimePreciseAsFileTime(&ft);
+    uint64_t t = ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
+    return (t - 116444736000000000ull) * 100u;
 }
 
 int bn_cpu_count(void)
