@@ -38,41 +38,6 @@ static const char *default_model(char *buf, size_t size)
     return NULL;
 }
 
-/* Reads a whole file ("-" = stdin) as the prompt. */
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) {
-        fprintf(stderr, BN_CLI_PROG ": cannot open the prompt file %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-        char *b = realloc(buf, 2 * cap);
-        if (!b) {
-            free(buf);
-            buf = NULL;
-        }
-        buf = b;
-        cap *= 2;
-    }
-    int err = ferror(f);
-    if (f != stdin)
-        fclose(f);
-    if (!buf || err) {
-        fprintf(stderr, BN_CLI_PROG ": cannot read the prompt file %s\n", path);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 int main(int argc, char **argv)
 {
     bn_tool_init(BN_CLI_PROG);
@@ -93,7 +58,10 @@ int main(int argc, char **argv)
     char *prompt = NULL;
     size_t prompt_len = 0;
     if (o.prompt_file) {
-        if (!(prompt = read_all(o.prompt_file, &prompt_len))) {
+        errno = 0;
+        if (!(prompt = bn_tool_read_file(o.prompt_file, &prompt_len))) {
+            fprintf(stderr, BN_CLI_PROG ": cannot read the prompt file %s: %s\n", o.prompt_file,
+                    strerror(errno ? errno : EIO));
             bn_cli_options_release(&o);
             return BN_CLI_FAILURE;
         }

@@ -3,19 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <bitnet/bitnet.h>
 
 #include "common/tool_common.h"
 #include "common/tool_escape.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void usage(FILE *f)
 {
@@ -82,9 +74,9 @@ int main(int argc, char **argv)
         return 2;
     }
     bn_model *m = NULL;
-    double t0 = now_s();
+    double t0 = bn_tool_now();
     int rc = bn_model_load(&m, path, &mp);
-    double t1 = now_s();
+    double t1 = bn_tool_now();
     if (rc != BN_OK) {
         fprintf(stderr, "bitnet-info: %s: ", bn_strerror(rc));
         bn_tool_fputs_untrusted(bn_last_error(), stderr);

@@ -21,6 +21,9 @@ windows=0
 python_docs_pkgs="python3-pytest python3-mypy python3-cffi python3-numpy python3-venv python3-setuptools doxygen"
 
 pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data"
+# bitnet-convert (JSON, SentencePiece protobuf) and its tests (checkpoint
+# generator, SentencePiece oracle): doc/convert.md
+pkgs="$pkgs libjansson-dev libprotobuf-c-dev protobuf-c-compiler python3-numpy python3-sentencepiece"
 for arg in "$@"; do
     case "$arg" in
     --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools $cross_pkgs $python_docs_pkgs $win_pkgs"; arm64=1; windows=1 ;;

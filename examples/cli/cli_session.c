@@ -23,20 +23,22 @@ static int lib_fail(int rc)
 typedef struct progress_state {
     double start;
     int last;
+    int tty;
 } progress_state;
 
 /* A percentage on stderr, only when it is a terminal (logs stay clean) and
- * only once the load has taken a moment (small models do not flicker). */
+ * only once the load has taken a moment (small models do not flicker).
+ * Ctrl-C cancels the load. */
 static int show_progress(float fraction, void *user)
 {
     progress_state *p = user;
     int pct = (int)(fraction * 100.0f + 0.5f);
-    if (pct != p->last && bn_tool_now() - p->start > 0.2) {
+    if (p->tty && pct != p->last && bn_tool_now() - p->start > 0.2) {
         fprintf(stderr, "\rloading the model: %3d%%", pct);
         fflush(stderr);
         p->last = pct;
     }
-    return 0;
+    return bn_cli_interrupt_pending();
 }
 
 /* Ctrl-C stops a forward pass between layers: a long prompt need not finish. */
@@ -53,17 +55,18 @@ int bn_cli_session_open(bn_cli_session *s, const bn_cli_options *o, const char *
     bn_cli_output_init(&s->out, stdout, isatty(STDOUT_FILENO) && !o->raw_output);
     bn_model_params mp;
     bn_model_params_default(&mp);
-    progress_state ps = { bn_tool_now(), -1 };
-    const int tty = isatty(STDERR_FILENO);
-    if (tty) {
-        mp.progress = show_progress;
-        mp.progress_user_data = &ps;
-    }
+    progress_state ps = { bn_tool_now(), -1, isatty(STDERR_FILENO) };
+    mp.progress = show_progress;
+    mp.progress_user_data = &ps;
     double t0 = bn_tool_now();
     int rc = bn_model_load(&s->model, path, &mp);
     s->load_s = bn_tool_now() - t0;
-    if (tty && ps.last >= 0)
+    if (ps.last >= 0)
         fprintf(stderr, "\r\033[K");
+    if (rc == BN_E_CANCELLED) {     /* Ctrl-C while loading: nothing to sum up */
+        s->interrupted = 1;
+        return BN_CLI_INTERRUPTED;
+    }
     if (rc)
         return lib_fail(rc);
 
@@ -195,9 +198,6 @@ static int feed(bn_cli_session *s, const bn_token *t, size_t n)
 }
 
 /* ---- text out --------------------------------------------------------------- */
-/* Samples and streams tokens until the end of generation, a stop string,
- * n_predict tokens, a full context or Ctrl-C. The last sampled token is not
- * decoded: whatever ends the answer decides what follows it. */
 /* The next tokens: one sampled (decoded by the loop if it goes on), or, with
  * --draft, what a speculative step returns (all but the last in the cache
  * already). BN_E_CANCELLED leaves everything as it was. */
@@ -209,6 +209,9 @@ static int next_tokens(bn_cli_session *s, bn_token *t, size_t *n)
     return bn_sampler_sample(s->sampler, bn_ctx_logits(s->ctx), &t[0]);
 }
 
+/* Samples and streams tokens until the end of generation, a stop string,
+ * n_predict tokens, a full context or Ctrl-C. The last sampled token is not
+ * decoded: whatever ends the answer decides what follows it. */
 static int answer(bn_cli_session *s)
 {
     const int n_predict = s->o->n_predict;

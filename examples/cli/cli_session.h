@@ -27,7 +27,8 @@ typedef struct bn_cli_session {
 } bn_cli_session;
 
 /* Loads the model at `path` and makes the context, sampler and stream.
- * Returns 0 or BN_CLI_FAILURE after printing the library's message. */
+ * Returns 0, BN_CLI_FAILURE after printing the library's message, or
+ * BN_CLI_INTERRUPTED after a Ctrl-C during the load. */
 int bn_cli_session_open(bn_cli_session *s, const bn_cli_options *o, const char *path);
 void bn_cli_session_close(bn_cli_session *s);
 

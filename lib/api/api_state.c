@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/mapfile.h"
 #include "ctx/seq_state.h"
 
 static int check(const bn_ctx *c, int32_t seq, const char *fn)
@@ -85,33 +86,12 @@ int bn_ctx_seq_state_load_file(bn_ctx *c, int32_t seq, const char *path)
         return rc;
     if (!path)
         return bn_fail(BN_E_INVALID_ARG, "bn_ctx_seq_state_load_file: path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return bn_fail(BN_E_IO, "%s: %s", path, strerror(errno));
-    /* read it whole, in growing steps: the file's size is only a hint */
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        uint8_t *b = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-        if (!b) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = b;
-        cap *= 2;
-    }
-    const int err = ferror(f);
-    fclose(f);
-    if (!buf)
-        return bn_fail(BN_E_NOMEM, "%s: out of memory reading the state", path);
-    if (err)
-        rc = bn_fail(BN_E_IO, "%s: read error", path);
-    else
-        rc = bn_seq_state_read(c, seq, buf, n);
-    free(buf);
+    /* read whole, as a model file is: a FIFO or a device (/dev/zero) is
+     * refused at once rather than waited for or read without end */
+    bn_mapfile f;
+    if ((rc = bn_mapfile_open(&f, path, 0)))
+        return rc;
+    rc = bn_seq_state_read(c, seq, f.data, f.size);
+    bn_mapfile_close(&f);
     return rc;
 }

@@ -17,13 +17,17 @@
  * when it is looked up, and not at all when it is longer than every normal
  * token.
  */
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/error.h"
 
 #include "tokenizer/queue.h"
 #include "tokenizer/unicode.h"
 #include "tokenizer/vocab_internal.h"
 
 #define NOT_START 0x80000000u
+#define SPAN_MEMO_BITS 10         /* 16 KiB */
 
 static const uint8_t u2581[3] = { 0xE2, 0x96, 0x81 };
 
@@ -35,6 +39,8 @@ typedef struct frag {
     uint64_t *q;
     size_t n_q, cap;
     uint8_t *esc;               /* room for 3 * n bytes */
+    bn_span_memo *memo;         /* 1 << SPAN_MEMO_BITS entries */
+    uint32_t serial;            /* of this fragment in the call: memo entries of others are old */
 } frag;
 
 static int is_start(const frag *f, uint32_t p)
@@ -63,12 +69,19 @@ static size_t escape(const frag *f, uint32_t a, uint32_t b)
     return m;
 }
 
-/* The normal token whose text is t[a..b] escaped, or -1. */
+/* The normal token whose text is t[a..b] escaped, or -1. A span is looked
+ * up when its pair is queued, again when it comes up and once more for the
+ * output: a direct-mapped memo of spans keeps the answers (positions and
+ * text are fixed within a fragment). */
 static int32_t find_span(const frag *f, uint32_t a, uint32_t b)
 {
     if (b - a + 1 > f->v->max_word_len)     /* escaping never shortens it */
         return -1;
-    return bn_vocab_find_word(f->v, f->esc, escape(f, a, b));
+    bn_span_memo *e = &f->memo[(a * 0x9E3779B1u ^ b * 0x85EBCA77u) >> (32 - SPAN_MEMO_BITS)];
+    if (e->serial != f->serial || e->a != a || e->b != b)
+        *e = (bn_span_memo){ a, b, bn_vocab_find_word(f->v, f->esc, escape(f, a, b)),
+                             f->serial };
+    return e->id;
 }
 
 /* Scores in the order of a min-heap: the highest first. */
@@ -157,6 +170,11 @@ int bn_spm_fragment(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, s
         return BN_OK;
     size_t n_t = n + (space_prefix ? 1 : 0);
     int rc = bn_word_reserve(s, n_t);
+    if (!rc && !s->span_memo) {
+        s->span_memo = calloc((size_t)1 << SPAN_MEMO_BITS, sizeof *s->span_memo);
+        if (!s->span_memo)
+            rc = bn_fail(BN_E_NOMEM, "bn_tokenize: out of memory");
+    }
     if (rc)
         return rc;
     /* the tok part of the block (4 bytes per byte): the text with its space
@@ -168,7 +186,12 @@ int bn_spm_fragment(const bn_vocab *v, bn_tok_scratch *s, const uint8_t *text, s
     } else {
         memcpy(t, text, n);
     }
-    frag f = { v, t, (uint32_t)n_t, 0, s->link, s->queue, 0, n_t, t + n_t };
+    if (++s->span_serial == 0) {    /* 2^32 fragments: empty the memo */
+        memset(s->span_memo, 0, sizeof *s->span_memo << SPAN_MEMO_BITS);
+        s->span_serial = 1;
+    }
+    frag f = { v, t, (uint32_t)n_t, 0, s->link, s->queue, 0, n_t, t + n_t, s->span_memo,
+               s->span_serial };
     for (uint32_t i = 0; i < n_t;) {
         uint32_t cp;
         uint32_t l = (uint32_t)bn_utf8_decode(t + i, n_t - i, &cp);

@@ -39,6 +39,7 @@ void bn_scratch_free(bn_tok_scratch *s)
 {
     free(s->queue);
     free(s->memo);
+    free(s->span_memo);
     memset(s, 0, sizeof *s);
 }
 

@@ -152,6 +152,13 @@ static inline void bn_sink_put(bn_tok_sink *s, int32_t id)
     s->n++;
 }
 
+/* A SentencePiece lookup of the text at [a, b] of a fragment (spm.c). */
+typedef struct bn_span_memo {
+    uint32_t a, b;
+    int32_t id;
+    uint32_t serial;            /* the fragment's; 0: empty */
+} bn_span_memo;
+
 /* Buffers one bn_tokenize() call reuses from fragment to fragment. */
 typedef struct bn_tok_scratch {
     uint64_t *queue;            /* one block of 16 bytes per byte of the longest */
@@ -160,6 +167,8 @@ typedef struct bn_tok_scratch {
     size_t word_cap;
     bn_merge *memo;             /* BPE: recent merge lookups (bpe.c) */
     unsigned memo_bits;         /* 1 << memo_bits entries */
+    bn_span_memo *span_memo;    /* SentencePiece: recent lookups (spm.c) */
+    uint32_t span_serial;       /* fragments so far */
 } bn_tok_scratch;
 
 /* Room for a word of n bytes: queue (8 bytes), link and tok (4 each) per

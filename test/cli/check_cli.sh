@@ -91,7 +91,7 @@ expect 2 "Try 'bitnet-cli --help'" -m "$model" -x
 expect 1 "cannot open" -m "$dir/missing.gguf" -p hi
 expect 1 "not a GGUF file" -m "$dir/text.gguf" -p hi
 expect 1 "architecture 'bitnet-q1.58' is not supported" -m "$dir/badarch.gguf" -p hi
-expect 1 "cannot open the prompt file" -m "$model" -f "$dir/missing.txt"
+expect 1 "cannot read the prompt file .*missing.txt: No such file" -m "$model" -f "$dir/missing.txt"
 if [ ! -e "$srcroot/models/default.gguf" ]; then
     expect 1 "pass one with -m" -p hi
 fi

@@ -1,5 +1,5 @@
 /* Model files that are not what they seem or do not stay what they were: a
- * FIFO or a directory instead of a file, a file overwritten or truncated
+ * FIFO or a directory instead of a file (or of a saved state), a file overwritten or truncated
  * after the load, a mapping refused by a memory limit, an image at an odd
  * address. */
 #include <errno.h>
@@ -69,6 +69,42 @@ static void test_fifo_and_directory_refused(void **state)
     unlink(fifo);
     rmdir(dir);
     free(dir);
+}
+
+/* A saved sequence state is a file too: the same refusal, and no endless
+ * read of /dev/zero. */
+static void test_state_file_refused(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *img = tiny_image(&size);
+    bn_model *m = NULL;
+    assert_int_equal(bn_model_load_from_memory(&m, img, size, NULL), BN_OK);
+    bn_ctx_params cp;
+    bn_ctx_params_default(&cp);
+    cp.n_ctx = 16;
+    cp.n_threads = 1;
+    bn_ctx *c = NULL;
+    assert_int_equal(bn_ctx_new(&c, m, &cp), BN_OK);
+    char *dir = temp_dir();
+    char fifo[4200];
+    snprintf(fifo, sizeof fifo, "%s/state.bin", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *paths[] = { fifo, "/dev/zero", dir };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        alarm(20);
+        int rc = bn_ctx_seq_state_load_file(c, 0, paths[i]);
+        alarm(0);
+        if (rc != BN_E_IO || !strstr(bn_last_error(), "not a regular file"))
+            fail_msg("%s: %s: %s", paths[i], bn_strerror(rc), bn_last_error());
+    }
+    assert_int_equal(bn_ctx_pos(c), 0);
+    unlink(fifo);
+    rmdir(dir);
+    free(dir);
+    bn_ctx_free(&c);
+    bn_model_free(&m);
+    free(img);
 }
 
 /* ---- the file changes after the load ----------------------------------------- */
@@ -240,6 +276,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifo_and_directory_refused),
+        cmocka_unit_test(test_state_file_refused),
         cmocka_unit_test(test_metadata_survives_changed_file_mmap),
         cmocka_unit_test(test_metadata_survives_changed_file_read),
         cmocka_unit_test(test_mmap_under_memory_limit),

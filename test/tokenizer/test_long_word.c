@@ -234,7 +234,7 @@ static void test_same_tokens(void **state)
         load(&l, &tv);
         char what[64];
         for (int i = 0; i < 12; i++) {
-            size_t n = 2 + (size_t)i * i * 25;
+            size_t n = 2 + (size_t)i * i * 12;
             char *w = bn_hostile_text("ab", n, seed * 100 + (uint64_t)i);
             snprintf(what, sizeof what, "vocabulary %d, %zu random letters", (int)seed, n);
             expect_plain(l.v, w, n, what);

@@ -96,16 +96,7 @@ char *bn_hostile_text(const char *alphabet, size_t n, uint64_t seed)
 
 static void spm_base(bn_tok_vocab *v)
 {
-    bn_tok_vocab_init(v, "llama");
-    v->write_scores = 1;
-    bn_tok_vocab_add_str(v, "<unk>", 2, 0);
-    bn_tok_vocab_add_str(v, "<s>", 3, 0);
-    bn_tok_vocab_add_str(v, "</s>", 3, 0);
-    for (unsigned b = 0; b < 256; b++) {
-        char s[8];
-        snprintf(s, sizeof s, "<0x%02X>", b);
-        bn_tok_vocab_add_str(v, s, 6, 0);
-    }
+    bn_tok_vocab_spm_start(v);
     bn_tok_vocab_add_str(v, "\xE2\x96\x81", 1, -1);
     for (char c = 'a'; c <= 'z'; c++)
         bn_tok_vocab_add(v, &c, 1, 1, -2);

@@ -221,7 +221,7 @@ void bn_tok_vocab_hand_bpe(bn_tok_vocab *v, const char *pre)
     v->eos = 266;
 }
 
-void bn_tok_vocab_hand_spm(bn_tok_vocab *v)
+void bn_tok_vocab_spm_start(bn_tok_vocab *v)
 {
     bn_tok_vocab_init(v, "llama");
     v->write_scores = 1;
@@ -233,6 +233,11 @@ void bn_tok_vocab_hand_spm(bn_tok_vocab *v)
         snprintf(s, sizeof s, "<0x%02X>", b);
         bn_tok_vocab_add_str(v, s, 6, 0);
     }
+}
+
+void bn_tok_vocab_hand_spm(bn_tok_vocab *v)
+{
+    bn_tok_vocab_spm_start(v);
     static const struct { const char *text; float score; } normal[] = {
         { "\xE2\x96\x81", 0 }, { "a", 0 }, { "b", 0 }, { "c", 0 },
         { "\xE2\x96\x81\x61", -3 }, { "ab", -1 }, { "abc", -4 }, { "\xE2\x96\x81\x61\x62", -5 },

@@ -44,6 +44,9 @@ void bn_tok_vocab_free(bn_tok_vocab *v);
 int32_t bn_tok_vocab_add(bn_tok_vocab *v, const char *text, size_t len, int32_t type, float score);
 int32_t bn_tok_vocab_add_str(bn_tok_vocab *v, const char *text, int32_t type, float score);
 void bn_tok_vocab_add_merge(bn_tok_vocab *v, const char *rule);
+/* A SentencePiece vocabulary's start: <unk>, <s>, </s>, then <0x00>..<0xFF>
+ * (ids 3 + byte), with scores written. */
+void bn_tok_vocab_spm_start(bn_tok_vocab *v);
 /* The 256 GPT-2 byte characters, id = byte. */
 void bn_tok_vocab_add_gpt2_bytes(bn_tok_vocab *v);
 /* A byte-level BPE token given as raw bytes (spelled in GPT-2 characters). */
