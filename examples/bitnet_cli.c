@@ -18,26 +18,6 @@
 #ifndef BN_INSTALLED_MODEL
 #  define BN_INSTALLED_MODEL BN_DEFAULT_MODEL
 #endif
-/* Where the default model sits relative to an installed executable. */
-#define BN_RELATIVE_MODEL "../share/libbitnet/models/default.gguf"
-
-/* The default model: next to the installed executable, where it was meant
- * to be installed, or in the source tree (for the build tree). */
-static const char *default_model(char *buf, size_t size)
-{
-    char exe[4096];
-    if (bn_tool_exe_dir(exe, sizeof exe)) {
-        int k = snprintf(buf, size, "%s/%s", exe, BN_RELATIVE_MODEL);
-        if (k > 0 && (size_t)k < size && bn_tool_readable(buf))
-            return buf;
-    }
-    if (bn_tool_readable(BN_INSTALLED_MODEL))
-        return BN_INSTALLED_MODEL;
-    if (bn_tool_readable(BN_DEFAULT_MODEL))
-        return BN_DEFAULT_MODEL;
-    return NULL;
-}
-
 int main(int argc, char **argv)
 {
     bn_tool_init(BN_CLI_PROG);
@@ -47,11 +27,11 @@ int main(int argc, char **argv)
         return status;
 
     char found[PATH_MAX + 64];
-    const char *path = o.model ? o.model : default_model(found, sizeof found);
+    const char *path = o.model ? o.model
+                               : bn_tool_default_model(BN_INSTALLED_MODEL, BN_DEFAULT_MODEL, found, sizeof found);
     if (!path) {
-        fprintf(stderr, BN_CLI_PROG ": no model given and no default model found (looked for %s, "
-                BN_INSTALLED_MODEL " and " BN_DEFAULT_MODEL "): pass one with -m MODEL\n",
-                "<executable's directory>/" BN_RELATIVE_MODEL);
+        fprintf(stderr, BN_CLI_PROG ": no model given and no default model found (looked next to the "
+                "executable, " BN_INSTALLED_MODEL " and " BN_DEFAULT_MODEL "): pass one with -m MODEL\n");
         bn_cli_options_release(&o);
         return BN_CLI_FAILURE;
     }

@@ -20,17 +20,26 @@ windows=0
 # (bindings/python/, doc/api/); without them those tests are skipped
 python_docs_pkgs="python3-pytest python3-mypy python3-cffi python3-numpy python3-venv python3-setuptools doxygen"
 
-pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data"
+# scdoc: man pages (doc/man/); the build needs neither python3 nor unicode-data
+# (unicode-data only lets the test unicode-table check the committed table).
+pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data scdoc"
 # bitnet-convert (JSON, SentencePiece protobuf) and its tests (checkpoint
 # generator, SentencePiece oracle): doc/convert.md
 pkgs="$pkgs libjansson-dev libprotobuf-c-dev protobuf-c-compiler python3-numpy python3-sentencepiece"
+# bitnet-server: HTTP (libmicrohttpd), JSON (jansson, above); curl for its tests
+pkgs="$pkgs libmicrohttpd-dev curl"
 for arg in "$@"; do
     case "$arg" in
-    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools $cross_pkgs $python_docs_pkgs $win_pkgs"; arm64=1; windows=1 ;;
+    # nginx-light: the two-replica test of bitnet-server (test/server/test_nginx.py)
+    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools nginx-light $cross_pkgs $python_docs_pkgs $win_pkgs"; arm64=1; windows=1 ;;
     --windows) pkgs="$pkgs $win_pkgs"; windows=1 ;;
     --cross) pkgs="$pkgs $cross_pkgs"; arm64=1 ;;
     *) echo "setup-debian.sh: unknown option $arg" >&2; exit 2 ;;
     esac
+done
+# Debian packages of libbitnet (packaging/check-debian.sh, CI step p3)
+for arg in "$@"; do
+    case "$arg" in --all|--ci) pkgs="$pkgs debhelper dpkg-dev lintian" ;; esac
 done
 
 missing=""

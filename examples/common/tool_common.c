@@ -148,6 +148,20 @@ int bn_tool_int_arg(const char *prog, const char *opt, const char *value)
     return (int)v;
 }
 
+int bn_tool_int_range(const char *prog, const char *opt, const char *value, long lo, long hi,
+                      int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (end == value || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "%s: %s needs an integer from %ld to %ld, got '%s'\n", prog, opt, lo, hi, value);
+        return 2;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 bn_model *bn_tool_load_model(const char *prog, const char *path)
 {
     bn_model *m = NULL;
@@ -179,4 +193,23 @@ long bn_tool_getline(char **line, size_t *cap, FILE *f)
         return -1;
     (*line)[n] = 0;
     return (long)n;
+}
+
+/* Where the default model sits relative to an installed executable. */
+#define BN_RELATIVE_MODEL "../share/libbitnet/models/default.gguf"
+
+const char *bn_tool_default_model(const char *installed, const char *source, char *buf,
+                                  size_t size)
+{
+    char exe[4096];
+    if (bn_tool_exe_dir(exe, sizeof exe)) {
+        int k = snprintf(buf, size, "%s/%s", exe, BN_RELATIVE_MODEL);
+        if (k > 0 && (size_t)k < size && bn_tool_readable(buf))
+            return buf;
+    }
+    if (installed && bn_tool_readable(installed))
+        return installed;
+    if (source && bn_tool_readable(source))
+        return source;
+    return NULL;
 }

@@ -42,7 +42,22 @@ int bn_tool_int_arg(const char *prog, const char *opt, const char *value);
  * input or when out of memory. */
 long bn_tool_getline(char **line, size_t *cap, FILE *f);
 
+/* Parses an integer option value in [lo, hi] into *out. Returns 0, or 2 (the
+ * usage exit status) after printing "PROG: OPT needs an integer from LO to HI,
+ * got 'VALUE'". */
+int bn_tool_int_range(const char *prog, const char *opt, const char *value, long lo, long hi,
+                      int *out);
+
 /* Loads a model, printing the library's message on failure. */
 bn_model *bn_tool_load_model(const char *prog, const char *path);
+
+/*
+ * The bundled default model: next to the installed executable
+ * (../share/libbitnet/models/default.gguf), at `installed`, or at `source`
+ * (the source tree, for the build tree). Returns the first readable one
+ * (buf holds the first when it is that), or NULL.
+ */
+const char *bn_tool_default_model(const char *installed, const char *source, char *buf,
+                                  size_t size);
 
 #endif

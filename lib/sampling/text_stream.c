@@ -256,6 +256,29 @@ static int finish(bn_text_stream *s, size_t keep)
     return rc;
 }
 
+/* The earliest stop string in the pending text, or NULL. Any match begins
+ * in `pending`, because text was only released once no stop string could
+ * begin in it. */
+static const char *first_stop(const bn_text_stream *s)
+{
+    const char *first = NULL;
+    for (size_t i = 0; i < s->n_stop; i++) {
+        const char *hit = bn_memmem(s->pending.p, s->pending.len, s->stop[i], s->stop_len[i]);
+        if (hit && (!first || hit < first))
+            first = hit;
+    }
+    return first;
+}
+
+/* The end of the text (an end-of-generation token, or drain): an incomplete
+ * last character becomes U+FFFD, which may complete a stop string. Returns
+ * how many pending bytes to keep. */
+static size_t keep_at_end(const bn_text_stream *s)
+{
+    const char *first = first_stop(s);
+    return first ? (size_t)(first - s->pending.p) : s->pending.len;
+}
+
 int bn_text_stream_add(bn_text_stream *s, bn_token token, int *stopped)
 {
     s->out.len = 0;
@@ -267,7 +290,7 @@ int bn_text_stream_add(bn_text_stream *s, bn_token token, int *stopped)
     if (bn_model_token_is_eog(s->model, token)) {
         rc = utf8_finish(&s->utf8, &s->pending);
         if (!rc)
-            rc = finish(s, s->pending.len);
+            rc = finish(s, keep_at_end(s));
         *stopped = 1;
         return rc;
     }
@@ -277,14 +300,8 @@ int bn_text_stream_add(bn_text_stream *s, bn_token token, int *stopped)
         rc = utf8_feed(&s->utf8, (unsigned char)s->piece.p[i], &s->pending);
     if (rc)
         return rc;
-    /* The earliest stop string wins. Any match begins in `pending`, because
-     * text was only released once no stop string could begin in it. */
-    const char *first = NULL;
-    for (size_t i = 0; i < s->n_stop; i++) {
-        const char *hit = bn_memmem(s->pending.p, s->pending.len, s->stop[i], s->stop_len[i]);
-        if (hit && (!first || hit < first))
-            first = hit;
-    }
+    /* the earliest stop string wins */
+    const char *first = first_stop(s);
     if (first) {
         *stopped = 1;
         return finish(s, (size_t)(first - s->pending.p));
@@ -298,7 +315,7 @@ int bn_text_stream_drain(bn_text_stream *s)
     s->out.len = 0;
     int rc = utf8_finish(&s->utf8, &s->pending);
     if (!rc)
-        rc = bytes_put(&s->out, s->pending.p, s->pending.len);
+        rc = bytes_put(&s->out, s->pending.p, keep_at_end(s));
     s->pending.len = 0;
     s->stopped = 0;
     return rc;

@@ -54,8 +54,10 @@ tools=$(opt tools)
 
 echo "packaging check of $build: libbitnet $version, ABI $api_version"
 echo "  prefix $prefix, libdir $libdir, includedir $includedir, bindir $bindir"
-if [ "$default_library" != "both" ]; then
-    die "the build has default_library=$default_library; the check needs both (the default)"
+# A standalone build makes both libraries unless default_library=static
+# (lib/meson.build: shared, the option's default, means both).
+if [ "$default_library" = "static" ]; then
+    die "the build has default_library=static; the check needs both (the default)"
 fi
 
 # --- install ---------------------------------------------------------------------

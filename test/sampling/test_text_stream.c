@@ -256,6 +256,27 @@ static void test_end_of_generation(void **state)
     bn_text_stream_free(&s);
 }
 
+/* At the end an incomplete last character becomes U+FFFD, which may
+ * complete a stop string: the text still ends before it (flush and EOS). */
+static void test_stop_completed_at_end(void **state)
+{
+    (void)state;
+    const char *const stop[] = { "x\xEF\xBF\xBD" };
+    for (int eos = 0; eos <= 1; eos++) {
+        bn_text_stream *s = stream(stop, 1);
+        sink k = { .len = 0 };
+        push_bytes(s, &k, "ab");
+        push(s, &k, byte_token('x'), "");           /* may begin the stop string */
+        push(s, &k, byte_token(0xE2), "");          /* a character cut short */
+        if (eos)
+            push(s, &k, bn_model_token_eos(model), "");
+        else
+            flush(s, &k);
+        assert_string_equal(k.text, "ab");
+        bn_text_stream_free(&s);
+    }
+}
+
 static void test_arguments(void **state)
 {
     (void)state;
@@ -300,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_stop_split),
         cmocka_unit_test(test_stop_inside_token),
         cmocka_unit_test(test_end_of_generation),
+        cmocka_unit_test(test_stop_completed_at_end),
         cmocka_unit_test(test_arguments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
