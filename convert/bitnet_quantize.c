@@ -13,6 +13,7 @@
 #include "bitnet/bitnet.h"
 #include "core/error.h"
 #include "core/fp16.h"
+#include "core/platform.h"
 #include "cv_float.h"
 #include "cv_gguf.h"
 #include "cv_pages.h"
@@ -196,7 +197,7 @@ static int add_metadata(qz *q, bn_gguf_writer *w)
         have_eot |= !strcmp(key, "tokenizer.ggml.eot_token_id");
         if (q->fix_metadata && !strcmp(key, "tokenizer.chat_template") &&
             kv->value.type == BN_GGUF_STRING &&
-            memmem(kv->value.v.str.ptr, kv->value.v.str.len, "BITNETAssistant", 15)) {
+            bn_memmem(kv->value.v.str.ptr, kv->value.v.str.len, "BITNETAssistant", 15)) {
             fprintf(stderr, "fix-metadata: the placeholder chat template replaced by the trained one\n");
             rc = bn_gguf_writer_add_str(w, key, cv_chat_template_2b4t, strlen(cv_chat_template_2b4t));
             continue;

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "bench/membw.h"
 #include "common/tool_common.h"
+#include "common/tool_os.h"
 
 static void usage(FILE *f)
 {
@@ -392,9 +392,7 @@ int main(int argc, char **argv)
         bn_model_free(&m);
         return 1;
     }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double rss_mb = (double)ru.ru_maxrss / 1024.0;
+    double rss_mb = (double)bn_tool_peak_rss_kb() / 1024.0;
     stats spp = summarize(pp, n_pp), stg = summarize(tg, n_tg), sbw = summarize(bws, n_bw);
     stats sroof = summarize(roof, bw ? n_tg : 0);
     /* F16 cache: K and V of every layer and KV head */

@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli_options.h"
 #include "cli/cli_session.h"
 #include "cli/cli_signal.h"
 #include "common/tool_common.h"
+#include "common/tool_os.h"
 
 #ifndef BN_DEFAULT_MODEL
 #  define BN_DEFAULT_MODEL "models/default.gguf"

@@ -12,9 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
+
+#include "common/tool_os.h"
 
 typedef struct slice {
     const uint8_t *p;
@@ -126,13 +125,9 @@ static double measure(int n_threads, size_t bytes, int reps)
         n_threads = 64;
     /* 2 MB aligned and advised for huge pages, as the packed weights are
      * (lib/core/hugepages.c) */
-    const size_t huge = (size_t)2 << 20;
-    uint8_t *buf = aligned_alloc(huge, (bytes + huge - 1) / huge * huge);
+    uint8_t *buf = bn_tool_huge_alloc(bytes);
     if (!buf)
         return 0.0;
-#ifdef MADV_HUGEPAGE
-    madvise(buf, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE);
-#endif
     memset(buf, 1, bytes);     /* fault every page in before timing */
     slice s[64];
     pthread_t th[64];
@@ -154,34 +149,26 @@ static double measure(int n_threads, size_t bytes, int reps)
         double gbs = (double)per * n_threads / (now() - t0) * 1e-9;
         best = gbs > best ? gbs : best;
     }
-    free(buf);
+    bn_tool_huge_free(buf);
     return best;
 }
 
-/* In a child process, so that the probe's buffer never counts in the
- * benchmark's peak RSS. */
+typedef struct probe {
+    int n_threads;
+    size_t bytes;
+    int reps;
+} probe;
+
+static double run_probe(void *arg)
+{
+    const probe *p = arg;
+    return measure(p->n_threads, p->bytes, p->reps);
+}
+
+/* In a child process where the OS can fork, so that the probe's buffer never
+ * counts in the benchmark's peak RSS. */
 double bn_bench_read_bandwidth(int n_threads, size_t bytes, int reps)
 {
-    int fd[2];
-    if (pipe(fd) != 0)
-        return 0.0;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fd[0]);
-        close(fd[1]);
-        return 0.0;
-    }
-    if (pid == 0) {
-        close(fd[0]);
-        double v = measure(n_threads, bytes, reps);
-        ssize_t w = write(fd[1], &v, sizeof v);
-        _exit(w == (ssize_t)sizeof v ? 0 : 1);
-    }
-    close(fd[1]);
-    double v = 0.0;
-    if (read(fd[0], &v, sizeof v) != (ssize_t)sizeof v)
-        v = 0.0;
-    close(fd[0]);
-    waitpid(pid, NULL, 0);
-    return v;
+    probe p = { n_threads, bytes, reps };
+    return bn_tool_in_child(run_probe, &p);
 }

@@ -454,7 +454,7 @@ int bn_cli_chat(bn_cli_session *s, const char *first, FILE *in)
             fputs("> ", stdout);
             fflush(stdout);
         }
-        ssize_t got = getline(&line, &line_cap, in);
+        long got = bn_tool_getline(&line, &line_cap, in);
         if (got < 0 && ferror(in) && errno == EINTR) {
             clearerr(in);
             continue;

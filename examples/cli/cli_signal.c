@@ -1,8 +1,9 @@
 #include "cli_signal.h"
 
 #include <signal.h>
-#include <string.h>
 #include <time.h>
+
+#include "common/tool_os.h"
 
 static volatile sig_atomic_t pending, quit;
 static double last_sigint = -10.0;     /* only the handler touches it */
@@ -26,12 +27,7 @@ static void on_sigint(int sig)
 
 void bn_cli_signal_init(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    sigaction(SIGINT, &sa, NULL);
+    bn_tool_on_sigint(on_sigint);
 }
 
 int bn_cli_interrupt_pending(void)

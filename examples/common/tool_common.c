@@ -1,8 +1,8 @@
 #include "tool_common.h"
+#include "tool_os.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +28,7 @@ static void close_stdout(void)
 void bn_tool_init(const char *prog)
 {
     tool_prog = prog;
-    for (int fd = 0; fd <= 2; fd++) {
-        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
-            continue;
-        /* open() takes the lowest free descriptor: this one */
-        int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
-        if (nfd != fd)
-            _exit(127);     /* cannot even say so: stderr may be the one missing */
-    }
+    bn_tool_fill_std_fds();
     atexit(close_stdout);
 }
 
@@ -180,29 +173,43 @@ bn_model *bn_tool_load_model(const char *prog, const char *path)
     return m;
 }
 
+long bn_tool_getline(char **line, size_t *cap, FILE *f)
+{
+    size_t n = 0;
+    for (int c; (c = getc(f)) != EOF;) {
+        if (n + 2 > *cap) {
+            size_t grown = *cap < 128 ? 128 : *cap * 2;
+            char *p = realloc(*line, grown);
+            if (!p)
+                return -1;
+            *line = p;
+            *cap = grown;
+        }
+        (*line)[n++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    if (n == 0)
+        return -1;
+    (*line)[n] = 0;
+    return (long)n;
+}
+
 /* Where the default model sits relative to an installed executable. */
 #define BN_RELATIVE_MODEL "../share/libbitnet/models/default.gguf"
-
-static int readable(const char *path) { return access(path, R_OK) == 0; }
 
 const char *bn_tool_default_model(const char *installed, const char *source, char *buf,
                                   size_t size)
 {
     char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            int k = snprintf(buf, size, "%s/%s", exe, BN_RELATIVE_MODEL);
-            if (k > 0 && (size_t)k < size && readable(buf))
-                return buf;
-        }
+    if (bn_tool_exe_dir(exe, sizeof exe)) {
+        int k = snprintf(buf, size, "%s/%s", exe, BN_RELATIVE_MODEL);
+        if (k > 0 && (size_t)k < size && bn_tool_readable(buf))
+            return buf;
     }
-    if (installed && readable(installed))
+    if (installed && bn_tool_readable(installed))
         return installed;
-    if (source && readable(source))
+    if (source && bn_tool_readable(source))
         return source;
     return NULL;
 }

@@ -37,6 +37,11 @@ long bn_tool_read_tokens(const char *path, bn_token **out);
 /* Parses a non-negative int option value; exits with status 2 on error. */
 int bn_tool_int_arg(const char *prog, const char *opt, const char *value);
 
+/* Reads one line (with its '\n') into *line, grown as needed (*cap bytes);
+ * getline(3), which Windows lacks. Returns its length, -1 at the end of the
+ * input or when out of memory. */
+long bn_tool_getline(char **line, size_t *cap, FILE *f);
+
 /* Parses an integer option value in [lo, hi] into *out. Returns 0, or 2 (the
  * usage exit status) after printing "PROG: OPT needs an integer from LO to HI,
  * got 'VALUE'". */

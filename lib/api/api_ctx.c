@@ -3,10 +3,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/checked.h"
 #include "core/error.h"
+#include "core/platform.h"
 #include "core/reserved.h"
 #include "ctx/context.h"
 #include "runtime/shared_pool.h"
@@ -40,8 +40,8 @@ static int resolve_params(const bn_model *m, const bn_ctx_params *p, bn_ctx *c)
     c->n_batch = p->n_batch < c->n_ctx ? p->n_batch : c->n_ctx;
     c->n_threads = p->n_threads;
     if (c->n_threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        c->n_threads = n < 1 ? 1 : n > 64 ? 64 : (int32_t)n;
+        int n = bn_cpu_count();
+        c->n_threads = n > 64 ? 64 : n;
     }
     if (c->n_threads < 1 || c->n_threads > BN_MAX_THREADS)
         return bn_fail(BN_E_INVALID_ARG, "n_threads %d: expected 0 to %d", p->n_threads, BN_MAX_THREADS);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "core/error.h"
+#include "core/platform.h"
 #include "core/reserved.h"
 #include "gguf/gguf_types.h"
 #include "model/model.h"
@@ -67,7 +68,7 @@ static int check_alignment(const bn_gguf *g, int *base_off)
 static int copy_image(bn_model *m, const void *data, uint64_t size)
 {
     size_t padded = ((size_t)size + 63) & ~(size_t)63;
-    uint8_t *copy = padded >= size ? aligned_alloc(64, padded) : NULL;
+    uint8_t *copy = padded >= size ? bn_aligned_alloc(64, padded) : NULL;
     if (!copy)
         return bn_fail(BN_E_NOMEM, "cannot copy a misaligned model image of %llu bytes",
                        (unsigned long long)size);
@@ -75,6 +76,7 @@ static int copy_image(bn_model *m, const void *data, uint64_t size)
     m->file.data = copy;
     m->file.size = size;
     m->file.mapped = 0;
+    m->file.aligned = 1;
     m->file.fd = -1;
     return BN_OK;
 }

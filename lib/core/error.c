@@ -1,38 +1,45 @@
 #include "core/error.h"
+#include "core/platform.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* One message per thread: the only per-thread state of the library. */
-static _Thread_local char bn_last_error_msg[512];
-
+/* One message per thread, the only per-thread state of the library: in
+ * core/platform.h's buffer, or dropped when the thread has none. */
 int bn_fail(int status, const char *fmt, ...)
 {
+    char *msg = bn_thread_error_buffer();
+    if (!msg)
+        return status;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(bn_last_error_msg, sizeof bn_last_error_msg, fmt, ap);
+    vsnprintf(msg, BN_ERROR_MSG_SIZE, fmt, ap);
     va_end(ap);
     return status;
 }
 
 int bn_fail_prefix(int status, const char *prefix)
 {
-    char old[sizeof bn_last_error_msg];
-    memcpy(old, bn_last_error_msg, sizeof old);
+    char *msg = bn_thread_error_buffer();
+    if (!msg)
+        return status;
+    char old[BN_ERROR_MSG_SIZE];
+    memcpy(old, msg, sizeof old);
     size_t n = strnlen(prefix, sizeof old / 2);
-    memcpy(bn_last_error_msg, prefix, n);
-    memcpy(bn_last_error_msg + n, ": ", 2);
-    size_t room = sizeof bn_last_error_msg - n - 3;
+    memcpy(msg, prefix, n);
+    memcpy(msg + n, ": ", 2);
+    size_t room = BN_ERROR_MSG_SIZE - n - 3;
     size_t k = strnlen(old, room);
-    memcpy(bn_last_error_msg + n + 2, old, k);
-    bn_last_error_msg[n + 2 + k] = 0;
+    memcpy(msg + n + 2, old, k);
+    msg[n + 2 + k] = 0;
     return status;
 }
 
 const char *bn_last_error(void)
 {
-    return bn_last_error_msg;
+    const char *msg = bn_thread_error_buffer();
+    return msg ? msg : "";
 }
 
 const char *bn_strerror(int status)

@@ -3,9 +3,15 @@
 #ifndef BN_CORE_ERROR_H
 #define BN_CORE_ERROR_H
 
+#include <stdio.h>     /* __MINGW_PRINTF_FORMAT */
+
 #include "bitnet/bitnet.h"
 
-#if defined(__GNUC__)
+#if defined(__MINGW_PRINTF_FORMAT)
+/* mingw-w64's C99 printf (__USE_MINGW_ANSI_STDIO, which _GNU_SOURCE turns
+ * on) takes %zu; plain `printf` would mean the CRT's, which does not */
+#  define BN_PRINTF(fmt, args) __attribute__((format(__MINGW_PRINTF_FORMAT, fmt, args)))
+#elif defined(__GNUC__)
 #  define BN_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #  define BN_PRINTF(fmt, args)

@@ -4,11 +4,11 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/platform.h"
 
 static int read_all(int fd, uint8_t *dst, uint64_t size, const char *path)
 {
@@ -29,20 +29,18 @@ int bn_mapfile_open(bn_mapfile *f, const char *path, int use_mmap)
 {
     memset(f, 0, sizeof *f);
     f->fd = -1;
-    /* O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer
-     * before fstat can reject it; O_NOCTTY: a terminal never becomes ours. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    /* without blocking on a FIFO or a device (core/platform.h) */
+    int fd = bn_file_open_read(path);
     if (fd < 0)
         return bn_fail(errno == ENOMEM ? BN_E_NOMEM : BN_E_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    int rc = BN_OK;
+    const char *kind = "special";
+    int rc = BN_OK, regular;
     if (fstat(fd, &st) != 0) {
         rc = bn_fail(BN_E_IO, "%s: cannot stat: %s", path, strerror(errno));
-    } else if (!S_ISREG(st.st_mode)) {
-        rc = bn_fail(BN_E_IO, "%s: not a regular file (%s)", path, S_ISDIR(st.st_mode) ? "a directory"
-                     : S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) ? "a character device"
-                     : S_ISBLK(st.st_mode) ? "a block device" : S_ISSOCK(st.st_mode) ? "a socket" : "special");
-    } else if (fcntl(fd, F_SETFL, 0) != 0) {    /* reads of a regular file block as usual */
+    } else if ((regular = bn_file_regular(fd, &kind)) == 0) {
+        rc = bn_fail(BN_E_IO, "%s: not a regular file (%s)", path, kind);
+    } else if (regular < 0) {   /* reads of a regular file block as usual */
         rc = bn_fail(BN_E_IO, "%s: fcntl: %s", path, strerror(errno));
     } else if ((uint64_t)st.st_size > SIZE_MAX) {
         rc = bn_fail(BN_E_NOMEM, "%s: %llu bytes do not fit the address space", path,
@@ -50,8 +48,8 @@ int bn_mapfile_open(bn_mapfile *f, const char *path, int use_mmap)
     } else if (st.st_size == 0) {
         f->data = (const uint8_t *)"";  /* empty: the parser reports it */
     } else if (use_mmap) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED)    /* ENOMEM: address space or a memory limit (ulimit -v) */
+        void *p = bn_file_map(fd, (size_t)st.st_size);
+        if (!p)                 /* ENOMEM: address space or a memory limit (ulimit -v) */
             rc = bn_fail(errno == ENOMEM ? BN_E_NOMEM : BN_E_IO, "%s: mmap failed: %s", path, strerror(errno));
         else {
             f->data = p;
@@ -83,7 +81,9 @@ void bn_mapfile_close(bn_mapfile *f)
     if (!f || !f->data)
         return;
     if (f->mapped)
-        munmap((void *)f->data, (size_t)f->size);
+        bn_file_unmap((void *)f->data, (size_t)f->size);
+    else if (f->size && f->aligned)
+        bn_aligned_free((void *)f->data);
     else if (f->size)
         free((void *)f->data);
     if (f->fd >= 0)
@@ -96,12 +96,12 @@ void bn_mapfile_drop(const bn_mapfile *f, const void *p, uint64_t n)
 {
     if (!f->mapped)
         return;
-    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t page = (uintptr_t)bn_page_size();
     uintptr_t b = (uintptr_t)p, e = b + (uintptr_t)n;
     b = (b + page - 1) & ~(page - 1);   /* whole pages inside the range only */
     e &= ~(page - 1);
     if (e > b)
-        madvise((void *)b, e - b, MADV_DONTNEED);
+        bn_release_mapped((void *)b, e - b);
 }
 
 int bn_mapfile_pread(const bn_mapfile *f, void *dst, size_t n, uint64_t offset)
@@ -110,7 +110,7 @@ int bn_mapfile_pread(const bn_mapfile *f, void *dst, size_t n, uint64_t offset)
         return 0;
     size_t done = 0;
     while (done < n) {
-        ssize_t r = pread(f->fd, (uint8_t *)dst + done, n - done, (off_t)(offset + done));
+        int64_t r = bn_file_pread(f->fd, (uint8_t *)dst + done, n - done, offset + done);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)

@@ -9,6 +9,7 @@ typedef struct bn_mapfile {
     const uint8_t *data;
     uint64_t size;
     int mapped;     /* 1: munmap on close; 0: free */
+    int aligned;    /* not mapped, from bn_aligned_alloc: bn_aligned_free on close */
     int fd;         /* a mapped file stays open (for bn_mapfile_pread); else -1 */
 } bn_mapfile;
 

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/fp16.h"
+#include "core/platform.h"
 #include "gguf/gguf_types.h"
 
 /* Decodes one row of codes (0..2; the invalid code 3 becomes 1, weight 0). */
@@ -199,7 +200,7 @@ int bn_tpack_make_in(bn_tpack *p, uint8_t *codes, uint32_t type, const void *dat
      * alone, if any */
     const size_t own_bytes = codes ? scale_bytes : p->bytes;
     if (own_bytes)
-        p->mem = aligned_alloc(64, (own_bytes + 63) & ~(size_t)63);
+        p->mem = bn_aligned_alloc(64, (own_bytes + 63) & ~(size_t)63);
     uint8_t *rowbuf = malloc((size_t)p->n_chunks * BN_TP_CHUNK);
     if ((own_bytes && !p->mem) || !rowbuf) {
         free(rowbuf);
@@ -243,6 +244,6 @@ int bn_tpack_make_in(bn_tpack *p, uint8_t *codes, uint32_t type, const void *dat
 
 void bn_tpack_free(bn_tpack *p)
 {
-    free(p->mem);
+    bn_aligned_free(p->mem);
     memset(p, 0, sizeof *p);
 }

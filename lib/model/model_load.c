@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/platform.h"
 #include "model/model_internal.h"
 #include "tokenizer/vocab.h"
 
@@ -67,7 +68,7 @@ void bn_model_destroy(bn_model *m)
     for (int i = 0; i < m->n_packs; i++)
         bn_tpack_free(&m->packs[i]);
     free(m->packs);
-    free(m->pack_codes);
+    bn_aligned_free(m->pack_codes);
     free(m->output_converted);
     bn_gguf_release(&m->gguf);
     bn_mapfile_close(&m->file);

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/fp16.h"
 #include "core/hugepages.h"
+#include "core/platform.h"
 #include "ops/ops.h"
 #include "model/model_internal.h"
 #include "runtime/parallel_for.h"
@@ -183,7 +184,7 @@ int bn_model_prepare_kernels(bn_model *m, const bn_model_params *p)
      * are advised (the rounding up is never touched). */
     const size_t huge = (size_t)2 << 20;
     if (total) {
-        m->pack_codes = aligned_alloc(huge, (total + huge - 1) / huge * huge);
+        m->pack_codes = bn_aligned_alloc(huge, (total + huge - 1) / huge * huge);
         if (!m->pack_codes) {
             free(tensors);
             free(offset);

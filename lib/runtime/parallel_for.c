@@ -2,7 +2,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <unistd.h>
+
+#include "core/platform.h"
 
 #define MAX_THREADS 8
 
@@ -24,8 +25,8 @@ static void *worker(void *p)
 void bn_parallel_for(int64_t n, int max_threads, bn_item_fn fn, void *arg)
 {
     loop l = { 0, n, fn, arg };
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int nth = cpus < 1 ? 1 : cpus < max_threads ? (int)cpus : max_threads;
+    int cpus = bn_cpu_count();
+    int nth = cpus < max_threads ? cpus : max_threads;
     nth = nth > MAX_THREADS ? MAX_THREADS : nth < 1 ? 1 : nth;
     nth = n < nth ? (int)(n > 0 ? n : 1) : nth;
     pthread_t th[MAX_THREADS];

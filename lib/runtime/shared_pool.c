@@ -5,9 +5,9 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "core/error.h"
+#include "core/platform.h"
 
 #define MAX_THREADS 512
 
@@ -22,8 +22,8 @@ int bn_threadpool_new(bn_threadpool **out, int32_t n_threads)
         return bn_fail(BN_E_INVALID_ARG, "bn_threadpool_new: out is NULL");
     *out = NULL;
     if (n_threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        n_threads = n < 1 ? 1 : n > 64 ? 64 : (int32_t)n;
+        int n = bn_cpu_count();
+        n_threads = n > 64 ? 64 : n;
     }
     if (n_threads < 1 || n_threads > MAX_THREADS)
         return bn_fail(BN_E_INVALID_ARG, "bn_threadpool_new: n_threads %d: expected 0 to %d", n_threads,

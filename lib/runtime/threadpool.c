@@ -104,14 +104,17 @@ int bn_pool_new(bn_pool **out, int n_threads)
     if (!p)
         return bn_fail(BN_E_NOMEM, "out of memory for the thread pool");
     p->n = n_threads;
-    if (pthread_mutex_init(&p->mutex, NULL)) {
+    /* out of memory is BN_E_NOMEM wherever it happens: winpthreads (Windows)
+     * allocates in these calls */
+    int e = pthread_mutex_init(&p->mutex, NULL);
+    if (e) {
         free(p);
-        return bn_fail(BN_E_INTERNAL, "thread pool: mutex init failed");
+        return bn_fail(e == ENOMEM ? BN_E_NOMEM : BN_E_INTERNAL, "thread pool: mutex init failed");
     }
-    if (pthread_cond_init(&p->cond, NULL)) {
+    if ((e = pthread_cond_init(&p->cond, NULL))) {
         pthread_mutex_destroy(&p->mutex);
         free(p);
-        return bn_fail(BN_E_INTERNAL, "thread pool: condition init failed");
+        return bn_fail(e == ENOMEM ? BN_E_NOMEM : BN_E_INTERNAL, "thread pool: condition init failed");
     }
     p->workers = calloc((size_t)n_threads, sizeof *p->workers);
     if (!p->workers) {
@@ -127,7 +130,7 @@ int bn_pool_new(bn_pool **out, int n_threads)
             bn_pool_free(&p);
             /* EAGAIN: no memory for a stack or a limit on threads: a resource
              * the caller can free, not a bug */
-            return bn_fail(err == EAGAIN ? BN_E_NOMEM : BN_E_INTERNAL,
+            return bn_fail(err == EAGAIN || err == ENOMEM ? BN_E_NOMEM : BN_E_INTERNAL,
                            "thread pool: cannot create thread %d of %d: %s", i, n_threads, strerror(err));
         }
     }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/platform.h"
 
 static const char replacement[3] = { (char)0xEF, (char)0xBF, (char)0xBD };   /* U+FFFD */
 
@@ -262,7 +263,7 @@ static const char *first_stop(const bn_text_stream *s)
 {
     const char *first = NULL;
     for (size_t i = 0; i < s->n_stop; i++) {
-        const char *hit = memmem(s->pending.p, s->pending.len, s->stop[i], s->stop_len[i]);
+        const char *hit = bn_memmem(s->pending.p, s->pending.len, s->stop[i], s->stop_len[i]);
         if (hit && (!first || hit < first))
             first = hit;
     }

@@ -15,15 +15,10 @@
 #include <time.h>
 #if defined(__linux__)
 #  include <sys/mman.h>
-#  if defined(__has_include)
-#    if __has_include(<sys/random.h>)
-#      include <sys/random.h>
-#      define HAVE_GETRANDOM 1
-#    endif
-#  endif
 #endif
 
 #include "core/error.h"
+#include "core/platform.h"
 #include "tokenizer/vocab_internal.h"
 
 #if defined(__GNUC__)
@@ -42,18 +37,15 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-/* A new random key: from the system's generator, else (no getrandom, or it
- * fails) from the clock and addresses, which a file cannot predict either. */
+/* A new random key: from the system's generator, else (none, or it fails)
+ * from the clock and addresses, which a file cannot predict either. */
 void bn_hash_key_random(bn_hash_key *k)
 {
-#if defined(HAVE_GETRANDOM)
-    if (getrandom(k->k, sizeof k->k, GRND_NONBLOCK) == (ssize_t)sizeof k->k)
+    if (bn_os_random(k->k, sizeof k->k))
         return;
-#endif
-    struct timespec t = { 0, 0 };
-    timespec_get(&t, TIME_UTC);
-    uint64_t a = (uint64_t)(uintptr_t)k, b = (uint64_t)(uintptr_t)&t;
-    k->k[0] = mix64(((uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec) ^ a);
+    uint64_t now = bn_time_ns();
+    uint64_t a = (uint64_t)(uintptr_t)k, b = (uint64_t)(uintptr_t)&now;
+    k->k[0] = mix64(now ^ a);
     k->k[1] = mix64(k->k[0] ^ b ^ (uint64_t)clock());
 }
 

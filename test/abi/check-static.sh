@@ -22,6 +22,8 @@ bad=$(printf '%s\n' "$out" | awk '
         if (name ~ /^bn_/) next
         # ASan ODR indicators of our globals: __odr_asan.bn_x (gcc), __odr_asan_gen_bn_x (clang)
         if (name ~ /^__odr_asan(\.|_gen_)bn_/) next
+        # mingw-w64: the compiler-made pointer to an external bn_ variable
+        if (name ~ /^\.refptr\.bn_/) next
         if (name ~ /^(__asan_|__ubsan_|__sancov_|__sanitizer_|__llvm_)/) next
         print
     }')

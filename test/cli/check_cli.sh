@@ -29,6 +29,8 @@ run() {
     shift
     $wrap "$cli" "$@" >"$dir/$name.out" 2>"$dir/$name.err"
     echo $? >"$dir/$name.status"
+    # messages end their lines with CR LF on Windows
+    tr -d '\r' <"$dir/$name.err" >"$dir/$name.lf" && mv "$dir/$name.lf" "$dir/$name.err"
 }
 status() { cat "$dir/$1.status"; }
 

@@ -59,9 +59,42 @@ static int run_file(const char *path)
     return 0;
 }
 
-static int skip_entry(const struct dirent *e)
+static int by_name(const void *a, const void *b)
 {
-    return e->d_name[0] != '.';
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in a directory, sorted, without dot files (opendir/readdir:
+ * scandir is not on Windows). Returns the count, or -1. */
+static int list_dir(const char *path, char ***out)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    char **names = NULL;
+    int n = 0, cap = 0, ok = 1;
+    for (struct dirent *e; ok && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(names, (size_t)cap * sizeof *names);
+            ok = grown != NULL;
+            names = grown ? grown : names;
+        }
+        if (ok && (ok = (names[n] = strdup(e->d_name)) != NULL))
+            n++;
+    }
+    closedir(d);
+    if (!ok) {
+        while (n > 0)
+            free(names[--n]);
+        free(names);
+        return -1;
+    }
+    qsort(names, (size_t)n, sizeof *names, by_name);
+    *out = names;
+    return n;
 }
 
 /* Returns the number of inputs run, or -1. */
@@ -74,18 +107,18 @@ static long run_path(const char *path)
     }
     if (!S_ISDIR(st.st_mode))
         return run_file(path) ? -1 : 1;
-    struct dirent **list = NULL;
-    int n = scandir(path, &list, skip_entry, alphasort);
+    char **list = NULL;
+    int n = list_dir(path, &list);
     if (n < 0) {
         fprintf(stderr, "replay: cannot list %s\n", path);
         return -1;
     }
     long ran = 0;
-    for (int i = 0; i < n; i++) {
-        size_t len = strlen(path) + strlen(list[i]->d_name) + 2;
+    for (int i = 0; i < n && ran >= 0; i++) {
+        size_t len = strlen(path) + strlen(list[i]) + 2;
         char *file = malloc(len);
         if (file) {
-            snprintf(file, len, "%s/%s", path, list[i]->d_name);
+            snprintf(file, len, "%s/%s", path, list[i]);
             if (stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
                 if (run_file(file) == 0)
                     ran++;
@@ -94,13 +127,9 @@ static long run_path(const char *path)
             }
             free(file);
         }
-        free(list[i]);
-        if (ran < 0) {
-            for (int j = i + 1; j < n; j++)
-                free(list[j]);
-            break;
-        }
     }
+    for (int i = 0; i < n; i++)
+        free(list[i]);
     free(list);
     return ran;
 }

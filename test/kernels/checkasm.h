@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/error.h"
+#include "core/platform.h"
 #include "kernels/kernels.h"
 #include "kernels/tpack.h"
 
@@ -49,8 +51,7 @@ extern const char *const bn_ca_kernel_names[BN_CA_N_KERNELS];
 /* Records a failure of `kernel` at `level`; prints the first few in full. */
 /* Out of memory in the test itself (not in a kernel): message, exit 2. */
 _Noreturn void bn_ca_oom(void);
-void bn_ca_fail(bn_ca *ca, int kernel, int level, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void bn_ca_fail(bn_ca *ca, int kernel, int level, const char *fmt, ...) BN_PRINTF(4, 5);
 
 /* Records |got - want| against a tolerance; returns whether it is within. */
 int bn_ca_within(bn_ca *ca, int kernel, int level, double got, double want, double tol);

@@ -54,7 +54,7 @@ static double since(stamp s)
 
 static void *xalloc(size_t n)
 {
-    void *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
+    void *p = bn_aligned_alloc(64, (n + 63) & ~(size_t)63);
     if (!p)
         bn_ca_oom();
     return p;
@@ -144,12 +144,12 @@ static void bench_tgemm(bn_ca *ca, uint8_t *big)
                    ca->k[l].name, (long long)k, (long long)rows, (double)bytes / 1e6, hot, (double)bytes / hot, cold,
                    (double)bytes / cold, batch, batch / 128, (double)(k * rows) * 128 / batch);
             fflush(stdout);
-            free(work);
+            bn_aligned_free(work);
         }
         free(packs);
-        free(xq);
+        bn_aligned_free(xq);
         free(xs);
-        free(y);
+        bn_aligned_free(y);
         free(sum);
     }
 }
@@ -179,8 +179,8 @@ static void bench_quant(bn_ca *ca)
             printf("quant   %-11s n=%-5lld %9.0f ns %6.1f GB/s of floats\n", ca->k[l].name, (long long)n, ns_call,
                    (double)n * 4 / ns_call);
         }
-        free(x);
-        free(q);
+        bn_aligned_free(x);
+        bn_aligned_free(q);
     }
 }
 
@@ -215,9 +215,9 @@ static void bench_f16gemm(bn_ca *ca)
                    (double)(rows * k * 2) / ns_call);
             fflush(stdout);
         }
-    free(w);
-    free(x);
-    free(y);
+    bn_aligned_free(w);
+    bn_aligned_free(x);
+    bn_aligned_free(y);
 }
 
 void bn_ca_bench(bn_ca *ca)
@@ -236,5 +236,5 @@ void bn_ca_bench(bn_ca *ca)
     printf("bench: stream read again: %.1f GB/s\n", stream_read(big, COLD_BYTES));
     printf("bench: this thread got at least %.0f%% of a core while timed%s\n", 100.0 * min_share,
            min_share < 0.9 ? " (busy machine: figures are per CPU second; memory bandwidth is shared)" : "");
-    free(big);
+    bn_aligned_free(big);
 }

@@ -132,8 +132,8 @@ int bn_ca_dense_layout(void)
         table1[v] = (uint8_t)c[4];
     }
     const int64_t rows = ((int64_t)256 << 20) / (K / 4), n_chunks = (K + CHUNK - 1) / CHUNK;
-    uint8_t *codes = malloc((size_t)(rows * K)), *dense = aligned_alloc(64, (size_t)(rows * n_chunks * 64));
-    int8_t *x = aligned_alloc(64, (size_t)(n_chunks * CHUNK));
+    uint8_t *codes = malloc((size_t)(rows * K)), *dense = bn_aligned_alloc(64, (size_t)(rows * n_chunks * 64));
+    int8_t *x = bn_aligned_alloc(64, (size_t)(n_chunks * CHUNK));
     float *y = malloc(sizeof(float) * (size_t)rows);
     bn_tpack packed;
     if (!codes || !dense || !x || !y)
@@ -177,8 +177,8 @@ int bn_ca_dense_layout(void)
             }
     bn_tpack_free(&packed);
     free(codes);
-    free(dense);
-    free(x);
+    bn_aligned_free(dense);
+    bn_aligned_free(x);
     free(y);
     return got == want ? 0 : 1;
 }

@@ -277,7 +277,7 @@ static void run_case(bn_ca *ca, const fcase *c, long id)
      * scale and block scales, and not one byte written past the codes */
     {
         const size_t cb = bn_tpack_code_bytes(c->rows, c->k);
-        uint8_t *dst = aligned_alloc(64, cb + 64);
+        uint8_t *dst = bn_aligned_alloc(64, cb + 64);
         if (!dst)
             bn_ca_oom();
         memset(dst + cb, 0xa5, 64);
@@ -295,7 +295,7 @@ static void run_case(bn_ca *ca, const fcase *c, long id)
             bn_ca_fail(ca, BN_CA_TGEMM_FILE, 0, "%s: bn_tpack_make_in differs from bn_tpack_make%s", desc,
                        canary ? "" : " (wrote past the codes)");
         bn_tpack_free(&q);
-        free(dst);
+        bn_aligned_free(dst);
     }
 
     /* activations, quantised as the model does, or all -128 */

@@ -169,7 +169,7 @@ static void run_case(bn_ca *ca, const tcase *c)
         const size_t work_bytes = ca->k[l].tgemm_work ? ca->k[l].tgemm_work(kp) : 0;
         uint8_t *work = NULL;
         if (work_bytes) {
-            work = aligned_alloc(64, (work_bytes + GUARD + 63) / 64 * 64);
+            work = bn_aligned_alloc(64, (work_bytes + GUARD + 63) / 64 * 64);
             if (!work)
                 bn_ca_oom();
             memset(work, 0xa5, work_bytes + GUARD);
@@ -200,7 +200,7 @@ static void run_case(bn_ca *ca, const tcase *c)
                 bn_ca_fail(ca, BN_CA_TGEMM, l, "%s: wrote past its %zu bytes of scratch", desc, work_bytes);
                 break;
             }
-        free(work);
+        bn_aligned_free(work);
 
         for (size_t i = 0; i < ny; i++) {
             const float want = written[i] ? y_ref[i] : y_init[i];

@@ -108,7 +108,7 @@ int bn_ca_tpack_from_codes(bn_tpack *p, const uint8_t *codes, int64_t rows, int6
     p->n_tiles = (rows + BN_TP_ROWS - 1) / BN_TP_ROWS;
     p->bytes = bn_ca_packed_bytes(rows, k);
     /* exactly the packed size (a multiple of 64): ASan sees any over-read */
-    p->mem = aligned_alloc(64, p->bytes);
+    p->mem = bn_aligned_alloc(64, p->bytes);
     if (!p->mem)
         return -1;
     bn_ca_pack_codes(codes, rows, k, p->mem);

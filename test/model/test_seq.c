@@ -11,8 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -318,6 +316,32 @@ static uint8_t *save(bn_ctx *c, int seq, size_t *n)
     return buf;
 }
 
+/* What the second process of test_state_roundtrip does: restore the saved
+ * sequence from its file into a new context, decode 3 tokens, write the
+ * logits to out_path. */
+typedef struct child_job {
+    bn_model *model;
+    const char *path, *out_path;
+    const bn_token *s0;
+} child_job;
+
+static int restore_in_child(void *arg)
+{
+    const child_job *j = arg;
+    bn_ctx *cc = NULL;
+    bn_ctx_params p;
+    bn_ctx_params_default(&p);
+    p.n_ctx = 32;
+    p.n_threads = 1;
+    int ok = bn_ctx_new(&cc, j->model, &p) == BN_OK && bn_ctx_seq_state_load_file(cc, 0, j->path) == BN_OK
+             && bn_decode(cc, j->s0 + 12, 3) == BN_OK;
+    FILE *fo = ok ? fopen(j->out_path, "wb") : NULL;
+    ok = fo && fwrite(bn_ctx_logits(cc), sizeof(float), NV, fo) == NV;
+    ok &= fo && fclose(fo) == 0;
+    bn_ctx_free(&cc);
+    return ok ? 0 : 1;
+}
+
 static void test_state_roundtrip(void **state)
 {
     fixture *f = *state;
@@ -356,25 +380,8 @@ static void test_state_roundtrip(void **state)
     /* another process restores it and continues */
     char *out_path = bn_test_temp_file("", 0);
     assert_non_null(out_path);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        bn_ctx *cc = NULL;
-        bn_ctx_params p;
-        bn_ctx_params_default(&p);
-        p.n_ctx = 32;
-        p.n_threads = 1;
-        int ok = bn_ctx_new(&cc, f->model, &p) == BN_OK && bn_ctx_seq_state_load_file(cc, 0, path) == BN_OK
-                 && bn_decode(cc, s0 + 12, 3) == BN_OK;
-        FILE *fo = ok ? fopen(out_path, "wb") : NULL;
-        ok = fo && fwrite(bn_ctx_logits(cc), sizeof(float), NV, fo) == NV;
-        ok &= fo && fclose(fo) == 0;
-        _exit(ok ? 0 : 1);
-    }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    child_job job = { f->model, path, out_path, s0 };
+    assert_int_equal(bn_test_in_child(restore_in_child, &job), 0);
     static float child[NV];
     FILE *fi = fopen(out_path, "rb");
     assert_non_null(fi);

@@ -7,6 +7,7 @@
 #include "bitnet/bitnet.h"
 #include "core/fp16.h"
 #include "gguf/gguf.h"
+#include "test_util.h"
 
 void bn_tiny_default(bn_tiny_opts *o)
 {
@@ -141,17 +142,10 @@ uint8_t *bn_tiny_build(const bn_tiny_opts *o, size_t *size)
             bn_gguf_writer_free(&w);
             return NULL;
         }
-    char *buf = NULL;
-    FILE *f = open_memstream(&buf, size);
-    int rc = f ? bn_gguf_writer_write(w, f, emit, &s) : -1;
-    if (f)
-        fclose(f);
+    uint8_t *buf = NULL;
+    int rc = bn_test_gguf_to_memory(w, emit, &s, &buf, size);
     bn_gguf_writer_free(&w);
-    if (rc) {
-        free(buf);
-        return NULL;
-    }
-    return (uint8_t *)buf;
+    return rc ? NULL : buf;
 }
 
 int bn_tiny_fixture_setup(void **state)

@@ -278,9 +278,11 @@ static void test_temperature(void **state)
 }
 
 /* The set a filter combination keeps, computed the slow way: sort, cut. */
-static int rank_cmp(const void *a, const void *b, void *l)
+static const float *rank_logits;    /* qsort has no context argument */
+
+static int rank_cmp(const void *a, const void *b)
 {
-    const float *v = l;
+    const float *v = rank_logits;
     int x = *(const int *)a, y = *(const int *)b;
     if (v[x] != v[y])
         return v[x] > v[y] ? -1 : 1;
@@ -292,7 +294,8 @@ static int reference_set(const float *l, int top_k, float top_p, float min_p, in
     int order[NV];
     for (int i = 0; i < NV; i++)
         order[i] = i;
-    qsort_r(order, NV, sizeof *order, rank_cmp, (void *)l);
+    rank_logits = l;
+    qsort(order, NV, sizeof *order, rank_cmp);
     int n = top_k > 0 && top_k < NV ? top_k : NV;
     const float lmax = l[order[0]];
     double total = 0;

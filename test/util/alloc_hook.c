@@ -6,11 +6,11 @@
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t a, size_t n);
+void *__real_bn_aligned_alloc(size_t a, size_t n);
 void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
-void *__wrap_aligned_alloc(size_t a, size_t n);
+void *__wrap_bn_aligned_alloc(size_t a, size_t n);
 
 /* atomic: the library allocates from several threads while loading */
 static _Atomic long n_allocs;
@@ -39,4 +39,4 @@ static int should_fail(void)
 void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
 void *__wrap_calloc(size_t n, size_t size) { return should_fail() ? NULL : __real_calloc(n, size); }
 void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
-void *__wrap_aligned_alloc(size_t a, size_t n) { return should_fail() ? NULL : __real_aligned_alloc(a, n); }
+void *__wrap_bn_aligned_alloc(size_t a, size_t n) { return should_fail() ? NULL : __real_bn_aligned_alloc(a, n); }

@@ -1,6 +1,6 @@
 /* Allocation-failure injection for tests linked with
  * bn_test_alloc_hook_dep: the link wraps malloc, calloc, realloc and
- * aligned_alloc (-Wl,--wrap) so that the library's Nth allocation can fail. */
+ * bn_aligned_alloc (-Wl,--wrap) so that the library's Nth allocation can fail. */
 #ifndef BN_TEST_ALLOC_HOOK_H
 #define BN_TEST_ALLOC_HOOK_H
 

@@ -1,18 +1,62 @@
 #include "test_util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
+#if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <sys/mman.h>
+#include <sys/wait.h>
+#endif
 
 #include "core/fp16.h"
+
+/* ---- processes ---------------------------------------------------------- */
+
+#if defined(_WIN32)
+int bn_test_in_child(int (*fn)(void *), void *arg)
+{
+    return fn(arg);
+}
+
+int bn_test_under_wine(void)
+{
+    HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+    return ntdll && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
+#else
+int bn_test_under_wine(void)
+{
+    return 0;
+}
+
+int bn_test_in_child(int (*fn)(void *), void *arg)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0)
+        _exit(fn(arg) & 0xff);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+#endif
 
 /* ---- files -------------------------------------------------------------- */
 
 char *bn_test_temp_file(const void *data, size_t size)
 {
     const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = getenv("TEMP");   /* Windows */
     if (!dir || !*dir)
         dir = "/tmp";
     size_t n = strlen(dir) + sizeof "/bn_test_XXXXXX";
@@ -193,25 +237,32 @@ uint8_t *bn_test_payload(uint32_t type, uint64_t ne0, uint64_t n_elements, uint6
 
 /* ---- GGUF images ---------------------------------------------------------- */
 
+/* Through a temporary file: open_memstream is POSIX, Windows has none. */
 int bn_test_gguf_to_memory(bn_gguf_writer *w, bn_gguf_emit_fn emit, void *user, uint8_t **data,
                            size_t *size)
 {
-    char *buf = NULL;
-    size_t len = 0;
     *data = NULL;
     *size = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return BN_E_NOMEM;
-    int rc = bn_gguf_writer_write(w, f, emit, user);
-    if (fclose(f) != 0 && !rc)
+    char *path = bn_test_temp_file(NULL, 0);
+    if (!path)
+        return BN_E_IO;
+    FILE *f = fopen(path, "w+b");
+    int rc = f ? bn_gguf_writer_write(w, f, emit, user) : BN_E_IO;
+    long len = -1;
+    if (!rc && fflush(f) == 0 && fseek(f, 0, SEEK_END) == 0)
+        len = ftell(f);
+    uint8_t *buf = len >= 0 ? malloc(len ? (size_t)len : 1) : NULL;
+    if (!rc && (!buf || fseek(f, 0, SEEK_SET) != 0 || fread(buf, 1, (size_t)len, f) != (size_t)len))
+        rc = buf ? BN_E_IO : BN_E_NOMEM;
+    if (f && fclose(f) != 0 && !rc)
         rc = BN_E_IO;
+    bn_test_temp_file_remove(path);
     if (rc) {
         free(buf);
         return rc;
     }
-    *data = (uint8_t *)buf;
-    *size = len;
+    *data = buf;
+    *size = (size_t)len;
     return BN_OK;
 }
 
@@ -409,6 +460,19 @@ int bn_test_model_gguf(const bn_test_model_spec *s, uint8_t **data, size_t *size
     return rc;
 }
 
+#if defined(_WIN32)
+/* no /proc, no RLIMIT_AS: the tests that need them are not built there */
+uint64_t bn_test_statm_bytes(int field)
+{
+    (void)field;
+    return 0;
+}
+
+int bn_test_rlimit_as_binds(void)
+{
+    return 0;
+}
+#else
 uint64_t bn_test_statm_bytes(int field)
 {
     FILE *fp = fopen("/proc/self/statm", "r");
@@ -429,3 +493,4 @@ int bn_test_rlimit_as_binds(void)
     munmap(p, (size_t)1 << 30);
     return 0;
 }
+#endif

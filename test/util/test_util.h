@@ -36,6 +36,14 @@ char *bn_test_temp_file(const void *data, size_t size);
 /* Unlinks the file and frees the path; accepts NULL. */
 void bn_test_temp_file_remove(char *path);
 
+/* Runs fn(arg) in a child process (fork) and returns its result, the
+ * child's exit status; -1 if no child could be made. Windows cannot fork:
+ * there fn runs in this process. */
+int bn_test_in_child(int (*fn)(void *), void *arg);
+
+/* 1 when this Windows program runs under Wine, else 0. */
+int bn_test_under_wine(void);
+
 /* Reads a whole file into a malloc'd buffer (with one extra NUL byte after
  * the end, not counted in *size). NULL on failure. */
 uint8_t *bn_test_read_file(const char *path, size_t *size);

@@ -2,23 +2,21 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "core/error.h"
+#include "core/platform.h"
 #include "mkmodel_rng.h"
+#include "mkmodel_tar.h"
 
 #define MAX_TOKEN_CHARS 24          /* merged tokens longer than this are skipped */
 #define VOCAB_STATE_SALT 0xB0CABull
 #define LLAMA3_N_NORMAL 128000u
 #define LLAMA3_ID_BITS 17            /* llama3-tokenizer-js packs merge ids in 17 bits */
 
-extern char **environ;
 
 /* Strings are appended to one growing buffer and addressed by offset until
  * the vocabulary is complete, since the buffer moves as it grows. */
@@ -277,74 +275,30 @@ int bn_mkmodel_vocab_synthetic(bn_mkmodel_vocab *v, uint64_t n_vocab, int64_t se
 
 /* ---- llama3-npm: the vocabulary of llama3-tokenizer-js ------------------------ */
 
-/* Reads everything from fd into a malloc'd, NUL-terminated buffer. */
-static int read_fd(int fd, const char *what, char **data, size_t *size)
+int bn_mkmodel_read_stream(FILE *f, const char *what, char **data, size_t *size)
 {
     size_t cap = 1 << 20, len = 0;
     char *buf = malloc(cap);
+    while (buf) {
+        len += fread(buf + len, 1, cap - 1 - len, f);
+        if (len + 1 < cap)
+            break;
+        char *grown = realloc(buf, cap * 2);
+        if (!grown)
+            free(buf);
+        buf = grown;
+        cap *= 2;
+    }
     if (!buf)
         return bn_fail(BN_E_NOMEM, "%s: out of memory", what);
-    for (;;) {
-        if (len + 1 == cap) {
-            char *p = realloc(buf, cap * 2);
-            if (!p) {
-                free(buf);
-                return bn_fail(BN_E_NOMEM, "%s: out of memory", what);
-            }
-            buf = p;
-            cap *= 2;
-        }
-        ssize_t k = read(fd, buf + len, cap - 1 - len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            free(buf);
-            return bn_fail(BN_E_IO, "%s: read failed: %s", what, strerror(errno));
-        }
-        if (k == 0)
-            break;
-        len += (size_t)k;
+    if (ferror(f)) {
+        free(buf);
+        return bn_fail(BN_E_IO, "%s: read failed: %s", what, strerror(errno));
     }
     buf[len] = 0;
     *data = buf;
     *size = len;
     return BN_OK;
-}
-
-/* Runs `tar -xOf tarball package/member` and collects its output. */
-static int read_from_tarball(const char *tarball, const char *member, char **data, size_t *size)
-{
-    char name[256];
-    snprintf(name, sizeof name, "package/%s", member);
-    int fds[2];
-    if (pipe(fds))
-        return bn_fail(BN_E_IO, "pipe: %s", strerror(errno));
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    posix_spawn_file_actions_addclose(&fa, fds[1]);
-    char *argv[] = { "tar", "-xOf", (char *)tarball, name, NULL };
-    pid_t pid;
-    int err = posix_spawnp(&pid, "tar", &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    if (err) {
-        close(fds[0]);
-        return bn_fail(BN_E_IO, "cannot run tar to read '%s': %s", tarball, strerror(err));
-    }
-    int rc = read_fd(fds[0], tarball, data, size);
-    close(fds[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (!rc && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-        free(*data);
-        *data = NULL;
-        rc = bn_fail(BN_E_IO, "'%s': tar could not extract %s (an npm tarball is expected)",
-                     tarball, name);
-    }
-    return rc;
 }
 
 int bn_mkmodel_npm_read(const char *path, const char *member, char **data, size_t *size)
@@ -355,7 +309,7 @@ int bn_mkmodel_npm_read(const char *path, const char *member, char **data, size_
     if (stat(path, &st))
         return bn_fail(BN_E_IO, "cannot open '%s': %s", path, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return read_from_tarball(path, member, data, size);
+        return bn_mkmodel_tar_read(path, member, data, size);
     size_t n = strlen(path) + strlen(member) + sizeof "/package/";
     char *file = malloc(n);
     if (!file)
@@ -365,7 +319,7 @@ int bn_mkmodel_npm_read(const char *path, const char *member, char **data, size_
     if (stat(file, &st))
         snprintf(file, n, "%s/%s", path, member);
     FILE *f = fopen(file, "rb");
-    int rc = f ? read_fd(fileno(f), file, data, size)
+    int rc = f ? bn_mkmodel_read_stream(f, file, data, size)
                : bn_fail(BN_E_IO, "cannot open '%s': %s", file, strerror(errno));
     if (f)
         fclose(f);
@@ -394,7 +348,7 @@ int bn_mkmodel_js_base64(const char *js, size_t js_len, const char *name, uint8_
     size_t nl = strlen(name);
     /* the first `name\s*=\s*"[^"]+"`, as mkmodel.py's re.search */
     for (const char *p = js, *end = js + js_len; p < end;) {
-        const char *q = memmem(p, (size_t)(end - p), name, nl);
+        const char *q = bn_memmem(p, (size_t)(end - p), name, nl);
         if (!q)
             break;
         p = q + 1;

@@ -3,12 +3,8 @@
 #include <stdint.h>
 
 #include "arch/x86_64/kernels_x86.h"
+#include "core/platform.h"
 #include "kernels/kernels.h"
-
-#if defined(__linux__)
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
 #if defined(__GNUC__)
 #include <cpuid.h>
@@ -44,26 +40,22 @@ int bn_cpu_detect_level(void)
     if (level == BN_LEVEL_X86_AVX2 && avx512f && avx512bw && avx512vl && avx512vnni
         && (xcr0 & 0xe0) == 0xe0)
         level = BN_LEVEL_X86_AVX512;
-#if defined(BN_HAVE_AMX) && defined(__linux__)
+#if defined(BN_HAVE_AMX)
     /* tile config and tile data state (XCR0 bits 17, 18): Linux enables them
-     * but hands the data state out per process, see bn_x86_amx_enable */
+     * but hands the data state out per process, see bn_x86_amx_enable; under
+     * Wine the Windows side cannot ask for it (bn_os_amx_available) */
     const int amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1;
-    if (level == BN_LEVEL_X86_AVX512 && amx_tile && amx_int8 && (xcr0 & 0x60000) == 0x60000)
+    if (level == BN_LEVEL_X86_AVX512 && amx_tile && amx_int8 && (xcr0 & 0x60000) == 0x60000
+        && bn_os_amx_available())
         level = BN_LEVEL_X86_AMX;
 #endif
     return level;
 }
 
-/* Linux (5.16+) gives a process the AMX tile data state only on request;
- * once granted, every thread's signal frames are larger (doc/design.md). */
+/* The OS's way of granting the tile data state (core/platform.h). */
 int bn_x86_amx_enable(void)
 {
-#if defined(__linux__) && defined(SYS_arch_prctl)
-    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
-    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
-#else
-    return 0;
-#endif
+    return bn_os_amx_request();
 }
 #else
 int bn_cpu_detect_level(void)

@@ -20,6 +20,17 @@
 
 #include "arch/x86_64/kernels_x86.h"
 
+/* GCC's _tile_loadd and _tile_stored cast the stride to long, 32 bits on
+ * Windows (LLP64), and the assembler rejects the (%rax,%r10d,1) that makes.
+ * These take a 64-bit stride on every OS and are otherwise GCC's (the same
+ * code on Linux); dst and src are tile numbers. */
+#define TILE_LOADD(dst, base, stride) \
+    __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #dst \
+                     :: "r"((const void *)(base)), "r"((int64_t)(stride)))
+#define TILE_STORED(src, base, stride) \
+    __asm__ volatile("tilestored %%tmm" #src ", (%0,%1,1)" \
+                     :: "r"((void *)(base)), "r"((int64_t)(stride)) : "memory")
+
 /* fewer tokens leave the 16-token tiles mostly padding; at 8, AMX already
  * beats the AVX-512 GEMM (2B4T pp8: 64 vs 53 tok/s, 2 threads) */
 #define AMX_MIN_TOKENS 8
@@ -226,20 +237,20 @@ void bn_tgemm_amx(BN_TGEMM_ARGS)
                 _tile_zero(2);
                 _tile_zero(3);
                 for (int64_t kb = 0; kb < n_kb; kb++) {
-                    _tile_loadd(4, a + (size_t)kb * MR * 64, 64);
-                    _tile_loadd(5, a + (size_t)kb * MR * 64 + 16 * 64, 64);
-                    _tile_loadd(6, b0 + (size_t)kb * 1024, 64);
-                    _tile_loadd(7, b1 + (size_t)kb * 1024, 64);
+                    TILE_LOADD(4, a + (size_t)kb * MR * 64, 64);
+                    TILE_LOADD(5, a + (size_t)kb * MR * 64 + 16 * 64, 64);
+                    TILE_LOADD(6, b0 + (size_t)kb * 1024, 64);
+                    TILE_LOADD(7, b1 + (size_t)kb * 1024, 64);
                     _tile_dpbusd(0, 4, 6);
                     _tile_dpbusd(1, 4, 7);
                     _tile_dpbusd(2, 5, 6);
                     _tile_dpbusd(3, 5, 7);
                 }
                 /* sums[h][rows 16][tokens 16] for h = rows half * 2 + tokens half */
-                _tile_stored(0, sums, 64);
-                _tile_stored(1, sums + 256, 64);
-                _tile_stored(2, sums + 512, 64);
-                _tile_stored(3, sums + 768, 64);
+                TILE_STORED(0, sums, 64);
+                TILE_STORED(1, sums + 256, 64);
+                TILE_STORED(2, sums + 512, 64);
+                TILE_STORED(3, sums + 768, 64);
                 for (int h = 0; h < 4; h++) {
                     const int tok0 = (g + (h & 1)) * 16;
                     const int64_t row0 = r0 + (h >> 1) * 16;
