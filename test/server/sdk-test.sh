@@ -4,9 +4,9 @@
 # streaming, completions, models list, a wrong key rejected (sdk_test.mjs).
 # The package is installed once into WORKDIR/openai-sdk with npm; without
 # node, npm or the registry the test is skipped (exit status 77).
-#   sdk-test.sh BITNET_SERVER BITNET_MKMODEL WORKDIR (BITNET_MKMODEL is not used)
+#   sdk-test.sh BITNET_SERVER MODEL WORKDIR (MODEL: the bundled model, which writes English)
 set -u
-server=$1 work=$3/server-sdk
+server=$1 model=$2 work=$3/server-sdk
 OPENAI_VER=4.104.0
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -25,9 +25,9 @@ if [ ! -f "$sdk/node_modules/openai/package.json" ] ||
     (cd "$sdk" && npm install --silent --no-audit --no-fund --fetch-retries=1 "openai@$OPENAI_VER") \
         >"$work/npm.log" 2>&1 || { cat "$work/npm.log" >&2; skip "npm install openai@$OPENAI_VER failed (no registry access?)"; }
 fi
-# the server on a free port with the bundled model (no -m: it writes English)
-# and an API key; stopped whatever happens
-"$server" --host 127.0.0.1 --port 0 -t 1 --alias bitnet-small --api-key sdk-test-key \
+# the server on a free port with the bundled model and an API key; stopped
+# whatever happens
+"$server" -m "$model" --host 127.0.0.1 --port 0 -t 1 --alias bitnet-small --api-key sdk-test-key \
     >"$work/server.out" 2>"$work/server.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
