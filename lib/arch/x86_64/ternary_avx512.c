@@ -180,6 +180,7 @@ static inline void tile_token(const bn_tpack *w, const uint8_t *tile, int64_t t,
  * stays in L2 while each group of four tokens, whose activations stay in L1,
  * passes over it. */
 #define GEMM_BLOCK_BYTES (256 * 1024)
+#define SMALL_BATCH 16
 
 void bn_tgemm_avx512(BN_TGEMM_ARGS)
 {
@@ -198,7 +199,10 @@ void bn_tgemm_avx512(BN_TGEMM_ARGS)
         }
         return;
     }
-    int64_t block = (int64_t)(GEMM_BLOCK_BYTES / tile_bytes);
+    /* a few tokens: each tile, streamed from memory, meets all of them
+     * while it is in L1, so that memory is read while they compute; more:
+     * blocks of tiles in L2 meet groups of four tokens held in L1 */
+    int64_t block = n_tok <= SMALL_BATCH ? 1 : (int64_t)(GEMM_BLOCK_BYTES / tile_bytes);
     block = block < 1 ? 1 : block;
     for (int64_t tb = tile0; tb < tile1; tb += block) {
         const int64_t te = tb + block < tile1 ? tb + block : tile1;
