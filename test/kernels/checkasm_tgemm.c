@@ -312,9 +312,8 @@ void bn_ca_check_tgemm(bn_ca *ca)
                 }
             }
 
-    /* every batch size from 1 to 33 tokens: each rest of the 4-token groups,
-     * on both sides of the kernels' small-batch limit (16), odd row counts,
-     * with and without accumulate */
+    /* every batch size from 1 to 33 tokens (each rest of the kernels' 4- and
+     * 8-token groups), odd row counts, with and without accumulate */
     static const int64_t every_k[] = { 257, 2560 }, every_rows[] = { 5, 19 };
     for (int n = 1; n <= 33; n += ca->quick ? 4 : 1)
         for (size_t ik = 0; ik < 2; ik++)

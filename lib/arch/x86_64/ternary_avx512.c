@@ -89,6 +89,7 @@ static inline __attribute__((always_inline)) void tile_dot_tokens(const uint8_t 
                                                                   __m512i acc[16])
 {
     const __m512i m = _mm512_set1_epi8(0x03);
+    BN_UNROLL
     for (int i = 0; i < 16; i++)
         acc[i] = _mm512_setzero_si512();
     for (int64_t c = 0; c < n_chunks; c++) {
@@ -98,15 +99,20 @@ static inline __attribute__((always_inline)) void tile_dot_tokens(const uint8_t 
         _mm_prefetch((const char *)p + PREFETCH_AHEAD + 128, _MM_HINT_T0);
         _mm_prefetch((const char *)p + PREFETCH_AHEAD + 192, _MM_HINT_T0);
         __m512i w[4];
+        BN_UNROLL
         for (int r = 0; r < 4; r++)
             w[r] = _mm512_load_si512(p + 64 * r);
+        BN_UNROLL
         for (int q = 0; q < 4; q++) {
             __m512i xv[4];
+            BN_UNROLL
             for (int t = 0; t < T; t++)
                 xv[t] = _mm512_loadu_si512(x + (size_t)t * xs + c * BN_TP_CHUNK + 64 * q);
+            BN_UNROLL
             for (int r = 0; r < 4; r++) {
                 /* 16-bit shifts: the bits moved in from the next byte are masked off */
                 const __m512i plane = _mm512_and_si512(q ? _mm512_srli_epi16(w[r], 2 * q) : w[r], m);
+                BN_UNROLL
                 for (int t = 0; t < T; t++)
                     acc[t * 4 + r] = dpbusd(acc[t * 4 + r], plane, xv[t]);
             }
@@ -119,9 +125,11 @@ static inline __attribute__((always_inline)) void tile_dot_tokens(const uint8_t 
 static inline __m512i sum16(const __m512i v[16])
 {
     __m512i s[8], u[4];
+    BN_UNROLL
     for (int j = 0; j < 8; j++)
         s[j] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * j], v[2 * j + 1]),
                                 _mm512_unpackhi_epi32(v[2 * j], v[2 * j + 1]));
+    BN_UNROLL
     for (int i = 0; i < 4; i++)
         u[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(s[2 * i], s[2 * i + 1]),
                                 _mm512_unpackhi_epi64(s[2 * i], s[2 * i + 1]));
@@ -151,6 +159,7 @@ static inline __attribute__((always_inline)) void tile_tokens(const bn_tpack *w,
     float *yt = y + (size_t)i * y_stride + t * BN_TP_ROWS;
     __m128 vj[4] = { _mm512_extractf32x4_ps(v, 0), _mm512_extractf32x4_ps(v, 1), _mm512_extractf32x4_ps(v, 2),
                      _mm512_extractf32x4_ps(v, 3) };
+    BN_UNROLL
     for (int j = 0; j < T; j++) {
         float *yj = yt + (size_t)j * y_stride;
         __m128 o = vj[j];
@@ -180,7 +189,6 @@ static inline void tile_token(const bn_tpack *w, const uint8_t *tile, int64_t t,
  * stays in L2 while each group of four tokens, whose activations stay in L1,
  * passes over it. */
 #define GEMM_BLOCK_BYTES (256 * 1024)
-#define SMALL_BATCH 16
 
 void bn_tgemm_avx512(BN_TGEMM_ARGS)
 {
@@ -199,10 +207,7 @@ void bn_tgemm_avx512(BN_TGEMM_ARGS)
         }
         return;
     }
-    /* a few tokens: each tile, streamed from memory, meets all of them
-     * while it is in L1, so that memory is read while they compute; more:
-     * blocks of tiles in L2 meet groups of four tokens held in L1 */
-    int64_t block = n_tok <= SMALL_BATCH ? 1 : (int64_t)(GEMM_BLOCK_BYTES / tile_bytes);
+    int64_t block = (int64_t)(GEMM_BLOCK_BYTES / tile_bytes);
     block = block < 1 ? 1 : block;
     for (int64_t tb = tile0; tb < tile1; tb += block) {
         const int64_t te = tb + block < tile1 ? tb + block : tile1;
