@@ -256,25 +256,28 @@ static void history_free(history *h)
 typedef struct chat {
     const bn_chat_template *t;
     history h;
-    char *text, *prev;          /* this turn's and the last turn's formatted text */
-    size_t cap_text, cap_prev;
-    size_t in_cache;            /* bytes of `prev` the KV cache holds */
+    bn_token *prev;             /* the last turn's tokens, up to its generation prompt */
+    size_t n_prev, cap_prev;    /* the KV cache holds those n_prev tokens (then the answer) */
 } chat;
 
-/* Formats the whole history with the generation prompt into c->text. */
-static int format_all(chat *c, size_t *len)
+/* Tokenizes the whole history with the generation prompt into s->tokens:
+ * the template's markers become control tokens, the messages stay text
+ * (bn_chat_tokenize), so a message cannot forge a turn. */
+static int tokenize_all(bn_cli_session *s, chat *c, size_t *n)
 {
     const char *const *contents = (const char *const *)c->h.contents;
-    int rc = bn_chat_format(c->t, c->h.roles, contents, c->h.n, 1, c->text, c->cap_text, len);
-    if (rc == BN_E_RANGE && *len >= c->cap_text) {
-        char *b = realloc(c->text, *len + 1);
-        if (!b) {
+    int rc = bn_chat_tokenize(c->t, s->model, c->h.roles, contents, c->h.n, 1, s->tokens,
+                              s->cap_tokens, n);
+    if (rc == BN_E_RANGE && *n > s->cap_tokens) {
+        bn_token *t = realloc(s->tokens, *n * sizeof *t);
+        if (!t) {
             fprintf(stderr, BN_CLI_PROG ": out of memory\n");
             return BN_CLI_FAILURE;
         }
-        c->text = b;
-        c->cap_text = *len + 1;
-        rc = bn_chat_format(c->t, c->h.roles, contents, c->h.n, 1, c->text, c->cap_text, len);
+        s->tokens = t;
+        s->cap_tokens = *n;
+        rc = bn_chat_tokenize(c->t, s->model, c->h.roles, contents, c->h.n, 1, s->tokens,
+                              s->cap_tokens, n);
     }
     return rc ? lib_fail(rc) : 0;
 }
@@ -302,32 +305,30 @@ static int turn(bn_cli_session *s, chat *c, const char *message)
 {
     if (history_add(&c->h, "user", message))
         return out_of_memory();
-    size_t len;
-    int rc = format_all(c, &len);
+    size_t n;
+    int rc = tokenize_all(s, c, &n);
     if (rc)
         return rc;
-    if (len < c->in_cache || (c->in_cache && memcmp(c->text, c->prev, c->in_cache))) {
+    if (n < c->n_prev || (c->n_prev && memcmp(s->tokens, c->prev, c->n_prev * sizeof *c->prev))) {
         fprintf(stderr, BN_CLI_PROG ": the chat template changed earlier text: cannot continue\n");
         return BN_CLI_FAILURE;
     }
-    /* The template's text starts with the BOS token's text: parse specials,
-     * add none (ADD_SPECIAL would put a second BOS before it). */
-    size_t n;
-    if ((rc = tokenize(s, c->text + c->in_cache, len - c->in_cache, BN_TOKENIZE_PARSE_SPECIAL, &n)))
-        return rc;
-    if ((rc = feed(s, s->tokens, n)))
+    /* feed() and answer() reuse s->tokens: keep this turn's tokens first */
+    if (n > c->cap_prev) {
+        bn_token *p = realloc(c->prev, n * sizeof *p);
+        if (!p)
+            return out_of_memory();
+        c->prev = p;
+        c->cap_prev = n;
+    }
+    memcpy(c->prev, s->tokens, n * sizeof *c->prev);
+    if ((rc = feed(s, c->prev + c->n_prev, n - c->n_prev)))
         return s->ctx_full ? 0 : rc;
     if ((rc = answer(s)))
         return rc;
-    /* The cache now holds this text (up to the generation prompt) and the
-     * answer; the next turn's text starts where this one ends. */
-    char *tmp = c->prev;
-    c->prev = c->text;
-    c->text = tmp;
-    size_t cap = c->cap_prev;
-    c->cap_prev = c->cap_text;
-    c->cap_text = cap;
-    c->in_cache = len;
+    /* The cache now holds these tokens (up to the generation prompt) and the
+     * answer; the next turn's tokens start where these end. */
+    c->n_prev = n;
     return history_add(&c->h, "assistant", "") ? out_of_memory() : 0;
 }
 
@@ -362,7 +363,6 @@ int bn_cli_chat(bn_cli_session *s, const char *first, FILE *in)
     if (interactive && !rc && !s->ctx_full)
         fputs("\n", stdout);
     free(line);
-    free(c.text);
     free(c.prev);
     history_free(&c.h);
     bn_chat_template_free(&t);

@@ -266,8 +266,9 @@ BN_API int32_t bn_model_meta_string(const bn_model *m, const char *key, char *bu
 /* Inference contexts                                                        */
 /* ------------------------------------------------------------------------ */
 /*
- * A context holds one sequence: its KV cache, scratch buffers, and a pool of
- * worker threads. Contexts are independent: several contexts on one model
+ * A context holds one sequence (or n_seq_max of them, see "Many sequences"
+ * below): its KV cache, scratch buffers, and a pool of worker threads (its
+ * own, or a shared bn_threadpool). Contexts are independent: several contexts on one model
  * may run on different threads at once with no locking. One context must not
  * be used by two threads at the same time.
  *
@@ -313,8 +314,19 @@ typedef struct bn_ctx_params {
     /** Keep the logits of every token of each batch (1), not only of the
      *  last (0), for bn_ctx_logits_ith(). Default 0. */
     int32_t logits_all;
+    /** Sequences the context holds (bn_batch_add(), bn_ctx_seq_*()); 0 or 1 =
+     *  one, sequence 0, the one bn_decode() extends. Each sequence has its own
+     *  positions, and n_ctx bounds each sequence, not their sum: the KV cache
+     *  has room for n_seq_max * n_ctx positions, whose memory is committed by
+     *  the operating system only as sequences grow (doc/design.md). Default 1.
+     *  (Since API 0.2.) */
+    int32_t n_seq_max;
+    /** Most tokens of one batch that may ask for logits (rows of logits the
+     *  context keeps). 0 = the larger of n_seq_max and 16, capped at n_batch;
+     *  logits_all = 1 raises it to n_batch. Default 0. (Since API 0.2.) */
+    int32_t n_outputs_max;
     /** Reserved for future fields; bn_ctx_params_default() zeroes it. */
-    uint8_t reserved[108];
+    uint8_t reserved[100];
 } bn_ctx_params;
 
 /** Fills *p with the defaults documented on each field. */
@@ -373,6 +385,230 @@ BN_API int32_t bn_ctx_n_batch(const bn_ctx *c);
 BN_API int32_t bn_ctx_n_threads(const bn_ctx *c);
 /** The model the context was created on. */
 BN_API const bn_model *bn_ctx_model(const bn_ctx *c);
+
+/* ------------------------------------------------------------------------ */
+/* Many sequences, batches, saved state, cancellation (since API 0.2)        */
+/* ------------------------------------------------------------------------ */
+/*
+ * A context created with n_seq_max = N holds N sequences, numbered 0 to N-1,
+ * each with its own positions over one KV cache. One bn_decode_batch() call
+ * advances any of them together: a prompt chunk of one sequence may ride
+ * along with single tokens of others (continuous batching). Every matmul of
+ * the pass reads each weight once for the whole batch, so N sequences cost
+ * little more memory traffic than one. Each token's logits are exactly those
+ * of the same sequence decoded alone (bit for bit, any batch composition).
+ *
+ *     bn_ctx_params cp;
+ *     bn_ctx_params_default(&cp);
+ *     cp.n_seq_max = 4;
+ *     bn_ctx *ctx = NULL;
+ *     bn_ctx_new(&ctx, model, &cp);
+ *     bn_batch *b = NULL;
+ *     bn_batch_new(&b, bn_ctx_n_batch(ctx));
+ *     for (int32_t s = 0; s < 4; s++)                  // four prompts at once
+ *         for (size_t i = 0; i < n_prompt[s]; i++)
+ *             bn_batch_add(b, prompt[s][i], s, BN_POS_NEXT, i + 1 == n_prompt[s]);
+ *     while (bn_decode_batch(ctx, b) == BN_OK && ...) {
+ *         bn_batch_clear(b);
+ *         for (int32_t s = 0; s < 4; s++) {             // one token each
+ *             const float *logits = bn_ctx_seq_logits(ctx, s);
+ *             bn_batch_add(b, pick(logits), s, BN_POS_NEXT, 1);
+ *         }
+ *     }
+ *     bn_batch_free(&b);
+ *
+ * Sequence 0 is the one bn_decode(), bn_ctx_logits(), bn_ctx_pos() and
+ * bn_ctx_truncate() act on, so a program written for one sequence runs
+ * unchanged. All functions here follow the context's threading rule: one
+ * thread at a time per context. A bn_batch is plain caller-side data, used by
+ * one thread at a time.
+ */
+
+/** Position argument of bn_batch_add(): the sequence's next position. */
+#define BN_POS_NEXT (-1)
+
+/** Tokens for bn_decode_batch(), each naming its sequence and position. */
+typedef struct bn_batch bn_batch;
+
+/**
+ * Creates an empty batch with room for n_max tokens (1 to 2^24).
+ * @return BN_OK, BN_E_INVALID_ARG, BN_E_NOMEM.
+ */
+BN_API int bn_batch_new(bn_batch **out, int32_t n_max);
+
+/** Frees a batch and sets *b to NULL. Accepts NULL and a pointer to NULL. */
+BN_API void bn_batch_free(bn_batch **b);
+
+/** Removes every token from the batch (keeps its room). Accepts NULL. */
+BN_API void bn_batch_clear(bn_batch *b);
+
+/**
+ * Appends a token for sequence seq at position pos.
+ * @param pos          BN_POS_NEXT for the sequence's next position (after
+ *                     its cached tokens and this batch's earlier tokens of
+ *                     the same sequence), or an explicit position, which
+ *                     bn_decode_batch() checks to be exactly that one.
+ * @param want_logits  1 to keep this token's logits (bn_ctx_batch_logits(),
+ *                     bn_ctx_seq_logits()), 0 not to.
+ * @return BN_OK; BN_E_INVALID_ARG (NULL batch, negative seq, pos < -1,
+ *         want_logits not 0 or 1); BN_E_BATCH when the batch is full. The
+ *         sequence id and position are checked against a context by
+ *         bn_decode_batch().
+ */
+BN_API int bn_batch_add(bn_batch *b, bn_token token, int32_t seq, int32_t pos, int want_logits);
+
+/** Tokens in the batch (0 for NULL). */
+BN_API int32_t bn_batch_n_tokens(const bn_batch *b);
+
+/**
+ * Runs one forward pass over every token of the batch, in any order of
+ * sequences; tokens of one sequence must come in position order.
+ * All or nothing: on any error no sequence and no logits change.
+ * @return BN_OK;
+ *         BN_E_INVALID_ARG (NULL argument, empty batch, a position that leaves
+ *         a gap or overlaps tokens already in the sequence);
+ *         BN_E_RANGE (a token id outside the vocabulary, a sequence id
+ *         outside [0, n_seq_max));
+ *         BN_E_BATCH (more tokens than n_batch, or more asking for logits
+ *         than the context keeps rows for: n_outputs_max);
+ *         BN_E_CTX_FULL (a sequence would exceed n_ctx);
+ *         BN_E_CANCELLED (the abort callback asked to stop).
+ */
+BN_API int bn_decode_batch(bn_ctx *c, const bn_batch *b);
+
+/**
+ * Logits of token i of the last successful bn_decode_batch() or bn_decode()
+ * call (0 = its first token, negative counts from the end): n_vocab floats,
+ * or NULL when that token did not ask for logits or i is out of range.
+ * Valid until the next call on this context that decodes or changes a
+ * sequence (truncate, clear, copy, keep, state load); such a change makes
+ * this return NULL.
+ */
+BN_API const float *bn_ctx_batch_logits(const bn_ctx *c, int32_t i);
+
+/**
+ * Logits of the last token of sequence seq, if the last successful decode
+ * call asked for them (or bn_ctx_seq_copy() or bn_ctx_seq_state_load() gave
+ * them to seq since); NULL otherwise. Valid until the next decode call on
+ * this context or the next change of that sequence.
+ */
+BN_API const float *bn_ctx_seq_logits(const bn_ctx *c, int32_t seq);
+
+/** The context's n_seq_max (after defaults). */
+BN_API int32_t bn_ctx_n_seq_max(const bn_ctx *c);
+
+/** Tokens in sequence seq (its next position); 0 for a bad argument. */
+BN_API int32_t bn_ctx_seq_pos(const bn_ctx *c, int32_t seq);
+
+/**
+ * Empties sequence seq, or every sequence when seq is -1.
+ * @return BN_OK, BN_E_INVALID_ARG (NULL), BN_E_RANGE (seq).
+ */
+BN_API int bn_ctx_seq_clear(bn_ctx *c, int32_t seq);
+
+/**
+ * Rewinds sequence seq to its first pos tokens (0 <= pos <= its length).
+ * @return BN_OK, BN_E_INVALID_ARG, BN_E_RANGE.
+ */
+BN_API int bn_ctx_seq_truncate(bn_ctx *c, int32_t seq, int32_t pos);
+
+/**
+ * Makes sequence dst hold the first n_pos tokens of sequence src (-1 = all
+ * of them), replacing what dst held, e.g. a system prompt computed once and
+ * shared by every conversation. Copies the cached keys and values (no
+ * recomputation). The logits of dst are those of src when n_pos covers all
+ * of src, else none.
+ * @return BN_OK, BN_E_INVALID_ARG (NULL, src == dst), BN_E_RANGE (a sequence
+ *         id, or n_pos beyond src's length).
+ */
+BN_API int bn_ctx_seq_copy(bn_ctx *c, int32_t src, int32_t dst, int32_t n_pos);
+
+/**
+ * Empties every sequence except seq. @return as bn_ctx_seq_clear().
+ */
+BN_API int bn_ctx_seq_keep(bn_ctx *c, int32_t seq);
+
+/*
+ * Saved state: one sequence's cached keys and values, its length and its
+ * last logits (when it has them), in a versioned, checksummed format tied to
+ * the model it came from (architecture, shapes, tensor types and a sample of
+ * the weights) and to the context's KV type. Loading it into a context on
+ * another model, with another KV type, with a smaller n_ctx, from another
+ * format version, or truncated or corrupted, is a clear error that changes
+ * nothing. doc/design.md gives the format.
+ */
+
+/** Bytes bn_ctx_seq_state_save() writes for sequence seq now; 0 for a bad argument. */
+BN_API size_t bn_ctx_seq_state_size(const bn_ctx *c, int32_t seq);
+
+/**
+ * Writes the state of sequence seq into buf (buf_size bytes); *n_out
+ * receives the size needed. @return BN_OK, BN_E_INVALID_ARG, BN_E_RANGE
+ * (seq out of range, or buf_size too small: nothing useful in buf).
+ */
+BN_API int bn_ctx_seq_state_save(const bn_ctx *c, int32_t seq, void *buf, size_t buf_size,
+                                 size_t *n_out);
+
+/**
+ * Replaces sequence seq with a saved state (size bytes at data). The context
+ * may be another one, in this process or another, on the same model.
+ * @return BN_OK; BN_E_INVALID_ARG (NULL); BN_E_RANGE (seq); BN_E_FORMAT
+ *         (not a state, truncated, corrupted, or another format version);
+ *         BN_E_MODEL (saved from another model, or with another KV type);
+ *         BN_E_CTX_FULL (longer than this context's n_ctx).
+ */
+BN_API int bn_ctx_seq_state_load(bn_ctx *c, int32_t seq, const void *data, size_t size);
+
+/** bn_ctx_seq_state_save() to a file (created or replaced). Adds BN_E_IO. */
+BN_API int bn_ctx_seq_state_save_file(const bn_ctx *c, int32_t seq, const char *path);
+
+/** bn_ctx_seq_state_load() from a file. Adds BN_E_IO. */
+BN_API int bn_ctx_seq_state_load_file(bn_ctx *c, int32_t seq, const char *path);
+
+/**
+ * Called during bn_decode() and bn_decode_batch() at least once per layer of
+ * the forward pass, on the thread that made the call. Return 0 to go on,
+ * non-zero to stop: the call then returns BN_E_CANCELLED and leaves every
+ * sequence and the logits exactly as they were before it.
+ */
+typedef int (*bn_abort_fn)(void *user_data);
+
+/**
+ * Sets (or, with fn NULL, removes) the context's abort callback.
+ * @return BN_OK, BN_E_INVALID_ARG (NULL context).
+ */
+BN_API int bn_ctx_set_abort_callback(bn_ctx *c, bn_abort_fn fn, void *user_data);
+
+/*
+ * A thread pool shared by contexts, so that several contexts in one process
+ * do not oversubscribe the cores: contexts created with
+ * bn_ctx_new_with_pool() compute on the pool's threads, one forward pass at
+ * a time (a pass waits for the pool while another context's pass runs on
+ * it). The pool may be used from any thread; it must outlive its contexts.
+ */
+typedef struct bn_threadpool bn_threadpool;
+
+/**
+ * Starts a pool of n_threads computing threads (the caller of a pass is one
+ * of them); 0 = the number of online CPUs.
+ * @return BN_OK, BN_E_INVALID_ARG, BN_E_NOMEM.
+ */
+BN_API int bn_threadpool_new(bn_threadpool **out, int32_t n_threads);
+
+/** Stops the pool's threads and frees it; sets *p to NULL. Every context
+ *  using it must be freed first. Accepts NULL and a pointer to NULL. */
+BN_API void bn_threadpool_free(bn_threadpool **p);
+
+/** The pool's thread count (0 for NULL). */
+BN_API int32_t bn_threadpool_n_threads(const bn_threadpool *p);
+
+/**
+ * bn_ctx_new() on a shared pool: the context starts no threads of its own
+ * and its n_threads is the pool's (p->n_threads must be 0 or equal to it).
+ * @return as bn_ctx_new().
+ */
+BN_API int bn_ctx_new_with_pool(bn_ctx **out, bn_model *m, const bn_ctx_params *p,
+                                bn_threadpool *pool);
 
 /* ------------------------------------------------------------------------ */
 /* Tokens and text                                                           */
@@ -487,6 +723,106 @@ BN_API int bn_sampler_accept(bn_sampler *s, bn_token token);
 /** Empties the penalty window and restarts the generator from the seed. */
 BN_API void bn_sampler_reset(bn_sampler *s);
 
+/**
+ * The distribution the sampler would draw the next token from, after
+ * penalties, top-k, min-p, top-p and temperature: *n_out candidate tokens in
+ * ids[] with their probabilities in probs[] (summing to 1, in no particular
+ * order). With temperature 0 it is the greedy token with probability 1.
+ * Neither draws nor records a token (since API 0.2; speculative sampling's
+ * acceptance rule needs these filtered probabilities).
+ * @param ids, probs  room for n_max entries each (NULL when n_max is 0).
+ * @return BN_OK; BN_E_RANGE when n_max is too small (*n_out says how many
+ *         are needed); BN_E_INVALID_ARG.
+ */
+BN_API int bn_sampler_probs(bn_sampler *s, const float *logits, bn_token *ids, float *probs, size_t n_max,
+                            size_t *n_out);
+
+/* ------------------------------------------------------------------------ */
+/* Speculative decoding (since API 0.2)                                      */
+/* ------------------------------------------------------------------------ */
+/*
+ * Exact speculative decoding of one sequence. Each bn_spec_step() drafts up
+ * to n_draft_max tokens by looking the sequence's latest tokens up in its own
+ * history (prompt lookup: rewriting, editing, extraction and code repeat long
+ * spans of their context), checks them all in one batched pass, keeps what
+ * the model agrees with, and rolls the rest back in the cache. The output is
+ * that of plain decoding with the same sampler: token for token with greedy
+ * sampling (temperature 0); with random sampling, drafts are accepted by the
+ * speculative-sampling rule, so every token is distributed exactly as the
+ * sampler's filtered distribution (with other random draws than plain
+ * decoding). The draft length adapts to how often drafts are accepted, and
+ * drafting pauses where it does not pay.
+ *
+ *     bn_decode(ctx, prompt, n_prompt);              // sequence 0, logits of its last token
+ *     bn_spec_begin(spec, prompt, n_prompt);
+ *     bn_token out[65];
+ *     size_t n;
+ *     while (bn_spec_step(spec, ctx, 0, sampler, out, 65, &n) == BN_OK) {
+ *         ... out[0..n) are the next tokens; stop at an end-of-generation one ...
+ *     }
+ *
+ * Between bn_spec_begin() and the last step, the sequence belongs to the
+ * speculative decoder: decode nothing else into it. Its cache holds every
+ * token returned so far except possibly the last. A bn_spec is used by one
+ * thread at a time.
+ */
+typedef struct bn_spec bn_spec;
+
+/** Options of bn_spec_new(). Fill with bn_spec_params_default() first. */
+typedef struct bn_spec_params {
+    /** Most tokens drafted per step, 0 to 64; 0 = plain decoding. Default 8. */
+    int32_t n_draft_max;
+    /** Lengths of the latest-token suffix looked up in the history, longest
+     *  first: from ngram_max down to ngram_min (1 to 8). Defaults 2 and 4. */
+    int32_t ngram_min;
+    int32_t ngram_max;
+    /** Cost of checking one more token in a pass, as a fraction of a
+     *  one-token pass (bitnet-bench measures it: pp of k tokens against one).
+     *  The draft length maximises expected tokens per cost given the
+     *  acceptance seen so far. 0 to 10. Default 0.1. */
+    float draft_cost;
+    /** Reserved for future fields; bn_spec_params_default() zeroes it. */
+    uint8_t reserved[112];
+} bn_spec_params;
+
+/** Counters of a speculative decoder since bn_spec_new(). */
+typedef struct bn_spec_stats {
+    int64_t n_steps;        /**< bn_spec_step() calls that succeeded (one pass each) */
+    int64_t n_drafted;      /**< tokens drafted and checked */
+    int64_t n_accepted;     /**< drafted tokens the model agreed with */
+    int64_t n_tokens;       /**< tokens returned */
+    uint8_t reserved[32];   /**< zero */
+} bn_spec_stats;
+
+/** Fills *p with the defaults documented on each field. */
+BN_API void bn_spec_params_default(bn_spec_params *p);
+/** @return BN_OK, BN_E_INVALID_ARG (NULL, out-of-range field), BN_E_NOMEM. */
+BN_API int bn_spec_new(bn_spec **out, const bn_spec_params *p);
+/** Frees it and sets *s to NULL. Accepts NULL and a pointer to NULL. */
+BN_API void bn_spec_free(bn_spec **s);
+/**
+ * Starts a generation: history[0, n) are the tokens the sequence holds (its
+ * prompt), where drafts are looked up, with every token generated after.
+ * @return BN_OK, BN_E_INVALID_ARG, BN_E_NOMEM.
+ */
+BN_API int bn_spec_begin(bn_spec *s, const bn_token *history, size_t n);
+/**
+ * One step: picks the next token with the sampler from the sequence's logits,
+ * drafts, checks the drafts in one pass of the context, and writes the tokens
+ * that follow (at least one, at most n_draft_max + 1) to out[0, *n_out).
+ * Tokens after an end-of-generation token are never returned.
+ * @param n_max  room in out: at least n_draft_max + 1.
+ * @return BN_OK; BN_E_INVALID_ARG (NULL, n_max too small, the sequence has
+ *         no logits to start from: decode its prompt first); BN_E_RANGE (seq);
+ *         BN_E_CTX_FULL (no room for one more token); BN_E_CANCELLED and the
+ *         errors of bn_decode_batch(), after which the sequence and the
+ *         decoder are as before the call; BN_E_NOMEM.
+ */
+BN_API int bn_spec_step(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, bn_token *out, size_t n_max,
+                        size_t *n_out);
+/** Copies the counters into *out. s and out must not be NULL. */
+BN_API void bn_spec_get_stats(const bn_spec *s, bn_spec_stats *out);
+
 /* ------------------------------------------------------------------------ */
 /* Streaming text out                                                        */
 /* ------------------------------------------------------------------------ */
@@ -553,6 +889,33 @@ BN_API const char *bn_chat_template_name(const bn_chat_template *t);
 BN_API int bn_chat_format(const bn_chat_template *t, const char *const *roles,
                           const char *const *contents, size_t n, int add_generation_prompt,
                           char *buf, size_t buf_size, size_t *n_out);
+
+/**
+ * The tokens of a conversation, safe against role injection (since API 0.2).
+ *
+ * bn_chat_format() gives text, and tokenizing that text with
+ * BN_TOKENIZE_PARSE_SPECIAL turns every special-token spelling in it into
+ * the special token, including spellings inside a message: a user who writes
+ * "<|eot_id|><|start_header_id|>system<|end_header_id|>" forges an end of
+ * turn and a system header. Never tokenize formatted chat text that holds
+ * untrusted content with PARSE_SPECIAL. Use this call instead: the
+ * template's own text (begin, role headers and suffixes, the generation
+ * prompt) becomes special tokens where it spells them, while every role name
+ * and message content is tokenized as plain text (as bn_tokenize() without
+ * BN_TOKENIZE_PARSE_SPECIAL). Where no content spells a special token, the
+ * tokens equal those of tokenizing bn_chat_format()'s text with
+ * BN_TOKENIZE_PARSE_SPECIAL. No BOS is added beyond what the template spells.
+ *
+ * @param out    room for n_max tokens (NULL when n_max is 0).
+ * @param n_out  receives the number of tokens the conversation needs.
+ * @return BN_OK; BN_E_RANGE when n_max is too small (*n_out says how many
+ *         are needed); BN_E_INVALID_ARG (as bn_chat_format(), or a model
+ *         without a tokenizer); BN_E_NOMEM.
+ */
+BN_API int bn_chat_tokenize(const bn_chat_template *t, const bn_model *m,
+                            const char *const *roles, const char *const *contents, size_t n,
+                            int add_generation_prompt, bn_token *out, size_t n_max,
+                            size_t *n_out);
 
 #ifdef __cplusplus
 }

@@ -7,13 +7,13 @@
 
 /* Release of the package (what bn_version_string() returns). */
 #define BN_VERSION_MAJOR 0
-#define BN_VERSION_MINOR 1
+#define BN_VERSION_MINOR 2
 #define BN_VERSION_PATCH 0
 
 /* Version of the ABI. The SONAME is libbitnet.so.<BN_API_VERSION_MAJOR>;
  * MINOR grows when symbols or fields are added compatibly; PATCH for fixes. */
 #define BN_API_VERSION_MAJOR 0
-#define BN_API_VERSION_MINOR 1
+#define BN_API_VERSION_MINOR 2
 #define BN_API_VERSION_PATCH 0
 
 /* Packs major/minor/patch the way bn_version_api() returns them. */

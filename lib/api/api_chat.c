@@ -3,7 +3,9 @@
 #include <stdlib.h>
 
 #include "core/error.h"
+#include "model/model.h"
 #include "sampling/chat_template.h"
+#include "tokenizer/vocab.h"
 
 int bn_chat_template_for_model(bn_chat_template **out, const bn_model *m)
 {
@@ -95,23 +97,64 @@ const char *bn_chat_template_name(const bn_chat_template *t)
     return t ? bn_chat_template_kind_name(t->kind) : "";
 }
 
+/* The messages' checks shared by bn_chat_format and bn_chat_tokenize. */
+static int check_messages(const bn_chat_template *t, const char *const *roles,
+                          const char *const *contents, size_t n, const char *fn)
+{
+    if (!t)
+        return bn_fail(BN_E_INVALID_ARG, "%s: NULL template", fn);
+    if (n && (!roles || !contents))
+        return bn_fail(BN_E_INVALID_ARG, "%s: NULL %s with %zu messages", fn,
+                       !roles ? "roles" : "contents", n);
+    for (size_t i = 0; i < n; i++) {
+        if (!roles[i] || !contents[i])
+            return bn_fail(BN_E_INVALID_ARG, "%s: message %zu has a NULL %s", fn, i,
+                           !roles[i] ? "role" : "content");
+        if (!roles[i][0])
+            return bn_fail(BN_E_INVALID_ARG, "%s: message %zu has an empty role", fn, i);
+    }
+    return BN_OK;
+}
+
 int bn_chat_format(const bn_chat_template *t, const char *const *roles, const char *const *contents,
                    size_t n, int add_generation_prompt, char *buf, size_t buf_size, size_t *n_out)
 {
-    if (!t || !n_out)
-        return bn_fail(BN_E_INVALID_ARG, "bn_chat_format: NULL %s", !t ? "template" : "n_out");
+    if (!n_out)
+        return bn_fail(BN_E_INVALID_ARG, "bn_chat_format: NULL n_out");
     *n_out = 0;
-    if (n && (!roles || !contents))
-        return bn_fail(BN_E_INVALID_ARG, "bn_chat_format: NULL %s with %zu messages",
-                       !roles ? "roles" : "contents", n);
+    int rc = check_messages(t, roles, contents, n, "bn_chat_format");
+    if (rc)
+        return rc;
     if (!buf && buf_size)
         return bn_fail(BN_E_INVALID_ARG, "bn_chat_format: NULL buffer of %zu bytes", buf_size);
-    for (size_t i = 0; i < n; i++) {
-        if (!roles[i] || !contents[i])
-            return bn_fail(BN_E_INVALID_ARG, "bn_chat_format: message %zu has a NULL %s", i,
-                           !roles[i] ? "role" : "content");
-        if (!roles[i][0])
-            return bn_fail(BN_E_INVALID_ARG, "bn_chat_format: message %zu has an empty role", i);
-    }
     return bn_chat_template_render(t, roles, contents, n, add_generation_prompt, buf, buf_size, n_out);
+}
+
+int bn_chat_tokenize(const bn_chat_template *t, const bn_model *m, const char *const *roles,
+                     const char *const *contents, size_t n, int add_generation_prompt, bn_token *out,
+                     size_t n_max, size_t *n_out)
+{
+    if (!n_out)
+        return bn_fail(BN_E_INVALID_ARG, "bn_chat_tokenize: NULL n_out");
+    *n_out = 0;
+    int rc = check_messages(t, roles, contents, n, "bn_chat_tokenize");
+    if (rc)
+        return rc;
+    if (!m)
+        return bn_fail(BN_E_INVALID_ARG, "bn_chat_tokenize: model is NULL");
+    if (!out && n_max)
+        return bn_fail(BN_E_INVALID_ARG, "bn_chat_tokenize: out is NULL but n_max is %zu", n_max);
+    if (!m->vocab)
+        return bn_fail(BN_E_INVALID_ARG, "bn_chat_tokenize: the model file has no tokenizer "
+                       "(no tokenizer.ggml.model)");
+    char *text;
+    size_t len, *marks, n_marks;
+    rc = bn_chat_template_render_marked(t, roles, contents, n, add_generation_prompt, &text, &len,
+                                        &marks, &n_marks);
+    if (rc)
+        return rc;
+    rc = bn_vocab_tokenize_marked(m->vocab, text, len, marks, n_marks, out, n_max, n_out);
+    free(text);
+    free(marks);
+    return rc;
 }

@@ -7,9 +7,11 @@
 #include "core/checked.h"
 #include "core/error.h"
 #include "ctx/context.h"
+#include "runtime/shared_pool.h"
 
 #define BN_MAX_THREADS 512
 #define BN_MAX_CTX (1 << 24)
+#define BN_MAX_SEQ 4096
 
 void bn_ctx_params_default(bn_ctx_params *p)
 {
@@ -21,6 +23,8 @@ void bn_ctx_params_default(bn_ctx_params *p)
     p->n_threads = 0;
     p->kv_type = BN_KV_F16;
     p->logits_all = 0;
+    p->n_seq_max = 1;
+    p->n_outputs_max = 0;
 }
 
 static int resolve_params(const bn_model *m, const bn_ctx_params *p, bn_ctx *c)
@@ -44,6 +48,16 @@ static int resolve_params(const bn_model *m, const bn_ctx_params *p, bn_ctx *c)
     if (p->logits_all != 0 && p->logits_all != 1)
         return bn_fail(BN_E_INVALID_ARG, "logits_all %d: expected 0 or 1", p->logits_all);
     c->logits_all = p->logits_all;
+    c->n_seq_max = p->n_seq_max ? p->n_seq_max : 1;
+    if (c->n_seq_max < 1 || c->n_seq_max > BN_MAX_SEQ)
+        return bn_fail(BN_E_INVALID_ARG, "n_seq_max %d: expected 0 to %d", p->n_seq_max, BN_MAX_SEQ);
+    if (p->n_outputs_max < 0)
+        return bn_fail(BN_E_INVALID_ARG, "n_outputs_max %d: expected 0 or more", p->n_outputs_max);
+    c->n_outputs = p->n_outputs_max ? p->n_outputs_max : c->n_seq_max > 16 ? c->n_seq_max : 16;
+    if (c->logits_all || c->n_outputs > c->n_batch)
+        c->n_outputs = c->n_batch;
+    /* a restored state needs a row of its own: at least one per sequence */
+    c->n_rows = c->n_outputs > c->n_seq_max ? c->n_outputs : c->n_seq_max;
     return BN_OK;
 }
 
@@ -65,9 +79,10 @@ static int plan_buffers(bn_ctx *c)
     c->width[BN_BUF_UP] = (size_t)hp->n_ff;
     c->width[BN_BUF_LOGITS] = (size_t)hp->n_vocab;
 
-    size_t sizes[BN_BUF_COUNT + 7], total = 0, off[BN_BUF_COUNT + 7];
+    enum { N_EXTRA = 13 };
+    size_t sizes[BN_BUF_COUNT + N_EXTRA], total = 0, off[BN_BUF_COUNT + N_EXTRA];
     for (int b = 0; b < BN_BUF_COUNT; b++) {
-        size_t rows = b == BN_BUF_LOGITS && !c->logits_all ? 1 : nb;
+        size_t rows = b == BN_BUF_LOGITS ? (size_t)c->n_rows : nb;
         if (!bn_mul_size(rows, c->width[b], &sizes[b]) || !bn_mul_size(sizes[b], 4, &sizes[b]))
             return bn_fail(BN_E_NOMEM, "buffer size overflows");
     }
@@ -88,7 +103,14 @@ static int plan_buffers(bn_ctx *c)
     c->embed_scratch_bytes = c->model->embed_by_pread ? (bn_model_embed_row_bytes(c->model) + 63) & ~(size_t)63 : 0;
     if (!bn_mul_size((size_t)c->n_threads, c->embed_scratch_bytes, &sizes[BN_BUF_COUNT + 6]))
         return bn_fail(BN_E_NOMEM, "buffer size overflows");
-    for (int i = 0; i < BN_BUF_COUNT + 7; i++) {
+    const size_t ns = (size_t)c->n_seq_max;
+    sizes[BN_BUF_COUNT + 7] = ns * 4;                       /* seq_len */
+    sizes[BN_BUF_COUNT + 8] = ns * 4;                       /* seq_row */
+    sizes[BN_BUF_COUNT + 9] = ns * 4;                       /* seq_scratch */
+    sizes[BN_BUF_COUNT + 10] = nb * 4 * 2;                  /* run_seq, run_pos */
+    sizes[BN_BUF_COUNT + 11] = (size_t)c->n_rows * 4;       /* run_out */
+    sizes[BN_BUF_COUNT + 12] = nb * 4;                      /* batch_row */
+    for (int i = 0; i < BN_BUF_COUNT + N_EXTRA; i++) {
         off[i] = total;
         size_t padded = (sizes[i] + 63) & ~(size_t)63;
         if (padded < sizes[i] || total + padded < total)
@@ -109,21 +131,38 @@ static int plan_buffers(bn_ctx *c)
     c->rope_cs = (float *)(a + off[BN_BUF_COUNT + 4]);
     c->work = c->work_bytes ? a + off[BN_BUF_COUNT + 5] : NULL;
     c->embed_scratch = c->embed_scratch_bytes ? a + off[BN_BUF_COUNT + 6] : NULL;
+    c->seq_len = (int32_t *)(a + off[BN_BUF_COUNT + 7]);
+    c->seq_row = (int32_t *)(a + off[BN_BUF_COUNT + 8]);
+    c->seq_scratch = (int32_t *)(a + off[BN_BUF_COUNT + 9]);
+    c->run_seq = (int32_t *)(a + off[BN_BUF_COUNT + 10]);
+    c->run_pos = c->run_seq + nb;
+    c->run_out = (int32_t *)(a + off[BN_BUF_COUNT + 11]);
+    c->batch_row = (int32_t *)(a + off[BN_BUF_COUNT + 12]);
+    for (size_t i = 0; i < ns; i++)
+        c->seq_row[i] = -1;
     return BN_OK;
 }
 
-int bn_ctx_new(bn_ctx **out, bn_model *m, const bn_ctx_params *user_params)
+static int ctx_new(bn_ctx **out, bn_model *m, const bn_ctx_params *user_params, bn_threadpool *pool,
+                   const char *fn)
 {
     if (!out)
-        return bn_fail(BN_E_INVALID_ARG, "bn_ctx_new: out is NULL");
+        return bn_fail(BN_E_INVALID_ARG, "%s: out is NULL", fn);
     *out = NULL;
     if (!m)
-        return bn_fail(BN_E_INVALID_ARG, "bn_ctx_new: model is NULL");
+        return bn_fail(BN_E_INVALID_ARG, "%s: model is NULL", fn);
     bn_ctx_params p;
     if (user_params)
         p = *user_params;
     else
         bn_ctx_params_default(&p);
+    if (pool) {
+        const int32_t n = bn_threadpool_n_threads(pool);
+        if (p.n_threads && p.n_threads != n)
+            return bn_fail(BN_E_INVALID_ARG, "%s: n_threads %d, but the pool has %d threads", fn,
+                           p.n_threads, n);
+        p.n_threads = n;
+    }
     bn_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return bn_fail(BN_E_NOMEM, "out of memory");
@@ -131,13 +170,18 @@ int bn_ctx_new(bn_ctx **out, bn_model *m, const bn_ctx_params *user_params)
     const bn_hparams *hp = &m->hp;
     int rc = resolve_params(m, &p, c);
     if (!rc)
-        rc = bn_kv_cache_init(&c->kv, hp->n_layer, c->n_ctx, hp->head_dim * hp->n_head_kv, p.kv_type);
+        rc = bn_kv_cache_init(&c->kv, c->n_seq_max, hp->n_layer, c->n_ctx, hp->head_dim * hp->n_head_kv,
+                              p.kv_type);
     if (!rc)
         rc = plan_buffers(c);
     if (!rc)
         rc = bn_graph_build(&c->graph, m);
-    if (!rc)
+    if (!rc && pool) {
+        c->shared = pool;
+        c->pool = bn_threadpool_pool(pool);
+    } else if (!rc) {
         rc = bn_pool_new(&c->pool, c->n_threads);
+    }
     if (rc) {
         bn_ctx_free(&c);
         return rc;
@@ -146,12 +190,28 @@ int bn_ctx_new(bn_ctx **out, bn_model *m, const bn_ctx_params *user_params)
     return BN_OK;
 }
 
+int bn_ctx_new(bn_ctx **out, bn_model *m, const bn_ctx_params *p)
+{
+    return ctx_new(out, m, p, NULL, "bn_ctx_new");
+}
+
+int bn_ctx_new_with_pool(bn_ctx **out, bn_model *m, const bn_ctx_params *p, bn_threadpool *pool)
+{
+    if (!pool) {
+        if (out)
+            *out = NULL;
+        return bn_fail(BN_E_INVALID_ARG, "bn_ctx_new_with_pool: pool is NULL");
+    }
+    return ctx_new(out, m, p, pool, "bn_ctx_new_with_pool");
+}
+
 void bn_ctx_free(bn_ctx **pc)
 {
     if (!pc || !*pc)
         return;
     bn_ctx *c = *pc;
-    bn_pool_free(&c->pool);
+    if (!c->shared)
+        bn_pool_free(&c->pool);
     bn_graph_free(&c->graph);
     bn_kv_cache_free(&c->kv);
     free(c->arena);
@@ -167,47 +227,23 @@ int bn_decode(bn_ctx *c, const bn_token *tokens, size_t n_tokens)
         return bn_fail(BN_E_INVALID_ARG, "bn_decode: no tokens");
     if (n_tokens > (size_t)c->n_batch)
         return bn_fail(BN_E_BATCH, "bn_decode: %zu tokens exceed n_batch %d", n_tokens, c->n_batch);
-    if ((size_t)c->pos + n_tokens > (size_t)c->n_ctx)
+    if ((size_t)c->seq_len[0] + n_tokens > (size_t)c->n_ctx)
         return bn_fail(BN_E_CTX_FULL, "bn_decode: %d tokens in the sequence + %zu exceed n_ctx %d",
-                       c->pos, n_tokens, c->n_ctx);
-    const int32_t n_vocab = c->model->hp.n_vocab;
-    for (size_t i = 0; i < n_tokens; i++)
-        if (tokens[i] < 0 || tokens[i] >= n_vocab)
-            return bn_fail(BN_E_RANGE, "bn_decode: token %zu is %d, outside [0, %d)", i, tokens[i],
-                           n_vocab);
-    c->run_tokens = tokens;
-    c->run_n = (int32_t)n_tokens;
-    c->run_pos0 = c->pos;
-    c->run_n_out = c->logits_all ? (int32_t)n_tokens : 1;
-    bn_graph_run(c);
-    c->pos += (int32_t)n_tokens;
-    c->n_logits = c->run_n_out;
-    c->last_batch = (int32_t)n_tokens;
-    return BN_OK;
+                       c->seq_len[0], n_tokens, c->n_ctx);
+    return bn_ctx_run_batch(c, tokens, NULL, NULL, NULL, (int32_t)n_tokens, "bn_decode");
 }
 
 const float *bn_ctx_logits(const bn_ctx *c)
 {
-    if (!c || c->n_logits == 0)
-        return NULL;
-    return c->buf[BN_BUF_LOGITS] + (size_t)(c->n_logits - 1) * c->width[BN_BUF_LOGITS];
+    return bn_ctx_seq_logits(c, 0);
 }
 
 const float *bn_ctx_logits_ith(const bn_ctx *c, int32_t i)
 {
-    if (!c || c->n_logits == 0)
-        return NULL;
-    if (i < 0)
-        i += c->last_batch;
-    if (i < 0 || i >= c->last_batch)
-        return NULL;
-    int32_t first_kept = c->last_batch - c->n_logits;
-    if (i < first_kept)
-        return NULL;
-    return c->buf[BN_BUF_LOGITS] + (size_t)(i - first_kept) * c->width[BN_BUF_LOGITS];
+    return bn_ctx_batch_logits(c, i);
 }
 
-int32_t bn_ctx_pos(const bn_ctx *c) { return c ? c->pos : 0; }
+int32_t bn_ctx_pos(const bn_ctx *c) { return c ? c->seq_len[0] : 0; }
 int32_t bn_ctx_n_ctx(const bn_ctx *c) { return c ? c->n_ctx : 0; }
 int32_t bn_ctx_n_batch(const bn_ctx *c) { return c ? c->n_batch : 0; }
 int32_t bn_ctx_n_threads(const bn_ctx *c) { return c ? c->n_threads : 0; }
@@ -217,10 +253,10 @@ int bn_ctx_truncate(bn_ctx *c, int32_t pos)
 {
     if (!c)
         return bn_fail(BN_E_INVALID_ARG, "bn_ctx_truncate: NULL context");
-    if (pos < 0 || pos > c->pos)
-        return bn_fail(BN_E_RANGE, "bn_ctx_truncate: position %d outside [0, %d]", pos, c->pos);
+    if (pos < 0 || pos > c->seq_len[0])
+        return bn_fail(BN_E_RANGE, "bn_ctx_truncate: position %d outside [0, %d]", pos, c->seq_len[0]);
     /* cache rows past pos are simply overwritten by later decodes */
-    c->pos = pos;
-    c->n_logits = 0;
+    c->seq_len[0] = pos;
+    bn_ctx_forget_logits(c);
     return BN_OK;
 }

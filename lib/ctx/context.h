@@ -1,8 +1,9 @@
-/* The state behind a bn_ctx handle. Everything bn_decode needs is allocated
+/* The state behind a bn_ctx handle. Everything a decode needs is allocated
  * in bn_ctx_new; a decode only writes into these buffers. */
 #ifndef BN_CTX_CONTEXT_H
 #define BN_CTX_CONTEXT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,9 +16,12 @@
 struct bn_ctx {
     const bn_model *model;
     int32_t n_ctx, n_batch, n_threads, logits_all;
-    int32_t pos;                    /* tokens in the sequence */
+    int32_t n_seq_max;
+    int32_t n_outputs;              /* most tokens of one batch with logits */
+    int32_t n_rows;                 /* rows of LOGITS: max(n_outputs, n_seq_max) */
     bn_kv_cache kv;
-    bn_pool *pool;
+    bn_pool *pool;                  /* the context's own, or the shared pool's */
+    bn_threadpool *shared;          /* the shared pool, or NULL */
     bn_graph graph;
 
     void *arena;                    /* one allocation for every buffer below */
@@ -33,18 +37,41 @@ struct bn_ctx {
     uint8_t *embed_scratch;         /* per thread: one embedding row read with pread, or NULL */
     size_t embed_scratch_bytes;
 
+    /* sequences */
+    int32_t *seq_len;               /* per sequence: positions cached */
+    int32_t *seq_row;               /* per sequence: LOGITS row of its last token, or -1 */
+    int32_t *seq_scratch;           /* per sequence: checks of a batch */
+
     uint64_t run_id;                /* bn_graph_run calls so far (activation stamps) */
 
-    /* the batch being run */
+    /* the batch being run: token t is run_tokens[t] of sequence run_seq[t]
+     * at position run_pos[t]; output row i is token run_out[i] */
     const bn_token *run_tokens;
-    int32_t run_n, run_pos0, run_n_out;
+    int32_t *run_seq, *run_pos, *run_out;
+    int32_t run_n, run_n_out;
+    /* abort callback: polled by thread 0 once per layer; every thread
+     * leaves the pass after the node where it is seen set */
+    bn_abort_fn abort_fn;
+    void *abort_data;
+    atomic_int cancelled;
 
-    /* what the last successful decode left */
-    int32_t n_logits;               /* rows of LOGITS that are valid (0: none) */
-    int32_t last_batch;             /* tokens in that batch */
+    /* what the last successful decode left: the LOGITS row of each of its
+     * last_batch tokens, or -1 */
+    int32_t *batch_row;
+    int32_t last_batch;
 };
 
-/* Runs the graph for the batch set in run_* (graph_exec.c). */
-void bn_graph_run(bn_ctx *c);
+/* Runs the graph for the batch set in run_* (graph_exec.c). Returns BN_OK,
+ * or BN_E_CANCELLED when the abort callback stopped it (the LOGITS rows are
+ * then untouched). */
+int bn_graph_run(bn_ctx *c);
+
+/* Validates and runs a batch of n tokens (tokens, seq, pos: BN_POS_NEXT or
+ * explicit, want: 0/1 each); all or nothing (api_seq.c). */
+int bn_ctx_run_batch(bn_ctx *c, const bn_token *tokens, const int32_t *seq, const int32_t *pos,
+                     const uint8_t *want, int32_t n, const char *fn);
+
+/* Invalidates every logits row (a sequence changed). */
+void bn_ctx_forget_logits(bn_ctx *c);
 
 #endif

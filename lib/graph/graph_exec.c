@@ -12,6 +12,7 @@
 #include "core/fp16.h"
 #include "gguf/gguf_types.h"
 #include "ctx/context.h"
+#include "runtime/shared_pool.h"
 #include "kernels/matmul.h"
 #include "ops/ops.h"
 
@@ -45,7 +46,7 @@ static void exec_embed(bn_ctx *c, int ith, int nth)
     for (int64_t t = r.begin; t < r.end; t++) {
         bn_model_embed_row(m, (uint64_t)c->run_tokens[t], row(c, BN_BUF_X, t), scratch);
         bn_op_rope_cache(c->rope_cs + (size_t)t * (size_t)hp->head_dim, hp->head_dim,
-                         c->run_pos0 + (int32_t)t, hp->rope_theta);
+                         c->run_pos[t], hp->rope_theta);
     }
 }
 
@@ -182,13 +183,14 @@ static void exec_rope_kv(bn_ctx *c, const bn_node *n, int ith, int nth)
             rope(q + h * hp->head_dim, cs, hp->head_dim);
         for (int h = 0; h < hp->n_head_kv; h++)
             rope(k + h * hp->head_dim, cs, hp->head_dim);
-        int32_t pos = c->run_pos0 + (int32_t)t;
-        bn_kv_store(&c->kv, n->layer, 0, pos, k);
-        bn_kv_store(&c->kv, n->layer, 1, pos, row(c, BN_BUF_V, t));
+        const int32_t seq = c->run_seq[t], pos = c->run_pos[t];
+        bn_kv_store(&c->kv, seq, n->layer, 0, pos, k);
+        bn_kv_store(&c->kv, seq, n->layer, 1, pos, row(c, BN_BUF_V, t));
     }
 }
 
-/* Causal attention of (token, head) pairs over the cache, GQA-aware. */
+/* Causal attention of (token, head) pairs over their sequence's cache,
+ * GQA-aware. The batch's own tokens are already stored (ROPE_KV). */
 static void exec_attention(bn_ctx *c, const bn_node *n, int ith, int nth)
 {
     const bn_hparams *hp = &c->model->hp;
@@ -201,25 +203,34 @@ static void exec_attention(bn_ctx *c, const bn_node *n, int ith, int nth)
     for (int64_t item = ith; item < n_items; item += nth) {
         int64_t t = item / hp->n_head;
         int h = (int)(item % hp->n_head), kvh = h / group;
-        int32_t n_pos = c->run_pos0 + (int32_t)t + 1;
+        const int32_t seq = c->run_seq[t], n_pos = c->run_pos[t] + 1;
         const size_t head_off = (size_t)kvh * hd * c->kv.elem_size;
         c->model->kernels.attn(row(c, BN_BUF_Q, t) + h * hd,
-                               (const uint8_t *)bn_kv_row(&c->kv, n->layer, 0, 0) + head_off,
-                               (const uint8_t *)bn_kv_row(&c->kv, n->layer, 1, 0) + head_off,
+                               bn_kv_row(&c->kv, seq, n->layer, 0, 0) + head_off,
+                               bn_kv_row(&c->kv, seq, n->layer, 1, 0) + head_off,
                                (size_t)c->kv.n_kv_dim * c->kv.elem_size, n_pos, hd, scale,
                                c->kv.type == BN_KV_F16, scores, row(c, BN_BUF_ATT, t) + h * hd);
     }
 }
 
-/* Output tokens: every token (logits_all) or only the last, packed into XN rows. */
+/* The tokens that want logits, packed into XN rows. */
 static void exec_output_norm(bn_ctx *c, const bn_node *n, int ith, int nth)
 {
     const bn_hparams *hp = &c->model->hp;
-    int64_t first = c->run_n - c->run_n_out;
     range r = share(c->run_n_out, ith, nth);
     for (int64_t i = r.begin; i < r.end; i++)
-        bn_op_rmsnorm(row(c, BN_BUF_X, first + i), n->w[0]->data, row(c, BN_BUF_XN, i), hp->n_embd,
+        bn_op_rmsnorm(row(c, BN_BUF_X, c->run_out[i]), n->w[0]->data, row(c, BN_BUF_XN, i), hp->n_embd,
                       hp->rms_eps);
+}
+
+/* Thread 0 asks the abort callback at the first node of each layer and
+ * before the output head, and publishes the answer; every thread reads it
+ * after that node's barrier, and there is at least one more barrier before
+ * thread 0 can ask again, so all threads leave at the same node. */
+static int asks_abort(const bn_graph *g, int i)
+{
+    const bn_node *n = &g->nodes[i];
+    return n->op == BN_OP_OUTPUT_NORM || (i > 0 && n->layer >= 0 && g->nodes[i - 1].layer != n->layer);
 }
 
 static void graph_task(void *arg, int ith, int nth)
@@ -231,6 +242,9 @@ static void graph_task(void *arg, int ith, int nth)
     uint64_t stamp = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         bn_node *n = &g->nodes[i];
+        const int poll = c->abort_fn && asks_abort(g, i);
+        if (poll && ith == 0 && c->abort_fn(c->abort_data))
+            atomic_store_explicit(&c->cancelled, 1, memory_order_relaxed);
         if (n->op == BN_OP_NORM_QUANT || n->op == BN_OP_GLU_NORM_QUANT)
             stamp = c->run_id * (uint64_t)(g->n_nodes + 1) + (uint64_t)i + 1;
         switch (n->op) {
@@ -244,13 +258,20 @@ static void graph_task(void *arg, int ith, int nth)
         case BN_OP_OUTPUT: exec_matmul(c, n, c->run_n_out, 0, ith, nth); break;
         }
         bn_pool_barrier(c->pool);
+        if (poll && atomic_load_explicit(&c->cancelled, memory_order_relaxed))
+            break;
     }
 }
 
-void bn_graph_run(bn_ctx *c)
+int bn_graph_run(bn_ctx *c)
 {
     c->run_id++;
     for (int i = 0; i < c->graph.n_nodes; i++)
         atomic_store_explicit(&c->graph.nodes[i].next_unit, 0, memory_order_relaxed);
-    bn_pool_run(c->pool, graph_task, c);
+    atomic_store_explicit(&c->cancelled, 0, memory_order_relaxed);
+    if (c->shared)
+        bn_threadpool_run(c->shared, graph_task, c);
+    else
+        bn_pool_run(c->pool, graph_task, c);
+    return atomic_load_explicit(&c->cancelled, memory_order_relaxed) ? BN_E_CANCELLED : BN_OK;
 }

@@ -147,11 +147,16 @@ int bn_chat_template_put_role(bn_chat_template *t, const char *role, const char 
 }
 
 /* ---- formatting ----------------------------------------------------------- */
-/* Appends to a caller's buffer, counting what does not fit. */
+/* Appends to a caller's buffer, counting what does not fit. With `marks`,
+ * also records where the template's own text lies (bn_chat_tokenize parses
+ * special tokens only there): pairs [begin, end), adjacent ones merged. */
 typedef struct writer {
     char *buf;
     size_t size, len;
     int overflow;
+    size_t *marks;              /* room for cap_marks pairs, or NULL (count only) */
+    size_t n_marks, cap_marks;
+    size_t last_end;            /* end of the last range */
 } writer;
 
 static void put(writer *w, const char *s, size_t n)
@@ -167,6 +172,26 @@ static void put(writer *w, const char *s, size_t n)
 }
 
 static void puts_(writer *w, const char *s) { put(w, s, strlen(s)); }
+
+/* The template's own text (markers, headers, separators). */
+static void tmpl(writer *w, const char *s)
+{
+    const size_t begin = w->len;
+    puts_(w, s);
+    if (w->len == begin || w->overflow)
+        return;
+    if (w->n_marks && w->last_end == begin) {           /* extends the previous range */
+        if (w->marks)
+            w->marks[2 * w->n_marks - 1] = w->len;
+    } else {
+        if (w->marks && w->n_marks < w->cap_marks) {
+            w->marks[2 * w->n_marks] = begin;
+            w->marks[2 * w->n_marks + 1] = w->len;
+        }
+        w->n_marks++;
+    }
+    w->last_end = w->len;
+}
 
 static int is_space(char c)
 {
@@ -206,60 +231,102 @@ static const bn_chat_role *find_role(const bn_chat_template *t, const char *role
     return NULL;
 }
 
-int bn_chat_template_render(const bn_chat_template *t, const char *const *roles,
-                            const char *const *contents, size_t n, int add_generation_prompt,
-                            char *buf, size_t buf_size, size_t *n_out)
+/* Role names and contents are the caller's text (put); everything else is
+ * the template's (tmpl). */
+static int render(const bn_chat_template *t, const char *const *roles, const char *const *contents,
+                  size_t n, int add_generation_prompt, writer *w)
 {
-    writer w = { buf, buf_size, 0, 0 };
     switch (t->kind) {
     case BN_CHAT_BITNET_2B4T:
-        puts_(&w, BOT);
+        tmpl(w, BOT);
         for (size_t i = 0; i < n; i++) {
-            put_capitalized(&w, roles[i]);
-            puts_(&w, ": ");
-            put_trimmed(&w, contents[i]);
-            puts_(&w, EOT);
+            put_capitalized(w, roles[i]);
+            tmpl(w, ": ");
+            put_trimmed(w, contents[i]);
+            tmpl(w, EOT);
         }
         if (add_generation_prompt)
-            puts_(&w, "Assistant: ");
+            tmpl(w, "Assistant: ");
         break;
     case BN_CHAT_LLAMA3:
-        puts_(&w, BOT);
+        tmpl(w, BOT);
         for (size_t i = 0; i < n; i++) {
-            puts_(&w, SHI);
-            puts_(&w, roles[i]);
-            puts_(&w, EHI "\n\n");
-            put_trimmed(&w, contents[i]);
-            puts_(&w, EOT);
+            tmpl(w, SHI);
+            puts_(w, roles[i]);
+            tmpl(w, EHI "\n\n");
+            put_trimmed(w, contents[i]);
+            tmpl(w, EOT);
         }
         if (add_generation_prompt)
-            puts_(&w, SHI "assistant" EHI "\n\n");
+            tmpl(w, SHI "assistant" EHI "\n\n");
         break;
     case BN_CHAT_CUSTOM:
         for (size_t i = 0; i < n; i++)
             if (!find_role(t, roles[i]))
                 return bn_fail(BN_E_INVALID_ARG,
-                               "bn_chat_format: message %zu has role '%s', which the template does not define",
+                               "chat: message %zu has role '%s', which the template does not define",
                                i, roles[i]);
-        puts_(&w, t->begin);
+        tmpl(w, t->begin);
         for (size_t i = 0; i < n; i++) {
             const bn_chat_role *r = find_role(t, roles[i]);
-            puts_(&w, r->prefix);
-            puts_(&w, contents[i]);
-            puts_(&w, r->suffix);
+            tmpl(w, r->prefix);
+            puts_(w, contents[i]);
+            tmpl(w, r->suffix);
         }
         if (add_generation_prompt)
-            puts_(&w, t->generation_prompt);
+            tmpl(w, t->generation_prompt);
         break;
     }
-    if (w.overflow)
-        return bn_fail(BN_E_RANGE, "bn_chat_format: the text would exceed SIZE_MAX bytes");
+    if (w->overflow)
+        return bn_fail(BN_E_RANGE, "chat: the text would exceed SIZE_MAX bytes");
+    return BN_OK;
+}
+
+int bn_chat_template_render(const bn_chat_template *t, const char *const *roles,
+                            const char *const *contents, size_t n, int add_generation_prompt,
+                            char *buf, size_t buf_size, size_t *n_out)
+{
+    writer w = { .buf = buf, .size = buf_size };
+    int rc = render(t, roles, contents, n, add_generation_prompt, &w);
+    if (rc)
+        return rc;
     *n_out = w.len;
     if (w.len < buf_size)
         buf[w.len] = 0;
     if (w.len > buf_size)
         return bn_fail(BN_E_RANGE, "bn_chat_format: the text needs %zu bytes, the buffer has %zu",
                        w.len, buf_size);
+    return BN_OK;
+}
+
+int bn_chat_template_render_marked(const bn_chat_template *t, const char *const *roles,
+                                   const char *const *contents, size_t n, int add_generation_prompt,
+                                   char **text, size_t *len, size_t **marks, size_t *n_marks)
+{
+    *text = NULL;
+    *marks = NULL;
+    writer count = { 0 };
+    int rc = render(t, roles, contents, n, add_generation_prompt, &count);
+    if (rc)
+        return rc;
+    writer w = { .size = count.len, .cap_marks = count.n_marks };
+    w.buf = malloc(count.len ? count.len : 1);
+    w.marks = malloc((count.n_marks ? count.n_marks : 1) * 2 * sizeof *w.marks);
+    if (!w.buf || !w.marks) {
+        free(w.buf);
+        free(w.marks);
+        return bn_fail(BN_E_NOMEM, "bn_chat_tokenize: out of memory for %zu bytes of text", count.len);
+    }
+    rc = render(t, roles, contents, n, add_generation_prompt, &w);
+    if (rc) {
+        free(w.buf);
+        free(w.marks);
+        return rc;
+    }
+    *text = w.buf;
+    *len = w.len;
+    *marks = w.marks;
+    *n_marks = w.n_marks;
     return BN_OK;
 }
 

@@ -42,6 +42,13 @@ int bn_chat_template_render(const bn_chat_template *t, const char *const *roles,
                             const char *const *contents, size_t n, int add_generation_prompt,
                             char *buf, size_t buf_size, size_t *n_out);
 
+/* The same text in a new allocation (*text, *len bytes, not NUL-terminated),
+ * with the ranges that are the template's own text: *n_marks pairs
+ * [begin, end) in *marks, sorted and disjoint. The caller frees both. */
+int bn_chat_template_render_marked(const bn_chat_template *t, const char *const *roles,
+                                   const char *const *contents, size_t n, int add_generation_prompt,
+                                   char **text, size_t *len, size_t **marks, size_t *n_marks);
+
 /* Picks the built-in that fits the model's architecture and vocabulary. */
 int bn_chat_template_choose(const bn_model *m, const char **name);
 

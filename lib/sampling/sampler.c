@@ -275,8 +275,9 @@ static int32_t top_p_cut(const float *l, const float *w, uint32_t *cand, int32_t
     return lo > 0 ? lo : 1;         /* the whole mass fell short by rounding */
 }
 
-int bn_sampler_pick(bn_sampler *s, const float *logits, bn_token *out)
+int bn_sampler_filter(bn_sampler *s, const float *logits, int32_t *n_out, double *sum_out, int *greedy)
 {
+    *greedy = 0;
     const bn_sampler_params *p = &s->p;
     float *l = s->work, *w = s->weight;     /* w is indexed by token id */
     memcpy(l, logits, (size_t)s->n_vocab * sizeof *l);
@@ -286,7 +287,11 @@ int bn_sampler_pick(bn_sampler *s, const float *logits, bn_token *out)
     if (best < 0 || l[best] == -INFINITY)
         return bn_fail(BN_E_INVALID_ARG, "bn_sampler_sample: every logit is -inf or NaN");
     if (p->temperature <= 0.0f || l[best] == INFINITY) {
-        *out = best;
+        s->cand[0] = (uint32_t)best;
+        w[best] = 1.0f;
+        *n_out = 1;
+        *sum_out = 1.0;
+        *greedy = 1;
         return BN_OK;
     }
 
@@ -322,16 +327,38 @@ int bn_sampler_pick(bn_sampler *s, const float *logits, bn_token *out)
         w[t] = d == 0.0f ? 1.0f : expf(d * inv_t);
         sum += w[t];
     }
+    *n_out = n;
+    *sum_out = sum;
+    return BN_OK;
+}
+
+int32_t bn_sampler_draw(bn_sampler *s, int32_t n, double sum)
+{
+    const float *w = s->weight;
     const double u = uniform01(s->rng) * sum;
     double cum = 0.0;
-    int32_t pick = n - 1;       /* if rounding leaves u past the last sum */
     for (int32_t i = 0; i < n; i++) {
         cum += w[s->cand[i]];
-        if (u < cum) {
-            pick = i;
-            break;
-        }
+        if (u < cum)
+            return i;
     }
-    *out = (bn_token)s->cand[pick];
+    return n - 1;       /* rounding left u past the last sum */
+}
+
+double bn_sampler_uniform(bn_sampler *s)
+{
+    return uniform01(s->rng);
+}
+
+int bn_sampler_pick(bn_sampler *s, const float *logits, bn_token *out)
+{
+    int32_t n;
+    double sum;
+    int greedy;
+    int rc = bn_sampler_filter(s, logits, &n, &sum, &greedy);
+    if (rc)
+        return rc;
+    /* greedy: no draw, so the generator's state does not move */
+    *out = (bn_token)s->cand[greedy ? 0 : bn_sampler_draw(s, n, sum)];
     return BN_OK;
 }

@@ -32,6 +32,19 @@ int bn_sampler_check_params(const bn_sampler_params *p);
 int bn_sampler_alloc(bn_sampler **out, int32_t n_vocab, const bn_sampler_params *p);
 void bn_sampler_destroy(bn_sampler *s);
 
+/* The distribution of the next token: after penalties, top-k, min-p, top-p
+ * and temperature, the candidates are cand[0, *n) with unnormalised weights
+ * weight[token] summing to *sum; *greedy = 1 when the pick is certain
+ * (temperature 0, or +inf logits): then cand[0] is it, with weight 1.
+ * BN_E_INVALID_ARG when no logit is above -inf. Valid until the next call. */
+int bn_sampler_filter(bn_sampler *s, const float *logits, int32_t *n, double *sum, int *greedy);
+
+/* Draws an index into cand[0, n) from the weights of the last filter. */
+int32_t bn_sampler_draw(bn_sampler *s, int32_t n, double sum);
+
+/* Uniform in [0, 1) from the sampler's generator. */
+double bn_sampler_uniform(bn_sampler *s);
+
 /* Picks the next token (BN_E_INVALID_ARG when no logit is above -inf). */
 int bn_sampler_pick(bn_sampler *s, const float *logits, bn_token *out);
 

@@ -152,23 +152,35 @@ static int fragment(run *r, const uint8_t *text, size_t n)
     return bn_spm_fragment(v, &r->scratch, text, n, prefix, &r->sink);
 }
 
-int bn_vocab_tokenize(const bn_vocab *v, const char *text, size_t len, bn_token *out,
-                      size_t n_max, uint32_t flags, size_t *n_out)
+/* Special tokens are looked for in the whole text with `set`, or, when
+ * marks is not NULL, with spec_all inside the marked ranges (n_marks pairs
+ * [begin, end), sorted, disjoint) and spec_user outside them; a match never
+ * crosses the edge of the range or gap it starts in. Fragments between
+ * special tokens span ranges and gaps alike, so that unmarked text around
+ * marked text is tokenized as one. */
+static int tokenize_with(const bn_vocab *v, const uint8_t *s, size_t len, const bn_special_set *set,
+                         const size_t *marks, size_t n_marks, uint32_t flags, bn_token *out,
+                         size_t n_max, size_t *n_out)
 {
     run r = { .v = v, .sink = { out, n_max, 0 }, .after_special = 1 };
-    const uint8_t *s = (const uint8_t *)text;
     int rc = BN_OK;
     if ((flags & BN_TOKENIZE_ADD_SPECIAL) && v->add_bos && v->special[BN_VOCAB_BOS] >= 0)
         bn_sink_put(&r.sink, v->special[BN_VOCAB_BOS]);
 
-    const bn_special_set *set = (flags & BN_TOKENIZE_PARSE_SPECIAL) ? &v->spec_all
-                                                                     : &v->spec_user;
-    size_t start = 0;
-    for (size_t i = 0; set->n && i < len && !rc;) {
+    size_t start = 0, mark = 0;
+    for (size_t i = 0; i < len && !rc;) {
+        size_t edge = len;
+        if (marks) {
+            while (mark < n_marks && marks[2 * mark + 1] <= i)
+                mark++;
+            const int inside = mark < n_marks && marks[2 * mark] <= i;
+            set = inside ? &v->spec_all : &v->spec_user;
+            edge = inside ? marks[2 * mark + 1] : mark < n_marks ? marks[2 * mark] : len;
+        }
         int32_t id;
         size_t m;
-        if (!(set->first[s[i] >> 3] & (1u << (s[i] & 7))) ||
-            !(m = match_special(v, set, s + i, len - i, &id))) {
+        if (!set->n || !(set->first[s[i] >> 3] & (1u << (s[i] & 7))) ||
+            !(m = match_special(v, set, s + i, edge - i, &id))) {
             i++;
             continue;
         }
@@ -190,4 +202,18 @@ int bn_vocab_tokenize(const bn_vocab *v, const char *text, size_t len, bn_token 
         return bn_fail(BN_E_RANGE, "bn_tokenize: the text needs %zu tokens, room for %zu",
                        r.sink.n, n_max);
     return BN_OK;
+}
+
+int bn_vocab_tokenize(const bn_vocab *v, const char *text, size_t len, bn_token *out,
+                      size_t n_max, uint32_t flags, size_t *n_out)
+{
+    const bn_special_set *set = (flags & BN_TOKENIZE_PARSE_SPECIAL) ? &v->spec_all : &v->spec_user;
+    return tokenize_with(v, (const uint8_t *)text, len, set, NULL, 0, flags, out, n_max, n_out);
+}
+
+int bn_vocab_tokenize_marked(const bn_vocab *v, const char *text, size_t len, const size_t *marks,
+                             size_t n_marks, bn_token *out, size_t n_max, size_t *n_out)
+{
+    return tokenize_with(v, (const uint8_t *)text, len, &v->spec_user, marks, n_marks, 0, out,
+                         n_max, n_out);
 }

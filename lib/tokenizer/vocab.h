@@ -32,6 +32,13 @@ void bn_vocab_free(bn_vocab *v);
 int bn_vocab_tokenize(const bn_vocab *v, const char *text, size_t len, bn_token *out,
                       size_t n_max, uint32_t flags, size_t *n_out);
 
+/* Tokenizes text in which only the marked ranges (n_marks pairs [begin, end)
+ * of byte offsets, sorted and disjoint) may spell control tokens: there
+ * special tokens are parsed as with BN_TOKENIZE_PARSE_SPECIAL, elsewhere as
+ * without it. No BOS or EOS is added. Errors as bn_vocab_tokenize(). */
+int bn_vocab_tokenize_marked(const bn_vocab *v, const char *text, size_t len, const size_t *marks,
+                             size_t n_marks, bn_token *out, size_t n_max, size_t *n_out);
+
 /* The bytes token id stands for (id in range); *len is their count. With
  * special = 0, control and unknown tokens give no bytes. */
 const char *bn_vocab_piece(const bn_vocab *v, bn_token id, int special, size_t *len);

@@ -19,12 +19,96 @@ static inline __m512 f16_fma(const uint16_t *w, __m512 x, __m512 acc)
     return _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const void *)w)), x, acc);
 }
 
-/* Four rows at a time share the activation loads; for a batch, the four rows
- * stay in cache while every token passes over them. One cache line of each
- * row per step, one prefetch per line. */
+/* Four rows against NT tokens (a compile-time 2 to 4 once inlined): each
+ * step widens the rows' halves to float once and feeds them to every
+ * token, where a token at a time would widen them once per token. The
+ * accumulator of each (token, row) sees exactly the FMAs of the one-token
+ * loop below in the same order, so a token's result does not depend on how
+ * many ride along. */
+static inline __attribute__((always_inline)) void rows4_tokens(const uint16_t *w0, int64_t k, const float *x,
+                                                               size_t x_stride, const int nt, float *y,
+                                                               size_t y_stride)
+{
+    const uint16_t *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+    __m512 s[4][4];
+    for (int t = 0; t < nt; t++)
+        for (int j = 0; j < 4; j++)
+            s[t][j] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= k; i += 32) {
+        _mm_prefetch((const char *)(w0 + i) + F16_PREFETCH_AHEAD, _MM_HINT_T0);
+        _mm_prefetch((const char *)(w1 + i) + F16_PREFETCH_AHEAD, _MM_HINT_T0);
+        _mm_prefetch((const char *)(w2 + i) + F16_PREFETCH_AHEAD, _MM_HINT_T0);
+        _mm_prefetch((const char *)(w3 + i) + F16_PREFETCH_AHEAD, _MM_HINT_T0);
+        const __m512 a0 = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w0 + i)));
+        const __m512 a1 = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w1 + i)));
+        const __m512 a2 = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w2 + i)));
+        const __m512 a3 = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w3 + i)));
+        const __m512 b0 = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w0 + i + 16)));
+        const __m512 b1 = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w1 + i + 16)));
+        const __m512 b2 = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w2 + i + 16)));
+        const __m512 b3 = _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w3 + i + 16)));
+        for (int t = 0; t < nt; t++) {
+            const float *xt = x + (size_t)t * x_stride;
+            const __m512 xa = _mm512_loadu_ps(xt + i), xb = _mm512_loadu_ps(xt + i + 16);
+            s[t][0] = _mm512_fmadd_ps(a0, xa, s[t][0]);
+            s[t][1] = _mm512_fmadd_ps(a1, xa, s[t][1]);
+            s[t][2] = _mm512_fmadd_ps(a2, xa, s[t][2]);
+            s[t][3] = _mm512_fmadd_ps(a3, xa, s[t][3]);
+            s[t][0] = _mm512_fmadd_ps(b0, xb, s[t][0]);
+            s[t][1] = _mm512_fmadd_ps(b1, xb, s[t][1]);
+            s[t][2] = _mm512_fmadd_ps(b2, xb, s[t][2]);
+            s[t][3] = _mm512_fmadd_ps(b3, xb, s[t][3]);
+        }
+    }
+    if (i + 16 <= k) {
+        for (int t = 0; t < nt; t++) {
+            const __m512 xv = _mm512_loadu_ps(x + (size_t)t * x_stride + i);
+            s[t][0] = f16_fma(w0 + i, xv, s[t][0]);
+            s[t][1] = f16_fma(w1 + i, xv, s[t][1]);
+            s[t][2] = f16_fma(w2 + i, xv, s[t][2]);
+            s[t][3] = f16_fma(w3 + i, xv, s[t][3]);
+        }
+        i += 16;
+    }
+    if (i < k) {
+        const __mmask16 m = (__mmask16)((1u << (k - i)) - 1);
+        for (int t = 0; t < nt; t++) {
+            const __m512 xv = _mm512_maskz_loadu_ps(m, x + (size_t)t * x_stride + i);
+            s[t][0] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w0 + i)), xv, s[t][0]);
+            s[t][1] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w1 + i)), xv, s[t][1]);
+            s[t][2] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w2 + i)), xv, s[t][2]);
+            s[t][3] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w3 + i)), xv, s[t][3]);
+        }
+    }
+    for (int t = 0; t < nt; t++)
+        for (int j = 0; j < 4; j++)
+            y[(size_t)t * y_stride + j] = _mm512_reduce_add_ps(s[t][j]);
+}
+
+/* Four rows at a time share the activation loads; for a batch, groups of up
+ * to four tokens share each widening of the rows (rows4_tokens). One cache
+ * line of each row per step, one prefetch per line. */
 void bn_f16gemm_avx512(BN_F16GEMM_ARGS)
 {
     int64_t r = r0;
+    if (n_tok > 1) {
+        for (; r + 4 <= r1; r += 4) {
+            int t = 0;
+            for (; t + 4 <= n_tok; t += 4)
+                rows4_tokens(w + r * k, k, x + (size_t)t * x_stride, x_stride, 4, y + (size_t)t * y_stride + r,
+                             y_stride);
+            switch (n_tok - t) {
+            case 3: rows4_tokens(w + r * k, k, x + (size_t)t * x_stride, x_stride, 3, y + (size_t)t * y_stride + r,
+                                 y_stride); break;
+            case 2: rows4_tokens(w + r * k, k, x + (size_t)t * x_stride, x_stride, 2, y + (size_t)t * y_stride + r,
+                                 y_stride); break;
+            case 1: rows4_tokens(w + r * k, k, x + (size_t)t * x_stride, x_stride, 1, y + (size_t)t * y_stride + r,
+                                 y_stride); break;
+            default: break;
+            }
+        }
+    }
     for (; r + 4 <= r1; r += 4) {
         for (int t = 0; t < n_tok; t++) {
             const float *xt = x + (size_t)t * x_stride;

@@ -1,0 +1,249 @@
+/*
+ * Speculative decoding of one sequence by prompt lookup.
+ *
+ * The last token returned is always pending: returned, not yet in the cache
+ * (the first step only picks it from the logits the caller's decode left).
+ * A step feeds the pending token x0 and drafts after it: drafts
+ * d1..dk follow the latest occurrence, earlier in the history, of its
+ * longest suffix of ngram_max..ngram_min tokens. [x0, d1..dk] go through one
+ * batched pass with logits at every position: logits i are the model's
+ * distribution after x0..d_i, exactly (bit for bit) as one-token passes
+ * would give them. Each d_i is then judged against the sampler's filtered
+ * distribution p at its position, in order, with the penalty window holding
+ * the tokens before it: greedy accepts d_i iff it is p's certain token;
+ * random sampling accepts it with probability p(d_i) and otherwise draws
+ * from p without d_i (the speculative-sampling rule for a draft that puts
+ * all its mass on d_i), so each returned token has exactly distribution p.
+ * The first rejection ends the step: its replacement is returned and becomes
+ * the next step's pending token, and the cache is cut back to x0..d_{i-1}.
+ * When every draft is accepted, a token picked from the last logits ends it.
+ */
+#include "sampling/speculative.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "sampling/sampler.h"
+
+/* After this many steps without drafting, draft one token again to re-measure. */
+#define PROBE_EVERY 16
+
+int bn_spec_alloc(bn_spec **out, const bn_spec_params *p)
+{
+    bn_spec *s = calloc(1, sizeof *s);
+    if (!s)
+        return bn_fail(BN_E_NOMEM, "bn_spec_new: out of memory");
+    s->p = *p;
+    s->accept_rate = 0.5;
+    int rc = bn_batch_new(&s->batch, p->n_draft_max + 1);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return BN_OK;
+}
+
+void bn_spec_destroy(bn_spec *s)
+{
+    if (!s)
+        return;
+    bn_batch_free(&s->batch);
+    free(s->hist);
+    free(s);
+}
+
+static int reserve(bn_spec *s, size_t n)
+{
+    if (n <= s->cap_hist)
+        return BN_OK;
+    size_t cap = s->cap_hist ? s->cap_hist : 256;
+    while (cap < n)
+        cap *= 2;
+    bn_token *h = realloc(s->hist, cap * sizeof *h);
+    if (!h)
+        return bn_fail(BN_E_NOMEM, "speculative decoding: out of memory for %zu tokens of history", n);
+    s->hist = h;
+    s->cap_hist = cap;
+    return BN_OK;
+}
+
+int bn_spec_set_history(bn_spec *s, const bn_token *t, size_t n)
+{
+    int rc = reserve(s, n + (size_t)s->p.n_draft_max + 1);
+    if (rc)
+        return rc;
+    if (n)
+        memcpy(s->hist, t, n * sizeof *t);
+    s->n_hist = n;
+    s->has_pending = 0;
+    return BN_OK;
+}
+
+size_t bn_spec_draft(const bn_spec *s, bn_token *draft, size_t k)
+{
+    const bn_token *h = s->hist;
+    const size_t n = s->n_hist;
+    for (int32_t g = s->p.ngram_max; g >= s->p.ngram_min && k; g--) {
+        if ((size_t)g >= n)
+            continue;
+        const bn_token *suffix = h + n - (size_t)g;
+        /* the latest earlier occurrence: newest text repeats most */
+        for (size_t start = n - (size_t)g; start-- > 0;) {
+            if (memcmp(h + start, suffix, (size_t)g * sizeof *h))
+                continue;
+            size_t m = 0;
+            for (size_t j = start + (size_t)g; j < n && m < k; j++)
+                draft[m++] = h[j];
+            return m;
+        }
+    }
+    return 0;
+}
+
+/* Expected tokens per pass for draft length k at acceptance a, divided by
+ * the pass's cost 1 + cost * k; the best k, or 0 when drafting does not pay. */
+int32_t bn_spec_draft_len(const bn_spec *s)
+{
+    const double a = s->accept_rate, cost = s->p.draft_cost;
+    int32_t best = 0;
+    double best_rate = 1.0, e = 1.0, ak = 1.0;
+    for (int32_t k = 1; k <= s->p.n_draft_max; k++) {
+        ak *= a;
+        e += ak;                                /* 1 + a + ... + a^k */
+        const double rate = e / (1.0 + cost * k);
+        if (rate > best_rate * 1.0001) {
+            best_rate = rate;
+            best = k;
+        }
+    }
+    return best;
+}
+
+static int contains(const bn_sampler *smp, int32_t n, bn_token t)
+{
+    for (int32_t i = 0; i < n; i++)
+        if (smp->cand[i] == (uint32_t)t)
+            return 1;
+    return 0;
+}
+
+int bn_spec_judge(bn_sampler *smp, const float *logits, bn_token d, int *keep, bn_token *next)
+{
+    int32_t n;
+    double sum;
+    int greedy;
+    int rc = bn_sampler_filter(smp, logits, &n, &sum, &greedy);
+    if (rc)
+        return rc;
+    if (greedy) {
+        *keep = smp->cand[0] == (uint32_t)d;
+        *next = (bn_token)smp->cand[0];
+    } else if (contains(smp, n, d) && bn_sampler_uniform(smp) * sum < smp->weight[d]) {
+        *keep = 1;
+        *next = d;
+    } else {
+        *keep = 0;
+        if (contains(smp, n, d)) {          /* p without d, renormalised */
+            sum -= smp->weight[d];
+            smp->weight[d] = 0.0f;
+        }
+        *next = sum > 0.0 ? (bn_token)smp->cand[bn_sampler_draw(smp, n, sum)] : d;
+    }
+    bn_sampler_record(smp, *next);
+    return BN_OK;
+}
+
+int bn_spec_run_step(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, bn_token *out, size_t *n_out)
+{
+    const bn_model *m = bn_ctx_model(c);
+    /* room for this step's tokens */
+    int rc = reserve(s, s->n_hist + (size_t)s->p.n_draft_max + 2);
+    if (rc)
+        return rc;
+    if (!s->has_pending) {
+        /* the first token comes from the logits the caller's decode left */
+        const float *logits = bn_ctx_seq_logits(c, seq);
+        if (!logits)
+            return bn_fail(BN_E_INVALID_ARG, "bn_spec_step: sequence %d has no logits to start from "
+                           "(decode its prompt first)", seq);
+        rc = bn_sampler_pick(smp, logits, &out[0]);
+        if (rc)
+            return rc;
+        bn_sampler_record(smp, out[0]);
+        s->hist[s->n_hist++] = out[0];
+        s->has_pending = 1;
+        s->stats.n_tokens++;
+        *n_out = 1;
+        return BN_OK;
+    }
+    const bn_token x0 = s->hist[s->n_hist - 1];
+    const int32_t room = bn_ctx_n_ctx(c) - bn_ctx_seq_pos(c, seq);
+    if (room < 1)
+        return bn_fail(BN_E_CTX_FULL, "bn_spec_step: sequence %d is full (n_ctx %d)", seq, bn_ctx_n_ctx(c));
+    if (bn_model_token_is_eog(m, x0))
+        return bn_fail(BN_E_INVALID_ARG, "bn_spec_step: the last token returned ended the generation");
+    int32_t k = bn_spec_draft_len(s);
+    if (k == 0 && ++s->idle_steps >= PROBE_EVERY)
+        k = 1;
+    if (k > room - 1)
+        k = room - 1;
+    if (k > bn_ctx_n_batch(c) - 1)
+        k = bn_ctx_n_batch(c) - 1;
+    bn_token draft[64];
+    const size_t n_draft = k > 0 ? bn_spec_draft(s, draft, (size_t)k) : 0;
+    if (n_draft)
+        s->idle_steps = 0;
+
+    bn_batch_clear(s->batch);
+    bn_batch_add(s->batch, x0, seq, BN_POS_NEXT, 1);
+    for (size_t i = 0; i < n_draft; i++)
+        bn_batch_add(s->batch, draft[i], seq, BN_POS_NEXT, 1);
+    const int32_t pos0 = bn_ctx_seq_pos(c, seq);
+    rc = bn_decode_batch(c, s->batch);
+    if (rc)
+        return rc;
+    /* judge the drafts in order; the first rejection's replacement, or a
+     * token picked after the last accepted draft, ends the step */
+    size_t n = 0, agreed = 0, accepted = 0;    /* accepted: agreed and kept in the cache */
+    int ended = 0;
+    for (size_t i = 0; i < n_draft && !ended && !rc; i++) {
+        int keep;
+        rc = bn_spec_judge(smp, bn_ctx_batch_logits(c, (int32_t)i), draft[i], &keep, &out[n]);
+        if (rc)
+            break;
+        agreed += keep;
+        ended = !keep || bn_model_token_is_eog(m, out[n]);
+        accepted += keep && !ended;
+        n++;
+    }
+    if (!rc && !ended) {
+        rc = bn_sampler_pick(smp, bn_ctx_batch_logits(c, (int32_t)n_draft), &out[n]);
+        if (!rc)
+            bn_sampler_record(smp, out[n++]);
+    }
+    if (rc) {
+        bn_ctx_seq_truncate(c, seq, pos0);      /* the sequence as before the call */
+        return rc;
+    }
+    /* the cache keeps x0 and the drafts returned before the last token */
+    const int32_t keep_pos = pos0 + 1 + (int32_t)accepted;
+    if (keep_pos < bn_ctx_seq_pos(c, seq))
+        bn_ctx_seq_truncate(c, seq, keep_pos);
+    for (size_t i = 0; i < n; i++)
+        s->hist[s->n_hist++] = out[i];
+    if (n_draft) {
+        /* running acceptance per drafted token, weighted by tokens seen */
+        const double judged = (double)(n < n_draft ? n : n_draft);
+        const double rate = (double)agreed / judged, w = judged / (judged + 16.0);
+        s->accept_rate = (1.0 - w) * s->accept_rate + w * rate;
+    }
+    s->stats.n_steps++;
+    s->stats.n_drafted += (int64_t)n_draft;
+    s->stats.n_accepted += (int64_t)agreed;
+    s->stats.n_tokens += (int64_t)n;
+    *n_out = n;
+    return BN_OK;
+}

@@ -1,0 +1,41 @@
+/* Exact speculative decoding by prompt lookup (bn_spec_*): drafting from a
+ * sequence's own history, verification in one batched pass, the
+ * speculative-sampling acceptance rule. lib/api/api_spec.c checks the public
+ * arguments. */
+#ifndef BN_SAMPLING_SPECULATIVE_H
+#define BN_SAMPLING_SPECULATIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bitnet/bitnet.h"
+
+struct bn_spec {
+    bn_spec_params p;
+    bn_token *hist;             /* the sequence's tokens, then what was returned */
+    size_t n_hist, cap_hist;
+    int has_pending;            /* hist's last token was returned but is not in the cache */
+    double accept_rate;         /* running estimate of P(a drafted token is accepted) */
+    int32_t idle_steps;         /* steps since drafting paused (it probes again after a while) */
+    bn_batch *batch;            /* n_draft_max + 1 tokens */
+    bn_spec_stats stats;
+};
+
+int bn_spec_alloc(bn_spec **out, const bn_spec_params *p);
+void bn_spec_destroy(bn_spec *s);
+int bn_spec_set_history(bn_spec *s, const bn_token *t, size_t n);
+
+/* Drafts up to k tokens following hist (prompt lookup); returns how many. */
+size_t bn_spec_draft(const bn_spec *s, bn_token *draft, size_t k);
+
+/* The draft length worth checking at the current acceptance rate (0: none). */
+int32_t bn_spec_draft_len(const bn_spec *s);
+
+/* Judges draft d against logits with the sampler: *keep = 1 if accepted
+ * (then *next = d), else *next is the replacement, drawn from the filtered
+ * distribution without d. Records *next in the penalty window. */
+int bn_spec_judge(bn_sampler *smp, const float *logits, bn_token d, int *keep, bn_token *next);
+
+int bn_spec_run_step(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, bn_token *out, size_t *n_out);
+
+#endif

@@ -1,0 +1,316 @@
+/* Speculative decoding: greedy output equals plain decoding token for token
+ * on the bundled model (with drafts accepted on repeating text); the
+ * acceptance rule reproduces the sampler's filtered distribution (a
+ * statistical check of bn_spec_judge against bn_sampler_probs); errors,
+ * cancellation and the counters. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <bitnet/bitnet.h>
+
+#include "sampling/sampler.h"
+#include "sampling/speculative.h"
+
+#define MODEL BN_TEST_SRCDIR "/../models/default.gguf"
+
+/* Text that repeats: the lookup finds its continuations. */
+static const char prompt_text[] =
+    "In the beginning God created the heaven and the earth. And the earth was without form, and void; "
+    "and darkness was upon the face of the deep. And the Spirit of God moved upon the face of the waters. "
+    "In the beginning God created the heaven and the earth. And the earth was without form, and void; "
+    "and darkness was upon the face";
+
+typedef struct fixture {
+    bn_model *m;
+    bn_token prompt[256];
+    size_t n_prompt;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (bn_model_load(&f->m, MODEL, NULL))
+        return -1;
+    if (bn_tokenize(f->m, prompt_text, strlen(prompt_text), f->prompt, 256, BN_TOKENIZE_ADD_SPECIAL,
+                    &f->n_prompt))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    bn_model_free(&f->m);
+    free(f);
+    return 0;
+}
+
+static bn_ctx *new_ctx(bn_model *m)
+{
+    bn_ctx_params p;
+    bn_ctx_params_default(&p);
+    p.n_ctx = 512;
+    p.n_threads = 2;
+    bn_ctx *c = NULL;
+    if (bn_ctx_new(&c, m, &p))
+        fail_msg("bn_ctx_new: %s", bn_last_error());
+    return c;
+}
+
+static bn_sampler *greedy(bn_model *m)
+{
+    bn_sampler_params sp;
+    bn_sampler_params_default(&sp);
+    sp.temperature = 0.0f;
+    sp.repeat_penalty = 1.1f;           /* the window matters: it must see every token */
+    bn_sampler *s = NULL;
+    assert_int_equal(bn_sampler_new(&s, m, &sp), BN_OK);
+    return s;
+}
+
+#define N_GEN 96
+
+static void test_greedy_equals_plain(void **state)
+{
+    fixture *f = *state;
+    /* plain */
+    bn_ctx *c = new_ctx(f->m);
+    bn_sampler *s = greedy(f->m);
+    bn_token plain[N_GEN];
+    for (size_t i = 0; i < f->n_prompt; i++)
+        bn_sampler_accept(s, f->prompt[i]);
+    assert_int_equal(bn_decode(c, f->prompt, f->n_prompt), BN_OK);
+    for (int i = 0; i < N_GEN; i++) {
+        assert_int_equal(bn_sampler_sample(s, bn_ctx_logits(c), &plain[i]), BN_OK);
+        assert_int_equal(bn_decode(c, &plain[i], 1), BN_OK);
+    }
+    bn_ctx_free(&c);
+    bn_sampler_free(&s);
+
+    for (int n_draft = 1; n_draft <= 16; n_draft *= 4) {
+        c = new_ctx(f->m);
+        s = greedy(f->m);
+        bn_spec_params sp;
+        bn_spec_params_default(&sp);
+        sp.n_draft_max = n_draft;
+        sp.draft_cost = 0.02f;
+        bn_spec *spec = NULL;
+        assert_int_equal(bn_spec_new(&spec, &sp), BN_OK);
+        for (size_t i = 0; i < f->n_prompt; i++)
+            bn_sampler_accept(s, f->prompt[i]);
+        assert_int_equal(bn_decode(c, f->prompt, f->n_prompt), BN_OK);
+        assert_int_equal(bn_spec_begin(spec, f->prompt, f->n_prompt), BN_OK);
+        bn_token got[N_GEN + 17];
+        size_t n_got = 0;
+        while (n_got < N_GEN) {
+            size_t n = 0;
+            if (bn_spec_step(spec, c, 0, s, got + n_got, 17, &n))
+                fail_msg("bn_spec_step: %s", bn_last_error());
+            assert_true(n >= 1 && n <= (size_t)n_draft + 1);
+            n_got += n;
+        }
+        for (int i = 0; i < N_GEN; i++)
+            if (got[i] != plain[i])
+                fail_msg("n_draft %d: token %d is %d, plain decoding gives %d", n_draft, i, got[i], plain[i]);
+        bn_spec_stats st;
+        bn_spec_get_stats(spec, &st);
+        assert_int_equal(st.n_tokens, (int64_t)n_got);
+        assert_true(st.n_accepted <= st.n_drafted);
+        /* the repeating text is drafted and accepted, so fewer passes than tokens */
+        assert_true(st.n_accepted > 0);
+        assert_true(st.n_steps < (int64_t)n_got);
+        print_message("n_draft %d: %lld tokens in %lld passes, %lld of %lld drafted accepted\n", n_draft,
+                      (long long)st.n_tokens, (long long)st.n_steps, (long long)st.n_accepted,
+                      (long long)st.n_drafted);
+        /* the cache holds every returned token but the pending one */
+        const int32_t pos = bn_ctx_pos(c);
+        assert_true(pos == (int32_t)(f->n_prompt + n_got) || pos == (int32_t)(f->n_prompt + n_got - 1));
+        bn_spec_free(&spec);
+        bn_ctx_free(&c);
+        bn_sampler_free(&s);
+    }
+}
+
+/* The acceptance rule: for a fixed draft, the returned token is distributed
+ * as the sampler's filtered distribution p. */
+static void test_acceptance_rule_distribution(void **state)
+{
+    fixture *f = *state;
+    const int32_t nv = bn_model_n_vocab(f->m);
+    float *logits = calloc((size_t)nv, sizeof *logits);
+    for (int32_t i = 0; i < nv; i++)
+        logits[i] = -30.0f;
+    const float few[6] = { 2.0f, 1.5f, 1.2f, 0.3f, -0.5f, 1.0f };
+    for (int i = 0; i < 6; i++)
+        logits[10 * i + 3] = few[i];
+    bn_sampler_params sp;
+    bn_sampler_params_default(&sp);
+    sp.temperature = 0.9f;
+    sp.top_k = 0;
+    sp.top_p = 1.0f;
+    sp.min_p = 0.0f;
+    sp.penalty_last_n = 0;
+    bn_sampler *s = NULL;
+    assert_int_equal(bn_sampler_new(&s, f->m, &sp), BN_OK);
+    bn_token ids[64];
+    float probs[64];
+    size_t n = 0;
+    assert_int_equal(bn_sampler_probs(s, logits, NULL, NULL, 0, &n), BN_E_RANGE);
+    assert_int_equal(bn_sampler_probs(s, logits, ids, probs, nv < 64 ? (size_t)nv : 64, &n), BN_E_RANGE);
+    float *allp = malloc((size_t)nv * sizeof *allp);
+    bn_token *allid = malloc((size_t)nv * sizeof *allid);
+    assert_int_equal(bn_sampler_probs(s, logits, allid, allp, (size_t)nv, &n), BN_OK);
+    double *want = calloc((size_t)nv, sizeof *want), total = 0;
+    for (size_t i = 0; i < n; i++) {
+        want[allid[i]] = allp[i];
+        total += allp[i];
+    }
+    assert_true(fabs(total - 1.0) < 1e-5);
+    /* drafts: the likeliest, a middling and an unlikely token, one outside */
+    const bn_token drafts[4] = { 3, 23, 43, 7 };
+    const int trials = 40000;
+    long *count = calloc((size_t)nv, sizeof *count);
+    for (int d = 0; d < 4; d++) {
+        memset(count, 0, (size_t)nv * sizeof *count);
+        for (int i = 0; i < trials; i++) {
+            int keep;
+            bn_token next;
+            assert_int_equal(bn_spec_judge(s, logits, drafts[d], &keep, &next), BN_OK);
+            assert_true(keep == (next == drafts[d]));
+            count[next]++;
+        }
+        for (int32_t t = 0; t < nv; t++) {
+            const double got = (double)count[t] / trials, sd = sqrt(want[t] * (1 - want[t]) / trials);
+            if (fabs(got - want[t]) > 5 * sd + 1e-9)
+                fail_msg("draft %d: token %d returned %.4f of the time, p = %.4f", drafts[d], t, got, want[t]);
+        }
+    }
+    free(count);
+    free(want);
+    free(allp);
+    free(allid);
+    free(logits);
+    bn_sampler_free(&s);
+}
+
+typedef struct stop_after {
+    int calls, at;
+} stop_after;
+
+static int stop_cb(void *u)
+{
+    stop_after *a = u;
+    return ++a->calls == a->at;
+}
+
+static void test_errors_and_cancel(void **state)
+{
+    fixture *f = *state;
+    bn_ctx *c = new_ctx(f->m);
+    bn_sampler *s = greedy(f->m);
+    bn_spec *spec = NULL;
+    bn_spec_params sp;
+    bn_spec_params_default(&sp);
+    assert_int_equal(bn_spec_new(&spec, &sp), BN_OK);
+    bn_token out[9];
+    size_t n = 5;
+    /* no logits yet */
+    assert_int_equal(bn_spec_begin(spec, f->prompt, f->n_prompt), BN_OK);
+    assert_int_equal(bn_spec_step(spec, c, 0, s, out, 9, &n), BN_E_INVALID_ARG);
+    assert_int_equal(n, 0);
+    assert_int_equal(bn_decode(c, f->prompt, f->n_prompt), BN_OK);
+    assert_int_equal(bn_spec_step(spec, c, 0, s, out, 8, &n), BN_E_INVALID_ARG);   /* room */
+    assert_int_equal(bn_spec_step(spec, c, 1, s, out, 9, &n), BN_E_RANGE);
+    assert_int_equal(bn_spec_step(NULL, c, 0, s, out, 9, &n), BN_E_INVALID_ARG);
+    /* the first step picks from the prompt's logits, without a pass */
+    assert_int_equal(bn_spec_step(spec, c, 0, s, out, 9, &n), BN_OK);
+    assert_int_equal(n, 1);
+    const bn_token first = out[0];
+    const int32_t pos = bn_ctx_pos(c);
+    /* a cancelled pass changes nothing: the same step then succeeds as it
+     * would have (greedy: the same tokens as a decoder never cancelled) */
+    stop_after a = { 0, 2 };
+    bn_ctx_set_abort_callback(c, stop_cb, &a);
+    assert_int_equal(bn_spec_step(spec, c, 0, s, out, 9, &n), BN_E_CANCELLED);
+    assert_int_equal(bn_ctx_pos(c), pos);
+    bn_ctx_set_abort_callback(c, NULL, NULL);
+    assert_int_equal(bn_spec_step(spec, c, 0, s, out, 9, &n), BN_OK);
+    assert_true(n >= 1);
+    bn_token plain = 0;
+    assert_int_equal(bn_decode(c, &first, 0) == BN_E_INVALID_ARG, 1);
+    bn_ctx *c2 = new_ctx(f->m);
+    bn_sampler *s2 = greedy(f->m);
+    for (size_t i = 0; i < f->n_prompt; i++)
+        bn_sampler_accept(s2, f->prompt[i]);
+    assert_int_equal(bn_decode(c2, f->prompt, f->n_prompt), BN_OK);
+    assert_int_equal(bn_sampler_sample(s2, bn_ctx_logits(c2), &plain), BN_OK);
+    assert_int_equal(plain, first);
+    assert_int_equal(bn_decode(c2, &plain, 1), BN_OK);
+    assert_int_equal(bn_sampler_sample(s2, bn_ctx_logits(c2), &plain), BN_OK);
+    assert_int_equal(plain, out[0]);
+    bn_ctx_free(&c2);
+    bn_sampler_free(&s2);
+    /* parameters */
+    bn_spec *bad = NULL;
+    sp.n_draft_max = 65;
+    assert_int_equal(bn_spec_new(&bad, &sp), BN_E_INVALID_ARG);
+    bn_spec_params_default(&sp);
+    sp.ngram_min = 5;
+    sp.ngram_max = 4;
+    assert_int_equal(bn_spec_new(&bad, &sp), BN_E_INVALID_ARG);
+    bn_spec_params_default(&sp);
+    sp.draft_cost = -1.0f;
+    assert_int_equal(bn_spec_new(&bad, &sp), BN_E_INVALID_ARG);
+    bn_spec_params_default(&sp);
+    sp.reserved[3] = 1;
+    assert_int_equal(bn_spec_new(&bad, &sp), BN_E_INVALID_ARG);
+    assert_null(bad);
+    assert_int_equal(bn_spec_begin(spec, NULL, 3), BN_E_INVALID_ARG);
+    bn_spec_free(&spec);
+    assert_null(spec);
+    bn_spec_free(NULL);
+    bn_sampler_free(&s);
+    bn_ctx_free(&c);
+}
+
+/* No repetition, a high draft cost: drafting pauses and probes rarely. */
+static void test_drafting_pauses(void **state)
+{
+    fixture *f = *state;
+    bn_spec_params sp;
+    bn_spec_params_default(&sp);
+    sp.draft_cost = 1.5f;               /* one drafted token costs more than it can bring */
+    bn_spec *spec = NULL;
+    assert_int_equal(bn_spec_new(&spec, &sp), BN_OK);
+    assert_int_equal(bn_spec_draft_len(spec), 0);
+    spec->accept_rate = 0.95;
+    sp.draft_cost = 0.05f;
+    bn_spec_free(&spec);
+    assert_int_equal(bn_spec_new(&spec, &sp), BN_OK);
+    spec->accept_rate = 0.95;
+    assert_int_equal(bn_spec_draft_len(spec), 8);
+    spec->accept_rate = 0.02;
+    assert_int_equal(bn_spec_draft_len(spec), 0);
+    bn_spec_free(&spec);
+    (void)f;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_greedy_equals_plain),
+        cmocka_unit_test(test_acceptance_rule_distribution),
+        cmocka_unit_test(test_errors_and_cancel),
+        cmocka_unit_test(test_drafting_pauses),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
