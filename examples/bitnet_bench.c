@@ -24,11 +24,17 @@ static void usage(FILE *f)
             "  -t, --threads N     threads (default: all CPUs)\n"
             "      --no-bandwidth  skip the bandwidth probe\n"
             "      --output-q8     convert the output projection to Q8_0 at load\n"
+            "      --output-q4     convert the output projection to Q4_0 at load\n"
             "      --parallel N    N sequences in one context: their prompts in one batch,\n"
             "                      then one batch per step decoding a token of each; pp and\n"
             "                      tg are then aggregate tokens/s of all N (default 1: off)\n"
             "      --shared-prompt with --parallel: one prompt, computed once in sequence 0\n"
             "                      and copied to the others (bn_ctx_seq_copy)\n"
+            "      --spec FILE     speculative decoding: for each prompt of FILE (separated by\n"
+            "                      blank lines) -n greedy tokens plainly, then with drafting;\n"
+            "                      checks both give the same tokens and reports acceptance,\n"
+            "                      tokens per pass and both speeds (-p and -R are not used)\n"
+            "      --draft N       with --spec: most tokens drafted per pass (default 8)\n"
             "      --json          one JSON object instead of the table\n"
             "  -h, --help          show this help and exit\n"
             "      --version       show the library version and exit\n");
@@ -112,11 +118,141 @@ static int run_parallel(bn_ctx *c, bn_batch *b, bn_token *tok, int n_par, int n_
     return rc;
 }
 
+/* Greedy generation of n_gen tokens after prompt, plainly or with the
+ * speculative decoder; tokens in out, the time in *secs. */
+static int generate(bn_ctx *c, bn_sampler *smp, bn_spec *spec, const bn_token *prompt, size_t n_prompt,
+                    bn_token *out, int n_gen, double *secs)
+{
+    const bn_model *m = bn_ctx_model(c);
+    bn_sampler_reset(smp);
+    int rc = bn_ctx_seq_clear(c, 0);
+    for (size_t i = 0; i < n_prompt && !rc; i++)
+        rc = bn_sampler_accept(smp, prompt[i]);
+    const size_t nb = (size_t)bn_ctx_n_batch(c);
+    for (size_t i = 0; i < n_prompt && !rc; i += nb)
+        rc = bn_decode(c, prompt + i, n_prompt - i < nb ? n_prompt - i : nb);
+    if (!rc && spec)
+        rc = bn_spec_begin(spec, prompt, n_prompt);
+    const double t0 = bn_tool_now();
+    int n = 0;
+    bn_token buf[65];
+    while (!rc && n < n_gen) {
+        size_t got = 1;
+        if (spec) {
+            rc = bn_spec_step(spec, c, 0, smp, buf, 65, &got);
+        } else {
+            rc = bn_sampler_sample(smp, bn_ctx_logits(c), &buf[0]);
+            if (!rc && !bn_model_token_is_eog(m, buf[0]))
+                rc = bn_decode(c, &buf[0], 1);
+        }
+        for (size_t i = 0; i < got && n < n_gen && !rc; i++) {
+            out[n++] = buf[i];
+            if (bn_model_token_is_eog(m, buf[i]))
+                n_gen = n;          /* stop at the end of generation */
+        }
+    }
+    *secs = bn_tool_now() - t0;
+    return rc ? rc : n;
+}
+
+/* --spec: every prompt of the file, plain then speculative. */
+static int bench_spec(bn_model *m, int threads, const char *path, int n_gen, int n_draft, int json)
+{
+    size_t len = 0;
+    char *text = bn_tool_read_file(path, &len);
+    if (!text) {
+        fprintf(stderr, "bitnet-bench: %s: cannot read\n", path);
+        return 1;
+    }
+    bn_ctx_params cp;
+    bn_ctx_params_default(&cp);
+    cp.n_threads = threads;
+    cp.n_ctx = 4096;
+    bn_ctx *c = NULL;
+    bn_sampler *smp = NULL;
+    bn_spec *spec = NULL;
+    bn_sampler_params sp;
+    bn_sampler_params_default(&sp);
+    sp.temperature = 0.0f;
+    bn_spec_params pp;
+    bn_spec_params_default(&pp);
+    pp.n_draft_max = n_draft;
+    bn_token *prompt = malloc(4096 * sizeof *prompt), *plain = malloc((size_t)n_gen * sizeof *plain);
+    bn_token *fast = malloc((size_t)n_gen * sizeof *fast);
+    int rc = !prompt || !plain || !fast ? BN_E_NOMEM : bn_ctx_new(&c, m, &cp);
+    if (!rc)
+        rc = bn_sampler_new(&smp, m, &sp);
+    if (!rc)
+        rc = bn_spec_new(&spec, &pp);
+    double t_plain = 0, t_spec = 0;
+    long tokens = 0, mismatches = 0, n_prompts = 0;
+    /* prompts: paragraphs separated by blank lines */
+    for (char *p = text; !rc && p && *p;) {
+        char *end = strstr(p, "\n\n");
+        if (end)
+            *end = 0;
+        size_t n_prompt = 0;
+        if (strlen(p) > 0) {
+            rc = bn_tokenize(m, p, strlen(p), prompt, 3000, BN_TOKENIZE_ADD_SPECIAL, &n_prompt);
+            double s1 = 0, s2 = 0;
+            int a = rc ? rc : generate(c, smp, NULL, prompt, n_prompt, plain, n_gen, &s1);
+            int b = a < 0 ? a : generate(c, smp, spec, prompt, n_prompt, fast, n_gen, &s2);
+            if (a < 0 || b < 0) {
+                rc = a < 0 ? a : b;
+                break;
+            }
+            const int same = a == b && !memcmp(plain, fast, (size_t)a * sizeof *plain);
+            mismatches += !same;
+            tokens += a;
+            t_plain += s1;
+            t_spec += s2;
+            n_prompts++;
+            if (!json)
+                printf("prompt %ld: %zu tokens, %d generated, plain %.2f tok/s, speculative %.2f tok/s%s\n",
+                       n_prompts, n_prompt, a, a / s1, b / s2, same ? "" : " -- OUTPUT DIFFERS");
+        }
+        p = end ? end + 2 : NULL;
+    }
+    bn_spec_stats st = { 0 };
+    if (spec)
+        bn_spec_get_stats(spec, &st);
+    if (rc) {
+        fprintf(stderr, "bitnet-bench: %s: %s\n", bn_strerror(rc), bn_last_error());
+    } else if (json) {
+        printf("{\"spec\":{\"prompts\":%ld,\"tokens\":%ld,\"same_output\":%s,\"n_draft_max\":%d,"
+               "\"passes\":%lld,\"drafted\":%lld,\"accepted\":%lld,\"acceptance\":%.4f,"
+               "\"tokens_per_pass\":%.4f,\"plain_tg\":%.3f,\"spec_tg\":%.3f,\"speedup\":%.4f}}\n",
+               n_prompts, tokens, mismatches ? "false" : "true", n_draft, (long long)st.n_steps,
+               (long long)st.n_drafted, (long long)st.n_accepted,
+               st.n_drafted ? (double)st.n_accepted / (double)st.n_drafted : 0.0,
+               st.n_steps ? (double)(st.n_tokens - n_prompts) / (double)st.n_steps : 0.0, tokens / t_plain,
+               tokens / t_spec, t_plain / t_spec);
+    } else {
+        printf("speculative: %ld prompts, %ld tokens, outputs %s; %lld passes, %lld of %lld drafted tokens "
+               "accepted (%.1f%%), %.2f tokens per pass; plain %.2f tok/s, speculative %.2f tok/s (%.2fx)\n",
+               n_prompts, tokens, mismatches ? "DIFFER" : "identical", (long long)st.n_steps,
+               (long long)st.n_accepted, (long long)st.n_drafted,
+               st.n_drafted ? 100.0 * (double)st.n_accepted / (double)st.n_drafted : 0.0,
+               st.n_steps ? (double)(st.n_tokens - n_prompts) / (double)st.n_steps : 0.0, tokens / t_plain,
+               tokens / t_spec, t_plain / t_spec);
+    }
+    bn_spec_free(&spec);
+    bn_sampler_free(&smp);
+    bn_ctx_free(&c);
+    free(prompt);
+    free(plain);
+    free(fast);
+    free(text);
+    return rc || mismatches;
+}
+
 int main(int argc, char **argv)
 {
     const char *prog = "bitnet-bench", *model_path = NULL;
+    bn_tool_init(prog);
     int n_prompt = 128, n_gen = 64, reps = 3, rounds = 3, threads = 0, json = 0, bw = 1, q8 = 0;
-    int n_par = 1, shared = 0;
+    int n_par = 1, shared = 0, q4 = 0, n_draft = 8;
+    const char *spec_file = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -141,10 +277,16 @@ int main(int argc, char **argv)
             bw = 0;
         } else if (!strcmp(a, "--output-q8")) {
             q8 = 1;
+        } else if (!strcmp(a, "--output-q4")) {
+            q4 = 1;
         } else if (!strcmp(a, "--parallel") && v) {
             n_par = bn_tool_int_arg(prog, a, argv[++i]);
         } else if (!strcmp(a, "--shared-prompt")) {
             shared = 1;
+        } else if (!strcmp(a, "--spec") && v) {
+            spec_file = argv[++i];
+        } else if (!strcmp(a, "--draft") && v) {
+            n_draft = bn_tool_int_arg(prog, a, argv[++i]);
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else {
@@ -165,6 +307,7 @@ int main(int argc, char **argv)
     bn_model_params mp;
     bn_model_params_default(&mp);
     mp.output_q8 = q8;
+    mp.output_q4 = q4;
     bn_model *m = NULL;
     int rc = bn_model_load(&m, model_path, &mp);
     if (rc) {
@@ -188,6 +331,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s: %s\n", prog, bn_strerror(rc), bn_last_error());
         bn_model_free(&m);
         return 1;
+    }
+    if (spec_file) {
+        rc = bench_spec(m, threads, spec_file, n_gen, n_draft, json);
+        bn_ctx_free(&c);
+        bn_model_free(&m);
+        return rc ? 1 : 0;
     }
     const int nv = bn_model_n_vocab(m), nt = bn_ctx_n_threads(c);
     bn_token *tok = malloc((size_t)(n_prompt + n_gen + 1) * (size_t)n_par * sizeof *tok);

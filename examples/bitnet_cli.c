@@ -9,6 +9,8 @@
 
 #include "cli/cli_options.h"
 #include "cli/cli_session.h"
+#include "cli/cli_signal.h"
+#include "common/tool_common.h"
 
 #ifndef BN_DEFAULT_MODEL
 #  define BN_DEFAULT_MODEL "models/default.gguf"
@@ -81,6 +83,7 @@ static char *read_all(const char *path, size_t *len)
 
 int main(int argc, char **argv)
 {
+    bn_tool_init(BN_CLI_PROG);
     bn_cli_options o;
     int status = bn_cli_parse(&o, argc, argv);
     if (status >= 0)
@@ -107,6 +110,7 @@ int main(int argc, char **argv)
     }
     const char *text = prompt ? prompt : o.prompt;
 
+    bn_cli_signal_init();
     bn_cli_session s;
     status = bn_cli_session_open(&s, &o, path);
     if (!status)

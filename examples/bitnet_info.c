@@ -7,6 +7,9 @@
 
 #include <bitnet/bitnet.h>
 
+#include "common/tool_common.h"
+#include "common/tool_escape.h"
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -34,7 +37,11 @@ static void print_keys(const bn_model *m)
         char key[256], val[120];
         bn_model_meta_key_by_index(m, i, key, sizeof key);
         int32_t len = bn_model_meta_string(m, key, val, sizeof val);
-        printf("  %-44s %s%s\n", key, val, len >= (int32_t)sizeof val ? "..." : "");
+        printf("  ");
+        bn_tool_fputs_untrusted(key, stdout);
+        printf("%*s ", strlen(key) < 44 ? (int)(44 - strlen(key)) : 0, "");
+        bn_tool_fputs_untrusted(val, stdout);
+        printf("%s\n", len >= (int32_t)sizeof val ? "..." : "");
     }
 }
 
@@ -42,6 +49,7 @@ int main(int argc, char **argv)
 {
     const char *path = NULL;
     int keys = 0;
+    bn_tool_init("bitnet-info");
     bn_model_params mp;
     bn_model_params_default(&mp);
     for (int i = 1; i < argc; i++) {
@@ -78,12 +86,16 @@ int main(int argc, char **argv)
     int rc = bn_model_load(&m, path, &mp);
     double t1 = now_s();
     if (rc != BN_OK) {
-        fprintf(stderr, "bitnet-info: %s: %s\n", bn_strerror(rc), bn_last_error());
+        fprintf(stderr, "bitnet-info: %s: ", bn_strerror(rc));
+        bn_tool_fputs_untrusted(bn_last_error(), stderr);
+        fputc('\n', stderr);
         return 1;
     }
     printf("file          %s\n", path);
     printf("architecture  %s\n", bn_model_arch_name(m));
-    printf("name          %s\n", bn_model_name(m));
+    printf("name          ");
+    bn_tool_fputs_untrusted(bn_model_name(m), stdout);
+    printf("\n");
     printf("weights       %s\n", bn_model_weight_type_name(m));
     printf("n_vocab       %" PRId32 "\n", bn_model_n_vocab(m));
     printf("n_embd        %" PRId32 "\n", bn_model_n_embd(m));

@@ -1,5 +1,6 @@
 /* bitnet-logits: the logits a model gives for a token sequence, as JSON lines
  * (top-k per position) and optionally raw f32, for comparing implementations. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ static int cmp_pair(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     const char *prog = "bitnet-logits", *model_path = NULL, *raw = NULL;
+    bn_tool_init(prog);
     bn_token *tokens = NULL;
     long n_tokens = -1;
     int top = 20, threads = 0, kv_f32 = 0;
@@ -114,12 +116,18 @@ int main(int argc, char **argv)
         top = nv;
     pair *pairs = malloc((size_t)nv * sizeof *pairs);
     FILE *rf = raw ? fopen(raw, "wb") : NULL;
-    if (raw && !rf)
-        fprintf(stderr, "%s: cannot write %s\n", prog, raw);
-    for (long p = 0; p < n_tokens && pairs; p++) {
+    int status = 0;
+    if (raw && !rf) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", prog, raw, strerror(errno));
+        status = 1;
+    } else if (!pairs) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        status = 1;
+    }
+    for (long p = 0; p < n_tokens && !status; p++) {
         const float *l = bn_ctx_logits_ith(c, (int32_t)p);
-        if (rf)
-            fwrite(l, sizeof *l, (size_t)nv, rf);
+        if (rf && fwrite(l, sizeof *l, (size_t)nv, rf) != (size_t)nv)
+            break;      /* reported when the file is closed */
         for (int i = 0; i < nv; i++) {
             pairs[i].id = i;
             pairs[i].v = l[i];
@@ -130,11 +138,11 @@ int main(int argc, char **argv)
             printf("%s[%d,%.6g]", k ? "," : "", pairs[k].id, (double)pairs[k].v);
         printf("]}\n");
     }
-    if (rf)
-        fclose(rf);
+    if (rf && bn_tool_close_output(prog, rf, raw))
+        status = 1;
     free(pairs);
     bn_ctx_free(&c);
     bn_model_free(&m);
     free(tokens);
-    return raw && !rf ? 1 : 0;
+    return status;
 }

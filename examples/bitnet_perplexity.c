@@ -62,6 +62,7 @@ static long tokenize_file(const char *prog, const bn_model *m, const char *path,
 int main(int argc, char **argv)
 {
     const char *prog = "bitnet-perplexity", *model_path = NULL, *text_path = NULL;
+    bn_tool_init(prog);
     bn_token *tokens = NULL;
     long n_tokens = -1;
     int n_ctx = 512, n_batch = 512, threads = 0, json = 0;

@@ -10,10 +10,17 @@ set -eu
 cross_pkgs="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross libcmocka-dev:arm64"
 arm64=0
 
+# the Python package's tests and type check, and the API reference
+# (bindings/python/, doc/api/); without them those tests are skipped
+python_docs_pkgs="python3-pytest python3-mypy python3-cffi python3-numpy python3-venv python3-setuptools doxygen"
+
 pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data"
+# bitnet-convert (JSON, SentencePiece protobuf) and its tests (checkpoint
+# generator, SentencePiece oracle): doc/convert.md
+pkgs="$pkgs libjansson-dev libprotobuf-c-dev protobuf-c-compiler python3-numpy python3-sentencepiece"
 for arg in "$@"; do
     case "$arg" in
-    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools $cross_pkgs"; arm64=1 ;;
+    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools $cross_pkgs $python_docs_pkgs"; arm64=1 ;;
     --cross) pkgs="$pkgs $cross_pkgs"; arm64=1 ;;
     *) echo "setup-debian.sh: unknown option $arg" >&2; exit 2 ;;
     esac

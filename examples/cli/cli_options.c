@@ -11,7 +11,7 @@
 enum {
     OPT_TEMP = 256, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT_PENALTY, OPT_REPEAT_LAST_N,
     OPT_FREQ_PENALTY, OPT_PRESENCE_PENALTY, OPT_SEED, OPT_CHAT, OPT_SYSTEM, OPT_TEMPLATE,
-    OPT_STOP, OPT_VERSION,
+    OPT_STOP, OPT_RAW_OUTPUT, OPT_DRAFT, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -35,6 +35,8 @@ static const struct option long_opts[] = {
     { "system", required_argument, NULL, OPT_SYSTEM },
     { "chat-template", required_argument, NULL, OPT_TEMPLATE },
     { "stop", required_argument, NULL, OPT_STOP },
+    { "raw-output", no_argument, NULL, OPT_RAW_OUTPUT },
+    { "draft", required_argument, NULL, OPT_DRAFT },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -60,6 +62,9 @@ static void help(void)
            "                            -1 = until the model ends or the context is full\n"
            "                            (default -1)\n"
            "      --stop TEXT           stop when the text contains TEXT (repeatable)\n"
+           "      --raw-output          write control characters to a terminal as they\n"
+           "                            are (default: shown as \\x1b, \\u009b, ...; pipes\n"
+           "                            and files always get the text byte for byte)\n"
            "\n"
            "Chat:\n"
            "      --chat                converse: each line of standard input is a message,\n"
@@ -87,19 +92,43 @@ static void help(void)
            "  -c, --ctx-size N          context size in tokens; 0 = the smaller of 4096 and\n"
            "                            the model's training context (default 0)\n"
            "  -b, --batch-size N        prompt tokens per forward pass (default 512)\n"
+           "      --draft N             speculative decoding: draft up to N tokens per pass\n"
+           "                            from the text so far (prompt lookup) and check them\n"
+           "                            in one pass; the same text as without it (greedy:\n"
+           "                            token for token), faster where the text repeats;\n"
+           "                            0 = off (default 0)\n"
            "\n"
            "  -h, --help                show this help and exit\n"
            "      --version             show the version and exit\n"
            "\n"
            "The text goes to standard output; progress, notes, errors and a one-line\n"
            "summary (tokens and tokens per second) go to standard error.\n"
-           "Exit status: 0 success, 1 failure (model file, context, ...), 2 bad usage.\n");
+           "Ctrl-C stops the text at the next token (a long prompt within a layer):\n"
+           "generation ends with its summary, a chat returns to its prompt; Ctrl-C at\n"
+           "the prompt, or twice within a second, ends the program.\n"
+           "Exit status: 0 success, 1 failure (model file, context, writing the output,\n"
+           "...), 2 bad usage, 130 ended by Ctrl-C.\n");
 }
 
 static int bad_value(const char *opt, const char *value, const char *what)
 {
-    fprintf(stderr, BN_CLI_PROG ": %s needs %s, got '%s'\n", opt, what, value);
+    fprintf(stderr, BN_CLI_PROG ": %s: needs %s, got '%s'\n", opt, what, value);
     return BN_CLI_USAGE;
+}
+
+/* The option as messages name it ("-n", "--temp"), whichever way it was
+ * typed: argv[optind - 1] is the value when it came as a separate word. */
+static const char *option_name(int c, char *buf, size_t size)
+{
+    for (const struct option *o = long_opts; o->name; o++)
+        if (o->val == c) {
+            if (c < 256)
+                snprintf(buf, size, "-%c", c);
+            else
+                snprintf(buf, size, "--%s", o->name);
+            return buf;
+        }
+    return "?";
 }
 
 /* Parses an integer in [lo, hi]; returns 0 or BN_CLI_USAGE. */
@@ -157,7 +186,8 @@ static int parse(bn_cli_options *o, int argc, char **argv)
     int c, rc = 0;
     opterr = 0;
     while (!rc && (c = getopt_long(argc, argv, ":m:p:f:n:t:c:b:h", long_opts, NULL)) != -1) {
-        const char *opt = argv[optind - 1];
+        char name[32];
+        const char *opt = option_name(c, name, sizeof name);
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'p': o->prompt = optarg; break;
@@ -184,6 +214,8 @@ static int parse(bn_cli_options *o, int argc, char **argv)
             break;
         case OPT_SEED: rc = seed_arg(optarg, &o->sampling.seed); break;
         case OPT_CHAT: o->chat = 1; break;
+        case OPT_RAW_OUTPUT: o->raw_output = 1; break;
+        case OPT_DRAFT: rc = int_arg("--draft", optarg, 0, 64, &o->n_draft); break;
         case OPT_SYSTEM: o->system = optarg; break;
         case OPT_TEMPLATE: o->chat_template = optarg; break;
         case OPT_STOP: {
@@ -207,11 +239,11 @@ static int parse(bn_cli_options *o, int argc, char **argv)
             printf(BN_CLI_PROG " (libbitnet) %s\n", bn_version_string());
             return BN_CLI_OK;
         case ':':
-            fprintf(stderr, BN_CLI_PROG ": option '%s' needs a value\n", opt);
+            fprintf(stderr, BN_CLI_PROG ": option '%s' needs a value\n", argv[optind - 1]);
             rc = BN_CLI_USAGE;
             break;
         default:
-            fprintf(stderr, BN_CLI_PROG ": unknown option '%s'\n", opt);
+            fprintf(stderr, BN_CLI_PROG ": unknown option '%s'\n", argv[optind - 1]);
             rc = BN_CLI_USAGE;
             break;
         }

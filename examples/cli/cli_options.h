@@ -8,7 +8,7 @@
 
 #define BN_CLI_PROG "bitnet-cli"
 
-/* Exit statuses. */
+/* Exit statuses (and BN_CLI_INTERRUPTED, 130, in cli_signal.h). */
 enum { BN_CLI_OK = 0, BN_CLI_FAILURE = 1, BN_CLI_USAGE = 2 };
 
 typedef struct bn_cli_options {
@@ -18,10 +18,12 @@ typedef struct bn_cli_options {
     const char *system;         /* --system */
     const char *chat_template;  /* --chat-template; NULL: chosen for the model */
     int chat;                   /* --chat */
+    int raw_output;             /* --raw-output: control characters unescaped on a terminal */
     int n_predict;              /* -n; -1: until end of generation or a full context */
     int n_threads;              /* -t; 0: all CPUs */
     int n_ctx;                  /* -c; 0: min(4096, the model's training context) */
     int n_batch;                /* -b */
+    int n_draft;                /* --draft: tokens drafted per pass (speculative decoding); 0 = off */
     bn_sampler_params sampling;
     const char **stop;          /* --stop, repeatable */
     size_t n_stop;

@@ -1,14 +1,21 @@
 #include "cli_session.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_signal.h"
 #include "common/tool_common.h"
+#include "common/tool_escape.h"
 
+/* The library's messages may quote a hostile file (a key, a name): escaped
+ * on a terminal like the model's text. */
 static int lib_fail(int rc)
 {
-    fprintf(stderr, BN_CLI_PROG ": %s: %s\n", bn_strerror(rc), bn_last_error());
+    fprintf(stderr, BN_CLI_PROG ": %s: ", bn_strerror(rc));
+    bn_tool_fputs_untrusted(bn_last_error(), stderr);
+    fputc('\n', stderr);
     return BN_CLI_FAILURE;
 }
 
@@ -32,11 +39,18 @@ static int show_progress(float fraction, void *user)
     return 0;
 }
 
+/* Ctrl-C stops a forward pass between layers: a long prompt need not finish. */
+static int abort_on_interrupt(void *user)
+{
+    (void)user;
+    return bn_cli_interrupt_pending();
+}
+
 int bn_cli_session_open(bn_cli_session *s, const bn_cli_options *o, const char *path)
 {
     memset(s, 0, sizeof *s);
     s->o = o;
-    s->last_char = '\n';
+    bn_cli_output_init(&s->out, stdout, isatty(STDOUT_FILENO) && !o->raw_output);
     bn_model_params mp;
     bn_model_params_default(&mp);
     progress_state ps = { bn_tool_now(), -1 };
@@ -64,15 +78,26 @@ int bn_cli_session_open(bn_cli_session *s, const bn_cli_options *o, const char *
     }
     if ((rc = bn_ctx_new(&s->ctx, s->model, &cp)))
         return lib_fail(rc);
+    bn_ctx_set_abort_callback(s->ctx, abort_on_interrupt, NULL);
     if ((rc = bn_sampler_new(&s->sampler, s->model, &o->sampling)))
         return lib_fail(rc);
     if ((rc = bn_text_stream_new(&s->stream, s->model, o->stop, o->n_stop)))
         return lib_fail(rc);
+    if (o->n_draft > 0) {
+        bn_spec_params sp;
+        bn_spec_params_default(&sp);
+        sp.n_draft_max = o->n_draft;
+        if ((rc = bn_spec_new(&s->spec, &sp)))
+            return lib_fail(rc);
+    }
     return 0;
 }
 
 void bn_cli_session_close(bn_cli_session *s)
 {
+    bn_spec_free(&s->spec);
+    free(s->hist);
+    s->hist = NULL;
     bn_text_stream_free(&s->stream);
     bn_sampler_free(&s->sampler);
     bn_ctx_free(&s->ctx);
@@ -99,6 +124,28 @@ static int tokenize(bn_cli_session *s, const char *text, size_t len, uint32_t fl
     return rc ? lib_fail(rc) : 0;
 }
 
+/* Appends to the record of what the context holds (the drafts' history). */
+static int hist_add(bn_cli_session *s, const bn_token *t, size_t n)
+{
+    if (!s->spec)
+        return 0;
+    if (s->n_hist + n > s->cap_hist) {
+        size_t cap = s->cap_hist ? s->cap_hist : 1024;
+        while (cap < s->n_hist + n)
+            cap *= 2;
+        bn_token *h = realloc(s->hist, cap * sizeof *h);
+        if (!h) {
+            fprintf(stderr, BN_CLI_PROG ": out of memory\n");
+            return BN_CLI_FAILURE;
+        }
+        s->hist = h;
+        s->cap_hist = cap;
+    }
+    memcpy(s->hist + s->n_hist, t, n * sizeof *t);
+    s->n_hist += n;
+    return 0;
+}
+
 static void note_full(bn_cli_session *s)
 {
     s->ctx_full = 1;
@@ -106,7 +153,10 @@ static void note_full(bn_cli_session *s)
             "-c sets a larger context\n", bn_ctx_n_ctx(s->ctx));
 }
 
-/* Decodes n tokens in batches of n_batch; each joins the penalty window. */
+/* Decodes n tokens in batches of n_batch; each joins the penalty window.
+ * Ctrl-C stops it between batches or, through the context's abort callback,
+ * inside one: the cache is then rolled back to where it was (a chat forgets
+ * the message) and BN_CLI_INTERRUPTED returned. */
 static int feed(bn_cli_session *s, const bn_token *t, size_t n)
 {
     const size_t room = (size_t)(bn_ctx_n_ctx(s->ctx) - bn_ctx_pos(s->ctx));
@@ -119,76 +169,109 @@ static int feed(bn_cli_session *s, const bn_token *t, size_t n)
         return BN_CLI_FAILURE;
     }
     double t0 = bn_tool_now();
+    const int32_t pos0 = bn_ctx_pos(s->ctx);
     const size_t nb = (size_t)bn_ctx_n_batch(s->ctx);
-    for (size_t i = 0; i < n; i += nb) {
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i += nb) {
         size_t k = n - i < nb ? n - i : nb;
-        int rc = bn_decode(s->ctx, t + i, k);
-        if (rc)
-            return lib_fail(rc);
-    }
-    for (size_t i = 0; i < n; i++) {
-        int rc = bn_sampler_accept(s->sampler, t[i]);
-        if (rc)
-            return lib_fail(rc);
+        rc = bn_cli_interrupt_pending() ? BN_E_CANCELLED : bn_decode(s->ctx, t + i, k);
     }
     s->prompt_s += bn_tool_now() - t0;
+    if (rc == BN_E_CANCELLED) {
+        bn_cli_take_interrupt();
+        bn_ctx_truncate(s->ctx, pos0);
+        if (!s->o->chat || bn_cli_quit_requested())
+            s->interrupted = 1;
+        return BN_CLI_INTERRUPTED;
+    }
+    if (rc)
+        return lib_fail(rc);
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = bn_sampler_accept(s->sampler, t[i])))
+            return lib_fail(rc);
+    }
     s->n_prompt += (long)n;
-    return 0;
+    return hist_add(s, t, n);
 }
 
 /* ---- text out --------------------------------------------------------------- */
-static void emit(bn_cli_session *s, const char *text, size_t len)
-{
-    if (!len)
-        return;
-    fwrite(text, 1, len, stdout);
-    fflush(stdout);
-    s->last_char = (unsigned char)text[len - 1];
-}
-
-static void end_line(bn_cli_session *s)
-{
-    if (s->last_char != '\n')
-        emit(s, "\n", 1);
-}
-
 /* Samples and streams tokens until the end of generation, a stop string,
- * n_predict tokens or a full context. The last sampled token is not
+ * n_predict tokens, a full context or Ctrl-C. The last sampled token is not
  * decoded: whatever ends the answer decides what follows it. */
+/* The next tokens: one sampled (decoded by the loop if it goes on), or, with
+ * --draft, what a speculative step returns (all but the last in the cache
+ * already). BN_E_CANCELLED leaves everything as it was. */
+static int next_tokens(bn_cli_session *s, bn_token *t, size_t *n)
+{
+    if (s->spec)
+        return bn_spec_step(s->spec, s->ctx, 0, s->sampler, t, 65, n);
+    *n = 1;
+    return bn_sampler_sample(s->sampler, bn_ctx_logits(s->ctx), &t[0]);
+}
+
 static int answer(bn_cli_session *s)
 {
     const int n_predict = s->o->n_predict;
     const char *text;
     size_t len;
-    int rc = 0, stopped = 0;
+    int rc = 0, stopped = 0, out_rc = 0, done = 0;
+    const int32_t pos0 = bn_ctx_pos(s->ctx);
+    long shown = 0;                 /* tokens of this answer streamed */
     double t0 = bn_tool_now();
-    for (int i = 0; n_predict < 0 || i < n_predict; i++) {
-        bn_token t;
-        if ((rc = bn_sampler_sample(s->sampler, bn_ctx_logits(s->ctx), &t)))
+    if (s->spec && (rc = bn_spec_begin(s->spec, s->hist, s->n_hist)))
+        return lib_fail(rc);
+    while (!done) {
+        if (bn_cli_take_interrupt()) {
+            /* plain generation ends; a chat returns to its prompt unless a
+             * second Ctrl-C came soon after */
+            if (!s->o->chat || bn_cli_quit_requested())
+                s->interrupted = 1;
             break;
-        s->n_gen++;
-        if ((rc = bn_text_stream_push(s->stream, t, &text, &len, &stopped)))
+        }
+        bn_token t[65];
+        size_t n = 0;
+        if ((rc = next_tokens(s, t, &n)) == BN_E_CANCELLED) {
+            rc = 0;                 /* Ctrl-C inside a pass: nothing changed */
+            continue;
+        }
+        for (size_t i = 0; !rc && !out_rc && i < n && !done; i++) {
+            s->n_gen++;
+            shown++;
+            if (!(rc = bn_text_stream_push(s->stream, t[i], &text, &len, &stopped))
+                && !(out_rc = bn_cli_output_write(&s->out, text, len)) && (rc = hist_add(s, &t[i], 1)))
+                out_rc = rc, rc = 0;
+            done = stopped || (n_predict >= 0 && shown == n_predict);
+        }
+        if (rc || out_rc || done)
             break;
-        emit(s, text, len);
-        if (stopped || (n_predict >= 0 && i + 1 == n_predict))
-            break;
-        if (bn_ctx_pos(s->ctx) >= bn_ctx_n_ctx(s->ctx)) {
+        if (bn_ctx_pos(s->ctx) + 1 >= bn_ctx_n_ctx(s->ctx) + (s->spec ? 0 : 1)) {
             s->ctx_full = 1;
             break;
         }
-        if ((rc = bn_decode(s->ctx, &t, 1)))
+        /* cancelled by Ctrl-C: nothing changed, the loop's top stops */
+        if (!s->spec && (rc = bn_decode(s->ctx, &t[0], 1)) && rc != BN_E_CANCELLED)
             break;
+        rc = 0;
     }
     s->gen_s += bn_tool_now() - t0;
+    /* The cache holds the answer but its last token, as without drafts (a
+     * speculative step may have gone past where the answer stopped); the
+     * record of the context's tokens follows it. */
+    if (s->spec && shown > 0 && bn_ctx_pos(s->ctx) > pos0 + (int32_t)shown - 1)
+        bn_ctx_truncate(s->ctx, pos0 + (int32_t)shown - 1);
+    if (s->spec)
+        s->n_hist = (size_t)bn_ctx_pos(s->ctx);
     if (rc)
         return lib_fail(rc);
+    if (out_rc)
+        return BN_CLI_FAILURE;
     if ((rc = bn_text_stream_flush(s->stream, &text, &len)))
         return lib_fail(rc);
-    emit(s, text, len);
-    end_line(s);
+    if (bn_cli_output_write(&s->out, text, len) || bn_cli_output_end_line(&s->out))
+        return BN_CLI_FAILURE;
     if (s->ctx_full)
         note_full(s);
-    return 0;
+    return s->interrupted ? BN_CLI_INTERRUPTED : 0;
 }
 
 int bn_cli_generate(bn_cli_session *s, const char *prompt, size_t len)
@@ -243,6 +326,11 @@ static int history_add(history *h, const char *role, const char *content)
     h->contents[h->n] = copy;
     h->n++;
     return 0;
+}
+
+static void history_drop_last(history *h)
+{
+    free(h->contents[--h->n]);
 }
 
 static void history_free(history *h)
@@ -322,8 +410,14 @@ static int turn(bn_cli_session *s, chat *c, const char *message)
         c->cap_prev = n;
     }
     memcpy(c->prev, s->tokens, n * sizeof *c->prev);
-    if ((rc = feed(s, c->prev + c->n_prev, n - c->n_prev)))
+    if ((rc = feed(s, c->prev + c->n_prev, n - c->n_prev))) {
+        if (rc == BN_CLI_INTERRUPTED && !s->interrupted) {
+            history_drop_last(&c->h);   /* as if never sent: back to the prompt */
+            fprintf(stderr, BN_CLI_PROG ": interrupted while reading the message: it was dropped\n");
+            return 0;
+        }
         return s->ctx_full ? 0 : rc;
+    }
     if ((rc = answer(s)))
         return rc;
     /* The cache now holds these tokens (up to the generation prompt) and the
@@ -347,11 +441,21 @@ int bn_cli_chat(bn_cli_session *s, const char *first, FILE *in)
     if (!rc && first && first[0])
         rc = turn(s, &c, first);
     while (!rc && !s->ctx_full) {
+        /* a Ctrl-C after the answer, or while waiting for a line: the end */
+        if (bn_cli_take_interrupt() || bn_cli_quit_requested()) {
+            s->interrupted = 1;
+            rc = BN_CLI_INTERRUPTED;
+            break;
+        }
         if (interactive) {
             fputs("> ", stdout);
             fflush(stdout);
         }
         ssize_t got = getline(&line, &line_cap, in);
+        if (got < 0 && ferror(in) && errno == EINTR) {
+            clearerr(in);
+            continue;
+        }
         if (got < 0)
             break;
         while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
@@ -360,7 +464,7 @@ int bn_cli_chat(bn_cli_session *s, const char *first, FILE *in)
             continue;
         rc = turn(s, &c, line);
     }
-    if (interactive && !rc && !s->ctx_full)
+    if (interactive && (!rc || s->interrupted) && !s->ctx_full)
         fputs("\n", stdout);
     free(line);
     free(c.prev);

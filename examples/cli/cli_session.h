@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "cli_options.h"
+#include "cli_output.h"
 
 typedef struct bn_cli_session {
     const bn_cli_options *o;
@@ -15,8 +16,12 @@ typedef struct bn_cli_session {
     bn_text_stream *stream;
     bn_token *tokens;           /* tokenizer output */
     size_t cap_tokens;
-    int last_char;              /* last byte written to stdout; '\n' at first */
+    bn_spec *spec;              /* --draft: the speculative decoder, else NULL */
+    bn_token *hist;             /* every token in the context, for the drafts */
+    size_t n_hist, cap_hist;
+    bn_cli_output out;          /* the model's text on stdout */
     int ctx_full;               /* the context filled up: stop */
+    int interrupted;            /* Ctrl-C ends the program: exit status 130 */
     double load_s, prompt_s, gen_s;
     long n_prompt, n_gen;
 } bn_cli_session;

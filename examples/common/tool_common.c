@@ -2,10 +2,56 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+static const char *tool_prog = "libbitnet tool";
+
+static void close_stdout(void)
+{
+    /* errors of earlier writes stay flagged; a flush or close may add one */
+    int failed = ferror(stdout);
+    errno = 0;
+    if (fclose(stdout) != 0)
+        failed = 1;
+    if (failed) {
+        fprintf(stderr, "%s: cannot write the output%s%s\n", tool_prog, errno ? ": " : "",
+                errno ? strerror(errno) : "");
+        _exit(1);
+    }
+}
+
+void bn_tool_init(const char *prog)
+{
+    tool_prog = prog;
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        /* open() takes the lowest free descriptor: this one */
+        int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (nfd != fd)
+            _exit(127);     /* cannot even say so: stderr may be the one missing */
+    }
+    atexit(close_stdout);
+}
+
+int bn_tool_close_output(const char *prog, FILE *f, const char *path)
+{
+    /* a write that failed earlier left its errno: call right after it */
+    int err = errno, failed = ferror(f);
+    if (fclose(f) != 0) {
+        failed = 1;
+        err = errno;
+    }
+    if (!failed)
+        return 0;
+    fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(err ? err : EIO));
+    return -1;
+}
 
 double bn_tool_now(void)
 {

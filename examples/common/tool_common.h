@@ -4,8 +4,23 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <bitnet/bitnet.h>
+
+/*
+ * Call first in main. Makes sure file descriptors 0, 1 and 2 are open (on
+ * /dev/null when the tool was started with one closed): otherwise the next
+ * file opened, say the model, would become standard input or output. And
+ * registers an exit handler that flushes and closes stdout: when a write
+ * failed (a full disk, /dev/full) it says so and the exit status is 1.
+ */
+void bn_tool_init(const char *prog);
+
+/* Closes a file the tool wrote; call it at once after a write that failed
+ * (its errno gives the reason). Returns 0, or -1 after printing
+ * "prog: cannot write PATH: reason". */
+int bn_tool_close_output(const char *prog, FILE *f, const char *path);
 
 double bn_tool_now(void);
 

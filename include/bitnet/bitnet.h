@@ -1,5 +1,6 @@
-/*
- * libbitnet: run 1.58-bit (ternary) language models on CPUs.
+/**
+ * @file bitnet.h
+ * @brief libbitnet: run 1.58-bit (ternary) language models on CPUs.
  *
  * The whole public API is this header (plus version.h). Every object is an
  * opaque handle created and destroyed by the library; every function that can
@@ -28,6 +29,16 @@
  *     }
  *     printf("%s, %d layers\n", bn_model_arch_name(model), bn_model_n_layer(model));
  *     bn_model_free(&model);   // sets model to NULL
+ *
+ * Bindings
+ * --------
+ * The header is plain C that FFI generators read after preprocessing
+ * (`cc -E -P -DBN_API=`, see BN_API). The sizes of the parameter structs are
+ * fixed by static assertions below each of them: bn_model_params is
+ * 16 + 2 * sizeof(void *) + 96 bytes (128 on 64-bit systems, 120 on 32-bit),
+ * bn_ctx_params 128, bn_sampler_params 120, bn_spec_params 128 and
+ * bn_spec_stats 64 everywhere. Enum values never
+ * change (doc/abi.md). bindings/python/ is a ctypes binding built this way.
  */
 #ifndef BITNET_BITNET_H
 #define BITNET_BITNET_H
@@ -41,14 +52,23 @@
 extern "C" {
 #endif
 
-/*
- * BN_API marks the exported functions. An includer may define it first (an
- * FFI generator reading preprocessed text passes -DBN_API=). Otherwise: on
- * Windows, dllexport while the library itself is built, nothing when the
- * program links the static library (define BN_STATIC), dllimport for users
- * of the DLL; elsewhere default visibility (the library hides the rest).
+/**
+ * @def BN_API
+ * Marks the exported functions. An includer may define it first (an FFI
+ * generator reading preprocessed text passes -DBN_API=); the header then also
+ * leaves out its static assertions, which such parsers do not accept (cffi's
+ * cdef rejects _Static_assert). Otherwise: on Windows, dllexport while the
+ * library itself is built, nothing when the program links the static library
+ * (define BN_STATIC), dllimport for users of the DLL; elsewhere default
+ * visibility (the library hides the rest).
  */
 #ifndef BN_API
+/* Static assertions only where a compiler, not an FFI parser, reads us. */
+#  if defined(__cplusplus) && __cplusplus >= 201103L
+#    define BN_SIZE_CHECK_(cond, msg) static_assert(cond, msg)
+#  elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#    define BN_SIZE_CHECK_(cond, msg) _Static_assert(cond, msg)
+#  endif
 #  if defined(_WIN32) || defined(__CYGWIN__)
 #    if defined(BN_BUILDING_LIB)
 #      define BN_API __declspec(dllexport)
@@ -84,7 +104,7 @@ typedef int32_t bn_token;
  * of the ABI and never change; new codes are only ever added.
  */
 enum bn_status {
-    BN_OK = 0,
+    BN_OK = 0,               /**< success */
     BN_E_INVALID_ARG = -1,   /**< NULL handle, bad parameter value */
     BN_E_NOMEM = -2,         /**< memory allocation failed */
     BN_E_IO = -3,            /**< the file could not be opened, read or mapped */
@@ -148,7 +168,14 @@ typedef int (*bn_progress_fn)(float fraction, void *user_data);
  * reserved space, and their defaults come from that function, never from zero.
  */
 typedef struct bn_model_params {
-    /** Map the file with mmap (1) or read it into memory (0). Default 1. */
+    /** Map the file with mmap (1) or read it into memory (0). Default 1.
+     *  With 1 the weights are read from the file while decoding, so the file
+     *  must not change while the model is loaded: metadata (the getters, the
+     *  vocabulary, the chat template) is copied at load and stays as it was,
+     *  but a file overwritten in place changes the weights, hence the output,
+     *  and a file truncated under a decode kills the process with SIGBUS.
+     *  Replacing the file by rename(2) is safe: the model keeps the old one.
+     *  Use 0 for files that others may write (doc/security.md). */
     int32_t use_mmap;
     /** Check every ternary weight code while loading (1) or trust the file (0).
      *  A code that no ternary format may hold (0b11 in I2_S) is then an error.
@@ -164,16 +191,28 @@ typedef struct bn_model_params {
      *  (x86-64, prompts; on Linux the load then requests the AMX state for
      *  the process, see doc/design.md) or i8mm (arm64).
      *  When -1, the environment variable BITNET_CPU_LEVEL (a number or a name:
-     *  scalar, avx2, avx512vnni, amx, neon, dotprod, i8mm) may set the cap. */
+     *  scalar, avx2, avx512vnni, amx, neon, dotprod, i8mm) may set the cap.
+     *  Another value, or an environment value that is neither, makes the
+     *  load fail with BN_E_INVALID_ARG. */
     int32_t cpu_level_cap;
     /** Keep the output projection (the LM head, often the tied F16 embedding)
      *  as Q8_0, converted at load: about half the bytes read per decoded
      *  token, at a small accuracy cost measured in doc/numerics.md. 1 = on.
      *  Default 0. */
     int32_t output_q8;
-    /** Reserved for future fields; bn_model_params_default() zeroes it. */
-    uint8_t reserved[96];
+    /** Keep the output projection as Q4_0 (4.5 bits per weight, a type
+     *  GGUF readers know), converted at load: about a quarter of the F16
+     *  head's bytes, at an accuracy cost measured in doc/numerics.md. 1 = on;
+     *  not together with output_q8. Default 0. (Since API 0.2.) */
+    int32_t output_q4;
+    /** Reserved for future fields; bn_model_params_default() zeroes it.
+     *  A nonzero byte is refused with BN_E_INVALID_ARG. */
+    uint8_t reserved[92];
 } bn_model_params;
+#ifdef BN_SIZE_CHECK_
+BN_SIZE_CHECK_(sizeof(bn_model_params) == 16 + 2 * sizeof(void *) + 96,
+               "bn_model_params changed size: new fields must take reserved bytes");
+#endif
 
 /** Fills *p with the defaults documented on each field. p must not be NULL. */
 BN_API void bn_model_params_default(bn_model_params *p);
@@ -187,14 +226,19 @@ BN_API void bn_model_params_default(bn_model_params *p);
  * @return BN_OK, or BN_E_INVALID_ARG, BN_E_NOMEM, BN_E_IO, BN_E_FORMAT,
  *         BN_E_UNSUPPORTED, BN_E_MODEL, BN_E_CANCELLED. On failure
  *         bn_last_error() says what was wrong (which key, which tensor, what
- *         was expected).
+ *         was expected). A path that is not a regular file (a FIFO, a
+ *         device, a directory) is BN_E_IO at once, without reading from it;
+ *         a mapping refused for lack of address space is BN_E_NOMEM.
  */
 BN_API int bn_model_load(bn_model **out, const char *path, const bn_model_params *p);
 
 /**
  * Loads a model from a GGUF image in memory owned by the caller, which must
  * stay valid and unchanged until bn_model_free(). The `use_mmap` field is
- * ignored. Errors as for bn_model_load().
+ * ignored. An image at an address that leaves its tensors misaligned for
+ * their types (e.g. floats at an odd address) is copied once to aligned
+ * memory the model owns; give an address aligned to 64 bytes (as mmap and
+ * aligned_alloc do) to avoid the copy. Errors as for bn_model_load().
  */
 BN_API int bn_model_load_from_memory(bn_model **out, const void *data, size_t size,
                                      const bn_model_params *p);
@@ -325,9 +369,14 @@ typedef struct bn_ctx_params {
      *  context keeps). 0 = the larger of n_seq_max and 16, capped at n_batch;
      *  logits_all = 1 raises it to n_batch. Default 0. (Since API 0.2.) */
     int32_t n_outputs_max;
-    /** Reserved for future fields; bn_ctx_params_default() zeroes it. */
+    /** Reserved for future fields; bn_ctx_params_default() zeroes it.
+     *  A nonzero byte is refused with BN_E_INVALID_ARG. */
     uint8_t reserved[100];
 } bn_ctx_params;
+#ifdef BN_SIZE_CHECK_
+BN_SIZE_CHECK_(sizeof(bn_ctx_params) == 128,
+               "bn_ctx_params changed size: new fields must take reserved bytes");
+#endif
 
 /** Fills *p with the defaults documented on each field. */
 BN_API void bn_ctx_params_default(bn_ctx_params *p);
@@ -336,8 +385,9 @@ BN_API void bn_ctx_params_default(bn_ctx_params *p);
  * Creates a context on a model. The model must outlive the context.
  * Allocates the KV cache and every buffer up front: bn_decode() does not
  * allocate afterwards.
- * @return BN_OK, BN_E_INVALID_ARG (NULL model, bad parameter), BN_E_NOMEM,
- *         BN_E_INTERNAL (threads could not be started).
+ * @return BN_OK, BN_E_INVALID_ARG (NULL model, bad parameter, nonzero
+ *         reserved bytes), BN_E_NOMEM (also when the system refuses a thread
+ *         for lack of memory or a limit on threads), BN_E_INTERNAL.
  */
 BN_API int bn_ctx_new(bn_ctx **out, bn_model *m, const bn_ctx_params *p);
 
@@ -379,9 +429,11 @@ BN_API int32_t bn_ctx_pos(const bn_ctx *c);
  */
 BN_API int bn_ctx_truncate(bn_ctx *c, int32_t pos);
 
-/** Effective settings of a context (after defaults were resolved). */
+/** Effective context size in tokens (after defaults were resolved); 0 for NULL. */
 BN_API int32_t bn_ctx_n_ctx(const bn_ctx *c);
+/** Effective batch size: most tokens one bn_decode() call takes; 0 for NULL. */
 BN_API int32_t bn_ctx_n_batch(const bn_ctx *c);
+/** Effective number of computing threads (the caller included); 0 for NULL. */
 BN_API int32_t bn_ctx_n_threads(const bn_ctx *c);
 /** The model the context was created on. */
 BN_API const bn_model *bn_ctx_model(const bn_ctx *c);
@@ -444,6 +496,9 @@ BN_API void bn_batch_clear(bn_batch *b);
 
 /**
  * Appends a token for sequence seq at position pos.
+ * @param b            the batch.
+ * @param token        the token id (checked by bn_decode_batch()).
+ * @param seq          the sequence, 0 to the context's n_seq_max - 1.
  * @param pos          BN_POS_NEXT for the sequence's next position (after
  *                     its cached tokens and this batch's earlier tokens of
  *                     the same sequence), or an explicit position, which
@@ -579,7 +634,7 @@ typedef int (*bn_abort_fn)(void *user_data);
  */
 BN_API int bn_ctx_set_abort_callback(bn_ctx *c, bn_abort_fn fn, void *user_data);
 
-/*
+/**
  * A thread pool shared by contexts, so that several contexts in one process
  * do not oversubscribe the cores: contexts created with
  * bn_ctx_new_with_pool() compute on the pool's threads, one forward pass at
@@ -637,9 +692,13 @@ enum bn_detokenize_flags {
 
 /**
  * Splits text into tokens.
+ * @param m         the model whose vocabulary is used.
  * @param text      UTF-8 (invalid bytes allowed), `len` bytes, need not be
  *                  NUL-terminated.
+ * @param len       length of text in bytes.
  * @param out       room for `n_max` tokens (may be NULL when n_max is 0).
+ * @param n_max     capacity of out.
+ * @param flags     bn_tokenize_flags, or-ed (0 = plain text, no BOS).
  * @param n_out     receives the number of tokens the text needs.
  * @return BN_OK; BN_E_RANGE when n_max is too small (nothing useful in out,
  *         *n_out says how many are needed); BN_E_INVALID_ARG.
@@ -664,11 +723,13 @@ BN_API int bn_token_to_piece(const bn_model *m, bn_token token, char *buf, size_
 BN_API int bn_detokenize(const bn_model *m, const bn_token *tokens, size_t n_tokens, char *buf,
                          size_t buf_size, uint32_t flags, size_t *n_out);
 
-/** Special tokens of the model, or -1 when it has none. */
+/** Beginning of sequence token, or -1 when the model has none. */
 BN_API bn_token bn_model_token_bos(const bn_model *m);
+/** End of sequence token, or -1 when the model has none. */
 BN_API bn_token bn_model_token_eos(const bn_model *m);
-/** End of turn (<|eot_id|>); found by its text when the file declares no id. */
+/** End of turn (<|eot_id|>), or -1; found by its text when the file declares no id. */
 BN_API bn_token bn_model_token_eot(const bn_model *m);
+/** Padding token, or -1 when the model has none. */
 BN_API bn_token bn_model_token_pad(const bn_model *m);
 /** 1 if the token ends generation (EOS, EOT, and the like), else 0. */
 BN_API int bn_model_token_is_eog(const bn_model *m, bn_token token);
@@ -676,42 +737,59 @@ BN_API int bn_model_token_is_eog(const bn_model *m, bn_token token);
 /* ------------------------------------------------------------------------ */
 /* Sampling                                                                  */
 /* ------------------------------------------------------------------------ */
-/*
+/**
  * A sampler picks the next token from logits: penalties over a window of
  * recent tokens, then top-k, top-p, min-p and temperature, then a draw from a
  * seeded generator (the same seed and inputs give the same tokens). With
  * temperature 0 it is greedy. It allocates only in bn_sampler_new(). A
- * sampler is used by one thread at a time.
+ * sampler is used by one thread at a time. doc/sampling-and-chat.md has the
+ * details.
  */
 typedef struct bn_sampler bn_sampler;
 
+/**
+ * Options of bn_sampler_new(). Fill with bn_sampler_params_default() first.
+ * bn_sampler_new() checks every field against the range given here and
+ * returns BN_E_INVALID_ARG, naming the field, for a value outside it.
+ */
 typedef struct bn_sampler_params {
-    /** Softmax temperature; 0 = greedy (argmax). Default 0.8. */
+    /** Softmax temperature, finite and >= 0; 0 = greedy (argmax). A negative
+     *  temperature is an error (BN_E_INVALID_ARG), not greedy. Default 0.8. */
     float temperature;
-    /** Keep the k most likely tokens; 0 = all. Default 40. */
+    /** Keep the k most likely tokens; 0 = all; >= 0. Default 40. */
     int32_t top_k;
-    /** Keep the smallest set with cumulative probability >= top_p; 1 = off. Default 0.95. */
+    /** Keep the smallest set with cumulative probability >= top_p; in [0, 1],
+     *  1 = off. Default 0.95. */
     float top_p;
-    /** Drop tokens less likely than min_p times the most likely; 0 = off. Default 0.05. */
+    /** Drop tokens less likely than min_p times the most likely; in [0, 1],
+     *  0 = off. Default 0.05. */
     float min_p;
-    /** Divide positive (multiply negative) logits of recent tokens; 1 = off. Default 1.0. */
+    /** Divide positive (multiply negative) logits of recent tokens; finite
+     *  and > 0, 1 = off. Default 1.0. */
     float repeat_penalty;
-    /** Subtract this times the count of each recent token. Default 0. */
+    /** Subtract this times the count of each recent token; finite (negative
+     *  rewards repetition). Default 0. */
     float frequency_penalty;
-    /** Subtract this once from each recent token. Default 0. */
+    /** Subtract this once from each recent token; finite. Default 0. */
     float presence_penalty;
-    /** Tokens in the penalty window. Default 64. */
+    /** Tokens in the penalty window, 0 to 1048576 (2^20). Default 64. */
     int32_t penalty_last_n;
     /** Seed of the random generator. Default 0x5EED. */
     uint64_t seed;
-    /** Reserved for future fields; bn_sampler_params_default() zeroes it. */
+    /** Reserved for future fields; bn_sampler_params_default() zeroes it.
+     *  A nonzero byte is refused with BN_E_INVALID_ARG. */
     uint8_t reserved[80];
 } bn_sampler_params;
+#ifdef BN_SIZE_CHECK_
+BN_SIZE_CHECK_(sizeof(bn_sampler_params) == 120,
+               "bn_sampler_params changed size: new fields must take reserved bytes");
+#endif
 
 /** Fills *p with the defaults documented on each field. */
 BN_API void bn_sampler_params_default(bn_sampler_params *p);
 /** @return BN_OK, BN_E_INVALID_ARG (NULL, out-of-range parameter), BN_E_NOMEM. */
 BN_API int bn_sampler_new(bn_sampler **out, const bn_model *m, const bn_sampler_params *p);
+/** Frees a sampler and sets *s to NULL. Accepts NULL and a pointer to NULL. */
 BN_API void bn_sampler_free(bn_sampler **s);
 /**
  * Picks a token from `logits` (bn_model_n_vocab() floats, not modified) and
@@ -730,7 +808,11 @@ BN_API void bn_sampler_reset(bn_sampler *s);
  * order). With temperature 0 it is the greedy token with probability 1.
  * Neither draws nor records a token (since API 0.2; speculative sampling's
  * acceptance rule needs these filtered probabilities).
+ * @param s       the sampler (its penalty window and parameters).
+ * @param logits  bn_model_n_vocab() floats, not modified.
  * @param ids, probs  room for n_max entries each (NULL when n_max is 0).
+ * @param n_max   capacity of ids and probs.
+ * @param n_out   receives the number of candidates.
  * @return BN_OK; BN_E_RANGE when n_max is too small (*n_out says how many
  *         are needed); BN_E_INVALID_ARG.
  */
@@ -740,7 +822,8 @@ BN_API int bn_sampler_probs(bn_sampler *s, const float *logits, bn_token *ids, f
 /* ------------------------------------------------------------------------ */
 /* Speculative decoding (since API 0.2)                                      */
 /* ------------------------------------------------------------------------ */
-/*
+/**
+ * @typedef bn_spec
  * Exact speculative decoding of one sequence. Each bn_spec_step() drafts up
  * to n_draft_max tokens by looking the sequence's latest tokens up in its own
  * history (prompt lookup: rewriting, editing, extraction and code repeat long
@@ -773,8 +856,9 @@ typedef struct bn_spec_params {
     /** Most tokens drafted per step, 0 to 64; 0 = plain decoding. Default 8. */
     int32_t n_draft_max;
     /** Lengths of the latest-token suffix looked up in the history, longest
-     *  first: from ngram_max down to ngram_min (1 to 8). Defaults 2 and 4. */
+     *  first: from ngram_max down to ngram_min (1 to 8). Default 2. */
     int32_t ngram_min;
+    /** The longest suffix looked up (see ngram_min), 1 to 8. Default 4. */
     int32_t ngram_max;
     /** Cost of checking one more token in a pass, as a fraction of a
      *  one-token pass (bitnet-bench measures it: pp of k tokens against one).
@@ -784,6 +868,10 @@ typedef struct bn_spec_params {
     /** Reserved for future fields; bn_spec_params_default() zeroes it. */
     uint8_t reserved[112];
 } bn_spec_params;
+#ifdef BN_SIZE_CHECK_
+BN_SIZE_CHECK_(sizeof(bn_spec_params) == 128,
+               "bn_spec_params changed size: new fields must take reserved bytes");
+#endif
 
 /** Counters of a speculative decoder since bn_spec_new(). */
 typedef struct bn_spec_stats {
@@ -793,6 +881,10 @@ typedef struct bn_spec_stats {
     int64_t n_tokens;       /**< tokens returned */
     uint8_t reserved[32];   /**< zero */
 } bn_spec_stats;
+#ifdef BN_SIZE_CHECK_
+BN_SIZE_CHECK_(sizeof(bn_spec_stats) == 64,
+               "bn_spec_stats changed size: new counters must take reserved bytes");
+#endif
 
 /** Fills *p with the defaults documented on each field. */
 BN_API void bn_spec_params_default(bn_spec_params *p);
@@ -811,7 +903,13 @@ BN_API int bn_spec_begin(bn_spec *s, const bn_token *history, size_t n);
  * drafts, checks the drafts in one pass of the context, and writes the tokens
  * that follow (at least one, at most n_draft_max + 1) to out[0, *n_out).
  * Tokens after an end-of-generation token are never returned.
+ * @param s      the speculative decoder, started by bn_spec_begin().
+ * @param c      the context holding the sequence.
+ * @param seq    the sequence.
+ * @param smp    the sampler that picks every token.
+ * @param out    receives the tokens.
  * @param n_max  room in out: at least n_draft_max + 1.
+ * @param n_out  receives the number of tokens written.
  * @return BN_OK; BN_E_INVALID_ARG (NULL, n_max too small, the sequence has
  *         no logits to start from: decode its prompt first); BN_E_RANGE (seq);
  *         BN_E_CTX_FULL (no room for one more token); BN_E_CANCELLED and the
@@ -826,7 +924,7 @@ BN_API void bn_spec_get_stats(const bn_spec *s, bn_spec_stats *out);
 /* ------------------------------------------------------------------------ */
 /* Streaming text out                                                        */
 /* ------------------------------------------------------------------------ */
-/*
+/**
  * Turns generated tokens into text that is safe to show as it comes: never a
  * broken UTF-8 sequence, and never the beginning of a stop string that may
  * still match. Used by one thread at a time.
@@ -834,11 +932,16 @@ BN_API void bn_spec_get_stats(const bn_spec *s, bn_spec_stats *out);
 typedef struct bn_text_stream bn_text_stream;
 
 /**
+ * Creates a text stream for the tokens of a model.
+ * @param out     receives the stream. Must not be NULL.
+ * @param m       the model; it must outlive the stream.
  * @param stop    n_stop NUL-terminated stop strings (may be NULL when n_stop is 0).
+ * @param n_stop  number of stop strings.
  * @return BN_OK, BN_E_INVALID_ARG, BN_E_NOMEM.
  */
 BN_API int bn_text_stream_new(bn_text_stream **out, const bn_model *m, const char *const *stop,
                               size_t n_stop);
+/** Frees a text stream and sets *s to NULL. Accepts NULL and a pointer to NULL. */
 BN_API void bn_text_stream_free(bn_text_stream **s);
 /**
  * Adds a token. *text / *len receive the bytes that became safe to show (valid
@@ -848,13 +951,14 @@ BN_API void bn_text_stream_free(bn_text_stream **s);
  */
 BN_API int bn_text_stream_push(bn_text_stream *s, bn_token token, const char **text, size_t *len,
                                int *stopped);
-/** Returns whatever is held back (at the end of generation). */
+/** Returns whatever is held back (at the end of generation) in *text / *len,
+ *  and starts the stream afresh. @return BN_OK, BN_E_INVALID_ARG. */
 BN_API int bn_text_stream_flush(bn_text_stream *s, const char **text, size_t *len);
 
 /* ------------------------------------------------------------------------ */
 /* Chat                                                                      */
 /* ------------------------------------------------------------------------ */
-/*
+/**
  * Formats a conversation as the text a chat model was trained on. Built-in
  * templates: "bitnet-2b4t" (System: ...<|eot_id|>User: ...<|eot_id|>Assistant: )
  * and "llama3"; or a template of the caller's own, made of plain strings (no
@@ -872,10 +976,11 @@ BN_API int bn_chat_template_new(bn_chat_template **out);
 /** Text around each message of `role` ("system", "user", "assistant", or any other). */
 BN_API int bn_chat_template_set_role(bn_chat_template *t, const char *role, const char *prefix,
                                      const char *suffix);
-/** Text at the very start (e.g. "<|begin_of_text|>"), and the prompt that asks
- *  for the assistant's answer (e.g. "Assistant: "). */
+/** Text at the very start (e.g. "<|begin_of_text|>"). */
 BN_API int bn_chat_template_set_begin(bn_chat_template *t, const char *begin);
+/** The prompt that asks for the assistant's answer (e.g. "Assistant: "). */
 BN_API int bn_chat_template_set_generation_prompt(bn_chat_template *t, const char *prompt);
+/** Frees a template and sets *t to NULL. Accepts NULL and a pointer to NULL. */
 BN_API void bn_chat_template_free(bn_chat_template **t);
 /** Name of a built-in template, or "custom". */
 BN_API const char *bn_chat_template_name(const bn_chat_template *t);
@@ -906,7 +1011,14 @@ BN_API int bn_chat_format(const bn_chat_template *t, const char *const *roles,
  * tokens equal those of tokenizing bn_chat_format()'s text with
  * BN_TOKENIZE_PARSE_SPECIAL. No BOS is added beyond what the template spells.
  *
+ * @param t      the template.
+ * @param m      the model whose vocabulary is used.
+ * @param roles  n role names ("system", "user", "assistant", ...).
+ * @param contents  n message texts, UTF-8, never parsed for special tokens.
+ * @param n      number of messages.
+ * @param add_generation_prompt  non-zero to end with the assistant prompt.
  * @param out    room for n_max tokens (NULL when n_max is 0).
+ * @param n_max  capacity of out.
  * @param n_out  receives the number of tokens the conversation needs.
  * @return BN_OK; BN_E_RANGE when n_max is too small (*n_out says how many
  *         are needed); BN_E_INVALID_ARG (as bn_chat_format(), or a model
@@ -920,5 +1032,7 @@ BN_API int bn_chat_tokenize(const bn_chat_template *t, const bn_model *m,
 #ifdef __cplusplus
 }
 #endif
+
+#undef BN_SIZE_CHECK_
 
 #endif /* BITNET_BITNET_H */

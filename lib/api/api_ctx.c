@@ -1,11 +1,13 @@
 /* Public entry points for contexts: parameter resolution, buffer planning,
  * argument checks of bn_decode. The forward pass is in graph/. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/checked.h"
 #include "core/error.h"
+#include "core/reserved.h"
 #include "ctx/context.h"
 #include "runtime/shared_pool.h"
 
@@ -58,7 +60,7 @@ static int resolve_params(const bn_model *m, const bn_ctx_params *p, bn_ctx *c)
         c->n_outputs = c->n_batch;
     /* a restored state needs a row of its own: at least one per sequence */
     c->n_rows = c->n_outputs > c->n_seq_max ? c->n_outputs : c->n_seq_max;
-    return BN_OK;
+    return bn_reserved_check(p->reserved, sizeof p->reserved, "bn_ctx_params");
 }
 
 /* Lays out every activation buffer in one allocation, 64-byte aligned each. */
@@ -117,11 +119,12 @@ static int plan_buffers(bn_ctx *c)
             return bn_fail(BN_E_NOMEM, "buffer size overflows");
         total += padded;
     }
-    c->arena = aligned_alloc(64, total ? total : 64);
-    if (!c->arena)
+    /* calloc, not malloc + memset: a large block comes as fresh zero pages
+     * that become resident only when a decode touches them (the scores of
+     * n_threads x n_ctx floats are mostly untouched until the context fills) */
+    if (total > SIZE_MAX - 64 || !(c->arena = calloc(1, total + 64)))
         return bn_fail(BN_E_NOMEM, "cannot allocate %zu bytes of context buffers", total);
-    memset(c->arena, 0, total);
-    uint8_t *a = c->arena;
+    uint8_t *a = (uint8_t *)(((uintptr_t)c->arena + 63) & ~(uintptr_t)63);
     for (int b = 0; b < BN_BUF_COUNT; b++)
         c->buf[b] = (float *)(a + off[b]);
     c->xq = (int8_t *)(a + off[BN_BUF_COUNT + 0]);

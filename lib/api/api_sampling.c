@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/reserved.h"
 #include "sampling/sampler.h"
 #include "sampling/text_stream.h"
 
@@ -35,7 +36,9 @@ int bn_sampler_new(bn_sampler **out, const bn_model *m, const bn_sampler_params 
         p = *user_params;
     else
         bn_sampler_params_default(&p);
-    int rc = bn_sampler_check_params(&p);
+    int rc = bn_reserved_check(p.reserved, sizeof p.reserved, "bn_sampler_params");
+    if (!rc)
+        rc = bn_sampler_check_params(&p);
     if (rc)
         return rc;
     const int32_t n_vocab = bn_model_n_vocab(m);

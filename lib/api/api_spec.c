@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/reserved.h"
 #include "ctx/context.h"
 #include "sampling/sampler.h"
 #include "sampling/speculative.h"
@@ -63,11 +64,8 @@ int bn_spec_new(bn_spec **out, const bn_spec_params *user)
                        p.ngram_min, p.ngram_max);
     if (!(p.draft_cost >= 0.0f && p.draft_cost <= 10.0f))
         return bn_fail(BN_E_INVALID_ARG, "bn_spec_new: draft_cost %g: expected 0 to 10", (double)p.draft_cost);
-    for (size_t i = 0; i < sizeof p.reserved; i++)
-        if (p.reserved[i])
-            return bn_fail(BN_E_INVALID_ARG, "bn_spec_new: reserved byte %zu is not zero "
-                           "(fill the parameters with bn_spec_params_default)", i);
-    return bn_spec_alloc(out, &p);
+    int rc = bn_reserved_check(p.reserved, sizeof p.reserved, "bn_spec_params");
+    return rc ? rc : bn_spec_alloc(out, &p);
 }
 
 void bn_spec_free(bn_spec **s)

@@ -12,9 +12,16 @@ typedef struct bn_mapfile {
     int fd;         /* a mapped file stays open (for bn_mapfile_pread); else -1 */
 } bn_mapfile;
 
-/* Returns BN_OK, BN_E_IO (message names the path and errno text) or BN_E_NOMEM. */
+/* Returns BN_OK, BN_E_IO or BN_E_NOMEM (also when mmap fails for lack of
+ * address space); every message names the path. Anything but a regular file
+ * (a FIFO, a device, a directory) is refused without blocking on it. */
 int bn_mapfile_open(bn_mapfile *f, const char *path, int use_mmap);
 void bn_mapfile_close(bn_mapfile *f);
+
+/* Drops the file pages wholly inside [p, p + n) from memory: with mmap they
+ * are re-read from the page cache only if touched again. Nothing when the
+ * file was read into memory. */
+void bn_mapfile_drop(const bn_mapfile *f, const void *p, uint64_t n);
 
 /* Copies [offset, offset + n) of a mapped file with pread, without mapping
  * its pages into the process. Returns 1 when all n bytes were read. */

@@ -86,6 +86,7 @@ typedef struct bn_gguf {
     bn_gguf_tensor *tensors;       /* in file order */
     uint32_t *kv_order;            /* indexes sorted by key, for lookups */
     uint32_t *tensor_order;        /* indexes sorted by name */
+    uint8_t *meta_copy;            /* bn_gguf_own_metadata()'s copy, or NULL */
 } bn_gguf;
 
 /*
@@ -95,6 +96,15 @@ typedef struct bn_gguf {
  */
 int bn_gguf_parse(bn_gguf *g, const void *data, uint64_t size);
 void bn_gguf_release(bn_gguf *g);
+
+/*
+ * Copies everything before the data section (keys, values, tensor names)
+ * into memory the structure owns and points every key, string, array and
+ * name there: metadata then no longer depends on the buffer, which may be a
+ * mapping of a file that changes. Tensor data still points into the buffer.
+ * Returns BN_OK or BN_E_NOMEM (g unchanged).
+ */
+int bn_gguf_own_metadata(bn_gguf *g);
 
 /* Lookups by key / name; NULL when absent. */
 const bn_gguf_kv *bn_gguf_find_kv(const bn_gguf *g, const char *key);

@@ -494,5 +494,6 @@ void bn_gguf_release(bn_gguf *g)
     free(g->tensors);
     free(g->kv_order);
     free(g->tensor_order);
+    free(g->meta_copy);
     memset(g, 0, sizeof *g);
 }

@@ -7,6 +7,7 @@
 #include "core/error.h"
 
 static_assert(sizeof(bn_block_q8_0) == 34, "Q8_0 block is 34 bytes");
+static_assert(sizeof(bn_block_q4_0) == 18, "Q4_0 block is 18 bytes");
 static_assert(sizeof(bn_block_tq2_0) == 66, "TQ2_0 block is 66 bytes");
 static_assert(sizeof(bn_block_tq1_0) == 54, "TQ1_0 block is 54 bytes");
 
@@ -16,6 +17,7 @@ static const struct {
 } bn_types[] = {
     { BN_TYPE_F32,   { "F32", 1, 4, 1 } },
     { BN_TYPE_F16,   { "F16", 1, 2, 1 } },
+    { BN_TYPE_Q4_0,  { "Q4_0", 32, 18, 1 } },
     { BN_TYPE_Q8_0,  { "Q8_0", 32, 34, 1 } },
     { BN_TYPE_BF16,  { "BF16", 1, 2, 1 } },
     { BN_TYPE_TQ1_0, { "TQ1_0", 256, 54, 1 } },
@@ -23,7 +25,6 @@ static const struct {
     /* I2_S payload is n/4 bytes + 32: handled in bn_type_nbytes */
     { BN_TYPE_I2_S,  { "I2_S", 128, 32, 1 } },
     /* known by name only, for clear messages */
-    { 2,  { "Q4_0", 32, 18, 0 } },
     { 3,  { "Q4_1", 32, 20, 0 } },
     { 6,  { "Q5_0", 32, 22, 0 } },
     { 7,  { "Q5_1", 32, 24, 0 } },

@@ -14,6 +14,7 @@
 enum bn_tensor_type {
     BN_TYPE_F32 = 0,
     BN_TYPE_F16 = 1,
+    BN_TYPE_Q4_0 = 2,
     BN_TYPE_Q8_0 = 8,
     BN_TYPE_BF16 = 30,
     BN_TYPE_TQ1_0 = 34,
@@ -26,6 +27,7 @@ enum bn_tensor_type {
 #define BN_FILE_TYPE_MOSTLY_I2_S 40u
 
 #define BN_QK8_0 32u
+#define BN_QK4_0 32u
 #define BN_QK_K 256u
 #define BN_QK_I2_S 128u
 
@@ -34,6 +36,13 @@ typedef struct bn_block_q8_0 {
     uint16_t d;             /* f16 scale */
     int8_t qs[BN_QK8_0];
 } bn_block_q8_0;
+
+/* element j < 16 in the low nibble of qs[j], element 16 + j in its high
+ * nibble; value (nibble - 8) * d */
+typedef struct bn_block_q4_0 {
+    uint16_t d;             /* f16 scale */
+    uint8_t qs[BN_QK4_0 / 2];
+} bn_block_q4_0;
 
 typedef struct bn_block_tq2_0 {
     uint8_t qs[BN_QK_K / 4];

@@ -35,6 +35,7 @@ typedef enum bn_op {
     BN_OP_GLU_NORM_QUANT,   /* act(GATE) * UP -> rmsnorm * w (w NULL: none) -> XN, int8 */
     BN_OP_OUTPUT_NORM,      /* X of the output tokens -> rmsnorm * w -> XN rows */
     BN_OP_OUTPUT,           /* XN rows through the output head -> LOGITS */
+    BN_OP_ADD,              /* dst[0] += src (a linear whose kernel cannot accumulate) */
 } bn_op;
 
 #define BN_NODE_MAX_W 3

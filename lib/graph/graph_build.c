@@ -27,6 +27,24 @@ static void norm_quant(bn_graph *g, int32_t il, bn_buf src, const bn_tensor *w)
 }
 
 static void matmul(bn_graph *g, int32_t il, int n_w, const bn_tensor *const *w, const bn_buf *dst,
+                   int accumulate);
+
+/* The residual add of one linear (Wo, down): packed ternary kernels add
+ * into X themselves; the float and Q8_0/Q4_0 kernels write a buffer that is
+ * dead at that point (Q, after attention), then X += it. */
+static void residual_matmul(bn_graph *g, int32_t il, const bn_tensor *w)
+{
+    if (w->pack) {
+        matmul(g, il, 1, (const bn_tensor *[]){ w }, (const bn_buf[]){ BN_BUF_X }, 1);
+        return;
+    }
+    matmul(g, il, 1, (const bn_tensor *[]){ w }, (const bn_buf[]){ BN_BUF_Q }, 0);
+    bn_node *n = add(g, BN_OP_ADD, il);
+    n->src = BN_BUF_Q;
+    n->dst[0] = BN_BUF_X;
+}
+
+static void matmul(bn_graph *g, int32_t il, int n_w, const bn_tensor *const *w, const bn_buf *dst,
                    int accumulate)
 {
     bn_node *n = add(g, BN_OP_MATMUL, il);
@@ -41,7 +59,7 @@ static void matmul(bn_graph *g, int32_t il, int n_w, const bn_tensor *const *w, 
 
 int bn_graph_build(bn_graph *g, const bn_model *m)
 {
-    const int per_layer = 10, extra = 3;
+    const int per_layer = 12, extra = 3;
     memset(g, 0, sizeof *g);
     g->nodes = calloc((size_t)m->hp.n_layer * per_layer + extra, sizeof *g->nodes);
     if (!g->nodes)
@@ -55,14 +73,14 @@ int bn_graph_build(bn_graph *g, const bn_model *m)
         add(g, BN_OP_ROPE_KV, il);
         add(g, BN_OP_ATTENTION, il)->dst[0] = BN_BUF_ATT;
         norm_quant(g, il, BN_BUF_ATT, &L->attn_sub_norm);   /* no sub-norm: quant only */
-        matmul(g, il, 1, (const bn_tensor *[]){ &L->wo }, (const bn_buf[]){ BN_BUF_X }, 1);
+        residual_matmul(g, il, &L->wo);
         norm_quant(g, il, BN_BUF_X, &L->ffn_norm);
         matmul(g, il, 2, (const bn_tensor *[]){ &L->w_gate, &L->w_up },
                (const bn_buf[]){ BN_BUF_GATE, BN_BUF_UP }, 0);
         bn_node *glu = add(g, BN_OP_GLU_NORM_QUANT, il);
         glu->n_w = L->ffn_sub_norm.data ? 1 : 0;
         glu->w[0] = glu->n_w ? &L->ffn_sub_norm : NULL;
-        matmul(g, il, 1, (const bn_tensor *[]){ &L->w_down }, (const bn_buf[]){ BN_BUF_X }, 1);
+        residual_matmul(g, il, &L->w_down);
     }
     bn_node *on = add(g, BN_OP_OUTPUT_NORM, -1);
     on->n_w = 1;
@@ -84,7 +102,7 @@ const char *bn_op_name(bn_op op)
 {
     static const char *const names[] = {
         "embed", "norm_quant", "matmul", "rope_kv", "attention", "glu_norm_quant",
-        "output_norm", "output",
+        "output_norm", "output", "add",
     };
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "?";
 }

@@ -109,6 +109,8 @@ static void matmul_units(bn_ctx *c, const bn_tensor *w, bn_buf dst, int accumula
         k->f16gemm(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys);
     } else if (w->type == BN_TYPE_Q8_0 && !accumulate && w->out_scale == 1.0f) {
         k->q8gemm(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys);
+    } else if (w->type == BN_TYPE_Q4_0 && !accumulate && w->out_scale == 1.0f) {
+        k->q4gemm(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys);
     } else {
         bn_matmul_float(w, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys, lo, hi, accumulate);
     }
@@ -233,6 +235,18 @@ static int asks_abort(const bn_graph *g, int i)
     return n->op == BN_OP_OUTPUT_NORM || (i > 0 && n->layer >= 0 && g->nodes[i - 1].layer != n->layer);
 }
 
+static void exec_add(bn_ctx *c, const bn_node *n, int ith, int nth)
+{
+    const int width = c->model->hp.n_embd;
+    range r = share(c->run_n, ith, nth);
+    for (int64_t t = r.begin; t < r.end; t++) {
+        float *d = row(c, n->dst[0], t);
+        const float *a = row(c, n->src, t);
+        for (int i = 0; i < width; i++)
+            d[i] += a[i];
+    }
+}
+
 static void graph_task(void *arg, int ith, int nth)
 {
     bn_ctx *c = arg;
@@ -256,6 +270,7 @@ static void graph_task(void *arg, int ith, int nth)
         case BN_OP_GLU_NORM_QUANT: exec_glu(c, n, ith, nth); break;
         case BN_OP_OUTPUT_NORM: exec_output_norm(c, n, ith, nth); break;
         case BN_OP_OUTPUT: exec_matmul(c, n, c->run_n_out, 0, ith, nth); break;
+        case BN_OP_ADD: exec_add(c, n, ith, nth); break;
         }
         bn_pool_barrier(c->pool);
         if (poll && atomic_load_explicit(&c->cancelled, memory_order_relaxed))

@@ -21,6 +21,7 @@ void bn_kernels_init(bn_kernels *k, int max_level)
     k->f16gemm = bn_f16gemm_ref;
     k->attn = bn_attn_ref;
     k->q8gemm = bn_q8gemm_ref;
+    k->q4gemm = bn_q4gemm_ref;
     k->q8_from_f16 = bn_q8_from_f16_ref;
     int level = bn_cpu_detect_level();
     if (max_level >= 0 && max_level < level)
@@ -32,6 +33,7 @@ void bn_kernels_init(bn_kernels *k, int max_level)
         k->f16gemm = bn_f16gemm_avx2;
         k->attn = bn_attn_avx2;
         k->q8gemm = bn_q8gemm_avx2;
+        k->q4gemm = bn_q4gemm_avx2;
         k->q8_from_f16 = bn_q8_from_f16_avx2;
         k->level = BN_LEVEL_X86_AVX2;
     }
@@ -41,6 +43,7 @@ void bn_kernels_init(bn_kernels *k, int max_level)
         k->f16gemm = bn_f16gemm_avx512;
         k->attn = bn_attn_avx512;
         k->q8gemm = bn_q8gemm_avx512;
+        k->q4gemm = bn_q4gemm_avx512;
         k->q8_x_bits = 16;
         k->level = BN_LEVEL_X86_AVX512;
     }
@@ -60,6 +63,7 @@ void bn_kernels_init(bn_kernels *k, int max_level)
         k->f16gemm = bn_f16gemm_neon;
         k->attn = bn_attn_neon;
         k->q8gemm = bn_q8gemm_neon;
+        k->q4gemm = bn_q4gemm_neon;
         k->level = BN_LEVEL_ARM_NEON;
     }
     if (level >= BN_LEVEL_ARM_DOTPROD) {

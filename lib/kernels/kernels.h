@@ -50,6 +50,14 @@ typedef void (*bn_f16gemm_fn)(BN_F16GEMM_ARGS);
                        size_t x_stride, int n_tok, float *y, size_t y_stride
 typedef void (*bn_q8gemm_fn)(BN_Q8GEMM_ARGS);
 
+/* The same for Q4_0 rows (blocks of 32: f16 scale + 16 bytes of nibbles).
+ * x is first rounded to int8 per block of 32 with the block's own scale
+ * (bn_q4_x_block), the products are exact integers per block, and each
+ * block's sum is scaled by d_weight * d_x in float (doc/numerics.md). */
+#define BN_Q4GEMM_ARGS const void *w, int64_t k, int64_t r0, int64_t r1, const float *x, \
+                       size_t x_stride, int n_tok, float *y, size_t y_stride
+typedef void (*bn_q4gemm_fn)(BN_Q4GEMM_ARGS);
+
 /* One row of k F16 weights (k a multiple of 32) as k/32 Q8_0 blocks,
  * rounded as llama.cpp quantises (d = max|w| / 127 as F16, q = w / d rounded
  * half away from zero; NaN gives 0): the output_q8 conversion at load. */
@@ -83,6 +91,7 @@ typedef struct bn_kernels {
     bn_quant_fn quant;
     bn_f16gemm_fn f16gemm;
     bn_q8gemm_fn q8gemm;
+    bn_q4gemm_fn q4gemm;
     bn_attn_fn attn;
     bn_q8_from_f16_fn q8_from_f16;
     /* 0 when q8gemm multiplies by x as floats, 16 when it first rounds x to
@@ -109,6 +118,15 @@ void bn_q8gemm_ref(BN_Q8GEMM_ARGS);
 void bn_q8_from_f16_ref(BN_Q8FROMF16_ARGS);
 /* The same rounding from floats (output projections stored as F32/BF16). */
 void bn_q8_from_f32_ref(const float *x, int64_t k, void *out);
+void bn_q4gemm_ref(BN_Q4GEMM_ARGS);
+/* Rows of floats to Q4_0 as llama.cpp quantises them (d = -max / 8 with max
+ * the value of largest magnitude, q = min(15, trunc(w / d + 8.5))): the
+ * output_q4 conversion at load. NaN gives nibble 8 (zero). */
+void bn_q4_from_f32_ref(const float *x, int64_t k, void *out);
+/* One block of 32 activations as the Q4_0 products round them: d = max|x| /
+ * 127, q = x * (1 / d) rounded to nearest even (NaN: 0); returns d, *sum =
+ * sum of q. Every level rounds x the same way. */
+float bn_q4_x_block(const float *x, int8_t *q, int32_t *sum);
 /* The only path for tensors with per-block scales. */
 void bn_tgemm_blockscaled_ref(BN_TGEMM_ARGS);
 

@@ -26,6 +26,9 @@ void bn_matmul_float(const bn_tensor *w, const float *x, size_t x_stride, int n_
             case BN_TYPE_Q8_0:
                 v = bn_dot_q8_0_ref(base + (uint64_t)r * (uint64_t)(k / 32) * 34, xf, k);
                 break;
+            case BN_TYPE_Q4_0:
+                v = bn_dot_q4_0_ref(base + (uint64_t)r * (uint64_t)(k / 32) * 18, xf, k);
+                break;
             default:
                 v = 0.0f; /* unreachable: types checked at load, ternary ones packed */
                 break;

@@ -29,5 +29,7 @@ float bn_dot_f32_ref(const float *w, const float *x, int64_t k);
 float bn_dot_f16_ref(const uint16_t *w, const float *x, int64_t k);
 float bn_dot_bf16_ref(const uint16_t *w, const float *x, int64_t k);
 float bn_dot_q8_0_ref(const void *row, const float *x, int64_t k);
+/* Q4_0 rows against x rounded to int8 per block (q4_ref.c, bn_q4_x_block). */
+float bn_dot_q4_0_ref(const void *row, const float *x, int64_t k);
 
 #endif

@@ -54,7 +54,7 @@ struct bn_model {
     bn_kernels kernels;         /* chosen at load for this CPU */
     bn_tpack *packs;            /* n_packs repacked ternary tensors */
     void *pack_codes;           /* one block holding every pack's codes */
-    void *output_q8;            /* the output projection converted to Q8_0, or NULL */
+    void *output_converted;     /* the output projection converted to Q8_0 or Q4_0, or NULL */
     int embed_by_pread;         /* token rows read with pread (model_embed.c) */
     int n_packs;
     char kernel_desc[96];       /* for bn_model_kernel_name() */

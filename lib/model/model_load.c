@@ -68,7 +68,7 @@ void bn_model_destroy(bn_model *m)
         bn_tpack_free(&m->packs[i]);
     free(m->packs);
     free(m->pack_codes);
-    free(m->output_q8);
+    free(m->output_converted);
     bn_gguf_release(&m->gguf);
     bn_mapfile_close(&m->file);
     free(m->layers);

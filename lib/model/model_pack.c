@@ -1,11 +1,8 @@
 /* Kernel selection and weight repacking at load. */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "core/fp16.h"
@@ -18,32 +15,32 @@
 #define LOAD_THREADS 4
 
 /* BITNET_CPU_LEVEL caps the kernels for bug reports and tests: a level name
- * ("scalar", "avx2", "avx512vnni", "amx", "neon", "dotprod", "i8mm") or number. */
-static int env_level_cap(void)
+ * of this architecture ("scalar", "avx2", "avx512vnni", "amx"; "neon",
+ * "dotprod", "i8mm") or a number 0 to 3. Anything else is an error rather
+ * than "the best": a typo must not silently test the wrong kernels. */
+static int env_level_cap(int *cap)
 {
+    *cap = -1;
     const char *e = getenv("BITNET_CPU_LEVEL");
     if (!e || !*e)
-        return -1;
-    if (isdigit((unsigned char)e[0]))
-        return atoi(e);
+        return BN_OK;
+    if (e[0] >= '0' && e[0] <= '3' && !e[1]) {
+        *cap = e[0] - '0';
+        return BN_OK;
+    }
     for (int level = 0; level <= 3; level++)
-        if (!strcmp(e, bn_cpu_level_name(level)))
-            return level;
-    return -1;
+        if (!strcmp(e, bn_cpu_level_name(level))) {
+            *cap = level;
+            return BN_OK;
+        }
+    return bn_fail(BN_E_INVALID_ARG, "BITNET_CPU_LEVEL '%.32s': expected 0 to 3 or one of %s, %s, %s, %s",
+                   e, bn_cpu_level_name(0), bn_cpu_level_name(1), bn_cpu_level_name(2),
+                   bn_cpu_level_name(3));
 }
 
-/* Drops the file pages of [data, data + nbytes) from memory: with mmap they
- * are re-read from the page cache only if touched again. */
 static void release_range(const bn_model *m, const void *data, uint64_t nbytes)
 {
-    if (!m->file.mapped)
-        return;
-    long page = sysconf(_SC_PAGESIZE);
-    uintptr_t b = (uintptr_t)data, e = b + nbytes;
-    b = (b + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);   /* whole pages inside the tensor only */
-    e &= ~((uintptr_t)page - 1);
-    if (e > b)
-        madvise((void *)b, e - b, MADV_DONTNEED);
+    bn_mapfile_drop(&m->file, data, nbytes);
 }
 
 static void release_pages(const bn_model *m, const bn_tensor *t)
@@ -51,33 +48,40 @@ static void release_pages(const bn_model *m, const bn_tensor *t)
     release_range(m, t->data, t->nbytes);
 }
 
-/* The output projection's conversion to Q8_0, in pieces of rows. */
-#define Q8_PIECE_ROWS 1024
+/* The output projection's conversion to Q8_0 or Q4_0, in pieces of rows. */
+#define HEAD_PIECE_ROWS 1024
 
-typedef struct q8_job {
+typedef struct head_job {
     const bn_model *m;
-    bn_block_q8_0 *q;
+    uint32_t type;              /* BN_TYPE_Q8_0 or BN_TYPE_Q4_0 */
+    uint8_t *q;
+    size_t row_bytes;           /* of the converted rows */
     _Atomic int failed;
-} q8_job;
+} head_job;
 
-static void convert_piece_q8(void *arg, int64_t piece)
+static void convert_piece(void *arg, int64_t piece)
 {
-    q8_job *j = arg;
+    head_job *j = arg;
     const bn_tensor *o = &j->m->output;
     const int64_t k = (int64_t)o->ne[0], rows = (int64_t)o->ne[1];
-    const int64_t r0 = piece * Q8_PIECE_ROWS, r1 = rows - r0 < Q8_PIECE_ROWS ? rows : r0 + Q8_PIECE_ROWS;
+    const int64_t r0 = piece * HEAD_PIECE_ROWS, r1 = rows - r0 < HEAD_PIECE_ROWS ? rows : r0 + HEAD_PIECE_ROWS;
+    const int direct = o->type == BN_TYPE_F16 && j->type == BN_TYPE_Q8_0;
     float *row = NULL;
-    if (o->type != BN_TYPE_F16 && !(row = malloc((size_t)k * sizeof *row))) {
+    if (!direct && !(row = malloc((size_t)k * sizeof *row))) {
         j->failed = 1;
         return;
     }
     for (int64_t r = r0; r < r1; r++) {
-        if (o->type == BN_TYPE_F16) {
-            j->m->kernels.q8_from_f16((const uint16_t *)o->data + r * k, k, j->q + r * (k / 32));
-        } else {
-            bn_op_embed_row(o->type, o->data, (uint64_t)r, (int)k, row);
-            bn_q8_from_f32_ref(row, k, j->q + r * (k / 32));
+        uint8_t *dst = j->q + (size_t)r * j->row_bytes;
+        if (direct) {
+            j->m->kernels.q8_from_f16((const uint16_t *)o->data + r * k, k, dst);
+            continue;
         }
+        bn_op_embed_row(o->type, o->data, (uint64_t)r, (int)k, row);
+        if (j->type == BN_TYPE_Q8_0)
+            bn_q8_from_f32_ref(row, k, dst);
+        else
+            bn_q4_from_f32_ref(row, k, dst);
     }
     free(row);
     /* the float rows are let go as they are converted, so that the peak
@@ -86,31 +90,36 @@ static void convert_piece_q8(void *arg, int64_t piece)
     release_range(j->m, (const uint8_t *)o->data + (uint64_t)r0 * row_bytes, (uint64_t)(r1 - r0) * row_bytes);
 }
 
-/* Replaces the float output projection by a Q8_0 copy (model params
- * output_q8), converted on all cores: it is most of the load time. */
-static int convert_output_q8(bn_model *m)
+/* Replaces the float output projection by a Q8_0 or Q4_0 copy (model params
+ * output_q8, output_q4), converted on all cores: it is most of the load time. */
+static int convert_output(bn_model *m, uint32_t type)
 {
     bn_tensor *o = &m->output;
-    if (o->type == BN_TYPE_Q8_0)
+    const char *what = type == BN_TYPE_Q8_0 ? "output_q8" : "output_q4";
+    if (o->type == type)
         return BN_OK;
+    if (o->type != BN_TYPE_F16 && o->type != BN_TYPE_F32 && o->type != BN_TYPE_BF16)
+        return bn_fail(BN_E_UNSUPPORTED, "%s: the output projection is %s, not a float type", what,
+                       bn_type_name(o->type));
     const int64_t k = (int64_t)o->ne[0], rows = (int64_t)o->ne[1];
     if (k % 32)
-        return bn_fail(BN_E_UNSUPPORTED, "output_q8: rows of %lld are not a multiple of 32", (long long)k);
-    const size_t bytes = (size_t)(rows * (k / 32)) * sizeof(bn_block_q8_0);
-    q8_job job = { m, malloc(bytes), 0 };
+        return bn_fail(BN_E_UNSUPPORTED, "%s: rows of %lld are not a multiple of 32", what, (long long)k);
+    const size_t row_bytes = (size_t)(k / 32) * (type == BN_TYPE_Q8_0 ? sizeof(bn_block_q8_0) : sizeof(bn_block_q4_0));
+    const size_t bytes = (size_t)rows * row_bytes;
+    head_job job = { m, type, malloc(bytes), row_bytes, 0 };
     if (!job.q)
-        return bn_fail(BN_E_NOMEM, "output_q8: cannot allocate %zu bytes", bytes);
+        return bn_fail(BN_E_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
     bn_advise_hugepages(job.q, bytes);
-    bn_parallel_for((rows + Q8_PIECE_ROWS - 1) / Q8_PIECE_ROWS, LOAD_THREADS, convert_piece_q8, &job);
+    bn_parallel_for((rows + HEAD_PIECE_ROWS - 1) / HEAD_PIECE_ROWS, LOAD_THREADS, convert_piece, &job);
     if (job.failed) {
         free(job.q);
-        return bn_fail(BN_E_NOMEM, "output_q8: out of memory");
+        return bn_fail(BN_E_NOMEM, "%s: out of memory", what);
     }
-    m->output_q8 = job.q;
-    o->type = BN_TYPE_Q8_0;
+    m->output_converted = job.q;
+    o->type = type;
     o->data = job.q;
     o->nbytes = bytes;
-    /* the F16 rows were let go; a tied embedding keeps reading them, by
+    /* the float rows were let go; a tied embedding keeps reading them, by
      * pread so that they stay out of the resident set (model_embed.c) */
     m->embed_by_pread = m->tied_output && m->file.mapped;
     return BN_OK;
@@ -137,7 +146,12 @@ static void pack_one(void *arg, int64_t i)
 
 int bn_model_prepare_kernels(bn_model *m, const bn_model_params *p)
 {
-    int cap = p->cpu_level_cap >= 0 ? p->cpu_level_cap : env_level_cap();
+    int cap = p->cpu_level_cap;
+    if (cap < 0) {
+        int rc = env_level_cap(&cap);
+        if (rc)
+            return rc;
+    }
     bn_kernels_init(&m->kernels, cap);
     const size_t max_packs = (size_t)m->hp.n_layer * 7;
     m->packs = calloc(max_packs, sizeof *m->packs);
@@ -196,10 +210,13 @@ int bn_model_prepare_kernels(bn_model *m, const bn_model_params *p)
     free(offset);
     free(rcs);
     if (!rc && p->output_q8)
-        rc = convert_output_q8(m);
+        rc = convert_output(m, BN_TYPE_Q8_0);
+    else if (!rc && p->output_q4)
+        rc = convert_output(m, BN_TYPE_Q4_0);
     if (rc)
         return rc;
-    const int fast_output = m->output.type == BN_TYPE_F16 || m->output.type == BN_TYPE_Q8_0;
+    const int fast_output = m->output.type == BN_TYPE_F16 || m->output.type == BN_TYPE_Q8_0
+                            || m->output.type == BN_TYPE_Q4_0;
     snprintf(m->kernel_desc, sizeof m->kernel_desc, "ternary %s, output %s %s, quant %s",
              m->kernels.name, bn_type_name(m->output.type), fast_output ? m->kernels.float_name : "scalar",
              m->kernels.float_name);

@@ -17,10 +17,10 @@ static int type_allowed(tensor_role role, uint32_t type)
         return type == BN_TYPE_F32;
     case ROLE_LINEAR:
         return bn_type_is_ternary(type) || type == BN_TYPE_F32 || type == BN_TYPE_F16
-               || type == BN_TYPE_BF16;
+               || type == BN_TYPE_BF16 || type == BN_TYPE_Q8_0 || type == BN_TYPE_Q4_0;
     case ROLE_EMBED:
         return type == BN_TYPE_F32 || type == BN_TYPE_F16 || type == BN_TYPE_BF16
-               || type == BN_TYPE_Q8_0;
+               || type == BN_TYPE_Q8_0 || type == BN_TYPE_Q4_0;
     }
     return 0;
 }
@@ -29,8 +29,8 @@ static const char *role_types(tensor_role role)
 {
     switch (role) {
     case ROLE_NORM: return "F32";
-    case ROLE_LINEAR: return "I2_S, TQ2_0, TQ1_0, F32, F16 or BF16";
-    default: return "F32, F16, BF16 or Q8_0";
+    case ROLE_LINEAR: return "I2_S, TQ2_0, TQ1_0, F32, F16, BF16, Q8_0 or Q4_0";
+    default: return "F32, F16, BF16, Q8_0 or Q4_0";
     }
 }
 

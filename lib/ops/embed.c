@@ -40,6 +40,19 @@ void bn_op_embed_row(uint32_t type, const void *data, uint64_t row, int n, float
         }
         break;
     }
+    case BN_TYPE_Q4_0: {
+        const bn_block_q4_0 *b = (const bn_block_q4_0 *)(base + row * (uint64_t)(n / 32) * sizeof *b);
+        for (int j = 0; j < n / 32; j++) {
+            uint16_t dh;
+            memcpy(&dh, &b[j].d, 2);
+            float d = bn_f16_to_f32(dh);
+            for (int i = 0; i < 16; i++) {
+                out[32 * j + i] = d * (float)((b[j].qs[i] & 15) - 8);
+                out[32 * j + 16 + i] = d * (float)((b[j].qs[i] >> 4) - 8);
+            }
+        }
+        break;
+    }
     default:
         memset(out, 0, (size_t)n * sizeof *out); /* unreachable: types checked at load */
         break;

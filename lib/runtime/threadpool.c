@@ -1,9 +1,11 @@
 #include "runtime/threadpool.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error.h"
 
@@ -119,10 +121,14 @@ int bn_pool_new(bn_pool **out, int n_threads)
     for (int i = 1; i < n_threads; i++) {
         p->workers[i].pool = p;
         p->workers[i].ith = i;
-        if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i])) {
+        int err = pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]);
+        if (err) {
             p->n = i; /* only threads 1..i-1 exist: stop those */
             bn_pool_free(&p);
-            return bn_fail(BN_E_INTERNAL, "thread pool: cannot create thread %d of %d", i, n_threads);
+            /* EAGAIN: no memory for a stack or a limit on threads: a resource
+             * the caller can free, not a bug */
+            return bn_fail(err == EAGAIN ? BN_E_NOMEM : BN_E_INTERNAL,
+                           "thread pool: cannot create thread %d of %d: %s", i, n_threads, strerror(err));
         }
     }
     *out = p;

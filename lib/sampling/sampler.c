@@ -3,7 +3,8 @@
  *   1. penalties on a copy of the logits, for each distinct token of the
  *      window (count c): repeat (divide a positive logit, multiply a
  *      negative one), then subtract c * frequency + presence;
- *   2. temperature <= 0: greedy, the largest logit, the lowest id on ties;
+ *   2. temperature 0: greedy, the largest logit, the lowest id on ties
+ *      (bn_sampler_check_params rejects a negative one);
  *   3. top-k (ties broken towards the lower id), then probabilities by a
  *      softmax over the kept tokens at temperature 1;
  *   4. min-p (relative to the most likely) and top-p (the shortest prefix,
@@ -51,8 +52,10 @@ static double uniform01(uint64_t s[4]) { return (double)(xoshiro_next(s) >> 11) 
 /* ---- parameters ----------------------------------------------------------- */
 int bn_sampler_check_params(const bn_sampler_params *p)
 {
-    if (!isfinite(p->temperature))
-        return bn_fail(BN_E_INVALID_ARG, "sampler: temperature %g is not finite", (double)p->temperature);
+    /* Negative is an error, not a spelling of greedy: 0 is the one way to ask for it. */
+    if (!(p->temperature >= 0.0f) || !isfinite(p->temperature))
+        return bn_fail(BN_E_INVALID_ARG, "sampler: temperature %g: expected a finite number >= 0 (0 = greedy)",
+                       (double)p->temperature);
     if (p->top_k < 0)
         return bn_fail(BN_E_INVALID_ARG, "sampler: top_k %d: expected 0 (all) or more", p->top_k);
     if (!(p->top_p >= 0.0f && p->top_p <= 1.0f))

@@ -10,84 +10,36 @@
 #include "core/error.h"
 #include "tokenizer/vocab_internal.h"
 
-/* ---- scratch buffers and the bigram heap ------------------------------------ */
+/* ---- scratch buffers ------------------------------------------------------------ */
 
-int bn_scratch_reserve(bn_tok_scratch *s, size_t n_sym)
+int bn_word_reserve(bn_tok_scratch *s, size_t n)
 {
-    if (n_sym <= s->cap)
+    if (n <= s->word_cap)
         return BN_OK;
-    size_t cap = s->cap ? s->cap : 64;
-    while (cap < n_sym)
-        cap *= 2;
-    /* every merge queues at most two new pairs: 3 * n bounds the heap */
-    bn_sym *sym = realloc(s->sym, cap * sizeof *sym);
-    if (sym)
-        s->sym = sym;
-    bn_bigram *heap = sym ? realloc(s->heap, 3 * cap * sizeof *heap) : NULL;
-    if (!heap)
+    free(s->queue);                 /* the block starts there */
+    s->queue = NULL;
+    s->link = NULL;
+    s->tok = NULL;
+    s->word_cap = 0;
+    size_t cap = n < 64 ? 64 : n;
+    if (cap >= (size_t)1 << 31 || cap > SIZE_MAX / 16)
+        return bn_fail(BN_E_NOMEM, "bn_tokenize: a piece of %zu bytes without a break is too "
+                       "long", n);
+    uint64_t *block = malloc(cap * 16);
+    if (!block)
         return bn_fail(BN_E_NOMEM, "bn_tokenize: out of memory");
-    s->heap = heap;
-    s->cap = cap;
-    return BN_OK;
-}
-
-int bn_scratch_reserve_text(bn_tok_scratch *s, size_t n_bytes)
-{
-    if (n_bytes <= s->text_cap)
-        return BN_OK;
-    uint8_t *t = realloc(s->text, n_bytes);
-    if (!t)
-        return bn_fail(BN_E_NOMEM, "bn_tokenize: out of memory");
-    s->text = t;
-    s->text_cap = n_bytes;
+    s->queue = block;
+    s->link = (uint32_t *)(block + cap);
+    s->tok = (int32_t *)(s->link + cap);
+    s->word_cap = cap;
     return BN_OK;
 }
 
 void bn_scratch_free(bn_tok_scratch *s)
 {
-    free(s->sym);
-    free(s->heap);
-    free(s->text);
+    free(s->queue);
+    free(s->memo);
     memset(s, 0, sizeof *s);
-}
-
-static inline int before(const bn_bigram *a, const bn_bigram *b)
-{
-    return a->key > b->key || (a->key == b->key && a->left < b->left);
-}
-
-void bn_heap_push(bn_bigram *heap, size_t *n, bn_bigram b)
-{
-    size_t i = (*n)++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!before(&b, &heap[parent]))
-            break;
-        heap[i] = heap[parent];
-        i = parent;
-    }
-    heap[i] = b;
-}
-
-bn_bigram bn_heap_pop(bn_bigram *heap, size_t *n)
-{
-    bn_bigram top = heap[0];
-    bn_bigram last = heap[--(*n)];
-    size_t i = 0, count = *n;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= count)
-            break;
-        if (c + 1 < count && before(&heap[c + 1], &heap[c]))
-            c++;
-        if (!before(&heap[c], &last))
-            break;
-        heap[i] = heap[c];
-        i = c;
-    }
-    if (count)
-        heap[i] = last;
-    return top;
 }
 
 /* ---- special tokens in the text --------------------------------------------- */

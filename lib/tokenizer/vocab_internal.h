@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tokenizer/siphash.h"
 #include "tokenizer/vocab.h"
 
 /* tokenizer.ggml.token_type values (llama.cpp's llama_token_type). */
@@ -39,6 +40,7 @@ typedef struct bn_str_slot {
 typedef struct bn_str_map {
     bn_str_slot *slot;
     uint32_t mask;
+    bn_hash_key key;            /* random for each table (vocab_maps.c) */
 } bn_str_map;
 
 /* One BPE merge rule, in a hash table keyed by (left, right). */
@@ -63,6 +65,7 @@ struct bn_vocab {
     int add_space_prefix;       /* SentencePiece */
     int spm_word_split;         /* SentencePiece: U+2581 only leads normal tokens */
     uint32_t n_tokens;
+    uint32_t max_word_len;      /* the longest text of a normal token */
     bn_vtok *tok;
     char *arena;                /* pieces that differ from the text */
     bn_str_map text_map;        /* every token by text (last duplicate wins) */
@@ -79,11 +82,15 @@ struct bn_vocab {
 };
 
 /* ---- hashing (vocab_maps.c) ---------------------------------------------- */
-uint64_t bn_vocab_hash(const void *p, size_t n);
-/* Builds m over the texts of all tokens. */
+void bn_hash_key_random(bn_hash_key *k);
+static inline uint64_t bn_str_map_hash(const bn_str_map *m, const void *s, size_t n)
+{
+    return bn_siphash13(&m->key, s, n);
+}
+/* Builds m over the texts of all tokens, under a new random key. */
 int bn_str_map_build(bn_str_map *m, const bn_vtok *tok, uint32_t n_tokens);
 void bn_str_map_free(bn_str_map *m);
-/* The id whose key is s[0..n), or -1; _h with h = bn_vocab_hash(s, n). */
+/* The id whose key is s[0..n), or -1; _h with h = bn_str_map_hash(m, s, n). */
 int32_t bn_str_map_find(const bn_str_map *m, const bn_vtok *tok, const void *s, size_t n);
 int32_t bn_str_map_find_h(const bn_str_map *m, const bn_vtok *tok, const void *s, size_t n,
                           uint64_t h);
@@ -101,11 +108,16 @@ static inline int32_t bn_vocab_find_word(const bn_vocab *v, const void *s, size_
 
 /* Parses and checks tokenizer.ggml.merges into v->merges. */
 int bn_vocab_build_merges(bn_vocab *v, const bn_gguf_value *arr);
+/* The merges are hashed under the text map's key. */
+static inline uint64_t bn_vocab_merge_hash(const bn_vocab *v, uint32_t left, uint32_t right)
+{
+    return bn_siphash13_u64(&v->text_map.key, (uint64_t)left << 32 | right);
+}
 /* The merge of (left, right), or NULL. */
 static inline const bn_merge *bn_vocab_find_merge(const bn_vocab *v, uint32_t left, uint32_t right)
 {
-    uint64_t h = ((uint64_t)left << 32 | right) * 0x9E3779B97F4A7C15ull;
-    for (uint32_t i = (uint32_t)(h >> 32) & v->merge_mask;; i = (i + 1) & v->merge_mask) {
+    uint64_t h = bn_vocab_merge_hash(v, left, right);
+    for (uint32_t i = (uint32_t)h & v->merge_mask;; i = (i + 1) & v->merge_mask) {
         const bn_merge *e = &v->merges[i];
         if (!e->rank1)
             return NULL;
@@ -113,6 +125,17 @@ static inline const bn_merge *bn_vocab_find_merge(const bn_vocab *v, uint32_t le
             return e;
     }
 }
+
+/* The work of lookups in a table: slots read to find each key (summed), and
+ * slots read by a lookup that misses (summed over its n_slots first slots).
+ * Under a random hash at a load of at most 2/3, linear probing reads about 2
+ * slots per hit and 5 per miss; keys made to collide, up to n_keys each. */
+typedef struct bn_table_work {
+    uint64_t n_keys, n_slots, hit_probes, miss_probes;
+} bn_table_work;
+/* For tests: the work of the token table and of the merge table (zero
+ * without merges); linear in the tables' size. */
+void bn_vocab_table_work(const bn_vocab *v, bn_table_work *tokens, bn_table_work *merges);
 
 /* ---- tokenizing ------------------------------------------------------------ */
 
@@ -129,35 +152,21 @@ static inline void bn_sink_put(bn_tok_sink *s, int32_t id)
     s->n++;
 }
 
-/* A symbol of the merge loops: bytes [start, start + len) of the text. */
-typedef struct bn_sym {
-    uint32_t start, len;
-    int32_t prev, next;
-    int32_t id;                 /* BPE: its token; SPM: -1 for an invalid byte */
-} bn_sym;
-
-/* A candidate merge of two adjacent symbols; higher key first, then the
- * leftmost. */
-typedef struct bn_bigram {
-    double key;
-    uint32_t left, right, size;
-    int32_t result;             /* the token the merge makes */
-} bn_bigram;
-
 /* Buffers one bn_tokenize() call reuses from fragment to fragment. */
 typedef struct bn_tok_scratch {
-    bn_sym *sym;
-    bn_bigram *heap;
-    size_t cap;                 /* symbols; the heap holds 3 * cap */
-    uint8_t *text;              /* SentencePiece: the escaped fragment */
-    size_t text_cap;
+    uint64_t *queue;            /* one block of 16 bytes per byte of the longest */
+    uint32_t *link;             /* word or fragment so far (bn_word_reserve) */
+    int32_t *tok;
+    size_t word_cap;
+    bn_merge *memo;             /* BPE: recent merge lookups (bpe.c) */
+    unsigned memo_bits;         /* 1 << memo_bits entries */
 } bn_tok_scratch;
 
-int bn_scratch_reserve(bn_tok_scratch *s, size_t n_sym);
-int bn_scratch_reserve_text(bn_tok_scratch *s, size_t n_bytes);
+/* Room for a word of n bytes: queue (8 bytes), link and tok (4 each) per
+ * byte. The old block is freed first and the new one is exact: the peak
+ * stays at 16 bytes per byte. BN_E_NOMEM beyond 2^31 bytes. */
+int bn_word_reserve(bn_tok_scratch *s, size_t n);
 void bn_scratch_free(bn_tok_scratch *s);
-void bn_heap_push(bn_bigram *heap, size_t *n, bn_bigram b);
-bn_bigram bn_heap_pop(bn_bigram *heap, size_t *n);
 
 /* Length in bytes of the pre-token starting at s[i] (a well-formed character);
  * the text ends at n or at the first ill-formed byte. */

@@ -204,28 +204,49 @@ static int build_pieces(bn_vocab *v)
     return BN_OK;
 }
 
+/* Whether token id is a normal or byte token standing for exactly the byte b. */
+static int is_byte(const bn_vocab *v, int32_t id, unsigned b)
+{
+    if (id < 0)
+        return 0;
+    const bn_vtok *t = &v->tok[id];
+    return (t->type == BN_TOKTYPE_NORMAL || t->type == BN_TOKTYPE_BYTE) && t->piece_len == 1 &&
+           (uint8_t)t->piece[0] == b;
+}
+
 /* The token of each byte: the GPT-2 character (BPE), or <0xXX>, else the
- * byte itself as a one-byte token, else the unknown token (SentencePiece). */
+ * byte itself as a one-byte token, else the unknown token (SentencePiece).
+ * A token found by its text must also stand for the byte: a file may give
+ * that text to a control token or (SentencePiece) to a normal one as well,
+ * and the byte must come back from detokenizing. SentencePiece byte tokens
+ * are taken by their type, the last of a byte winning as in lookups. */
 static int find_byte_tokens(bn_vocab *v)
 {
+    for (unsigned b = 0; b < 256; b++)
+        v->byte_token[b] = -1;
+    if (v->kind == BN_VOCAB_SPM)
+        for (uint32_t i = 0; i < v->n_tokens; i++) {
+            int b = v->tok[i].type == BN_TOKTYPE_BYTE ? spm_byte_value(&v->tok[i]) : -1;
+            if (b >= 0)
+                v->byte_token[b] = (int32_t)i;
+        }
     for (unsigned b = 0; b < 256; b++) {
-        char text[8];
-        size_t n;
+        int32_t id = v->byte_token[b];
         if (v->kind == BN_VOCAB_BPE) {
-            n = bn_utf8_encode(bn_gpt2_byte_cp(b), (uint8_t *)text);
+            uint8_t text[4];
+            size_t n = bn_utf8_encode(bn_gpt2_byte_cp(b), text);
             memcpy(v->gpt2_char[b], text, n);
             v->gpt2_len[b] = (uint8_t)n;
-        } else {
-            snprintf(text, sizeof text, "<0x%02X>", b);
-            n = 6;
-        }
-        int32_t id = bn_str_map_find(&v->text_map, v->tok, text, n);
-        if (id < 0 && v->kind == BN_VOCAB_SPM) {
-            if (b < 0x80) {
-                text[0] = (char)b;
-                id = bn_str_map_find(&v->text_map, v->tok, text, 1);
-            }
-            if (id < 0)
+            id = bn_str_map_find(&v->text_map, v->tok, text, n);
+            if (id >= 0 && !is_byte(v, id, b))
+                return bn_fail(BN_E_MODEL, "the token for the byte 0x%02X (id %d, type %u) is "
+                               "not a normal or byte token standing for it", b, (int)id,
+                               v->tok[id].type);
+        } else if (id < 0) {
+            char text[1] = { (char)b };
+            if (b < 0x80)
+                id = bn_vocab_find_word(v, text, 1);
+            if (!is_byte(v, id, b))
                 id = v->special[BN_VOCAB_UNK];
         }
         if (id < 0)
@@ -427,6 +448,9 @@ static int load(bn_vocab *v, const bn_gguf *g, int32_t n_vocab)
         return rc;
     if (v->kind == BN_VOCAB_BPE && (rc = read_pretok(v, g)))
         return rc;
+    for (uint32_t i = 0; i < v->n_tokens; i++)
+        if (v->tok[i].type == BN_TOKTYPE_NORMAL && v->tok[i].text_len > v->max_word_len)
+            v->max_word_len = v->tok[i].text_len;
     if ((rc = bn_str_map_build(&v->text_map, v->tok, v->n_tokens)) ||
         (rc = read_specials(v, g)) || (rc = build_pieces(v)) || (rc = find_byte_tokens(v)))
         return rc;

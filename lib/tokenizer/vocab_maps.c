@@ -1,14 +1,26 @@
 /* Hash tables of the vocabulary: tokens by text or piece, BPE merges by pair.
- * Both are open-addressing with linear probing at a load of at most 1/2,
- * sized from counts that the GGUF reader has already bounded by the file's
- * size. Loading the Llama 3 vocabulary makes about a million random lookups:
- * the merges are resolved in batches whose table slots and key bytes are
+ * Both are open-addressing with linear probing at a load of at most 1/2
+ * (tokens) or 2/3 (merges), sized from counts that the GGUF reader has
+ * already bounded by the file's size. The model file is untrusted: with a fixed hash, a file whose keys
+ * collide would make loading and every lookup of tokenizing quadratic
+ * (hash flooding). So the hash is SipHash-1-3 under a key drawn at random
+ * for each vocabulary: a file cannot be made for a key it does not know, and
+ * the key changes nothing but where entries sit (results are the same).
+ * Loading the Llama 3 vocabulary makes about a million random lookups: the
+ * merges are resolved in batches whose table slots and key bytes are
  * prefetched first, so that the memory latencies overlap. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #if defined(__linux__)
 #  include <sys/mman.h>
+#  if defined(__has_include)
+#    if __has_include(<sys/random.h>)
+#      include <sys/random.h>
+#      define HAVE_GETRANDOM 1
+#    endif
+#  endif
 #endif
 
 #include "core/error.h"
@@ -30,22 +42,19 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-uint64_t bn_vocab_hash(const void *p, size_t n)
+/* A new random key: from the system's generator, else (no getrandom, or it
+ * fails) from the clock and addresses, which a file cannot predict either. */
+void bn_hash_key_random(bn_hash_key *k)
 {
-    const uint8_t *s = p;
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
-        h ^= h >> 32;
-        s += 8;
-        n -= 8;
-    }
-    uint64_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        w |= (uint64_t)s[i] << (8 * i);
-    return mix64(h ^ w);
+#if defined(HAVE_GETRANDOM)
+    if (getrandom(k->k, sizeof k->k, GRND_NONBLOCK) == (ssize_t)sizeof k->k)
+        return;
+#endif
+    struct timespec t = { 0, 0 };
+    timespec_get(&t, TIME_UTC);
+    uint64_t a = (uint64_t)(uintptr_t)k, b = (uint64_t)(uintptr_t)&t;
+    k->k[0] = mix64(((uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec) ^ a);
+    k->k[1] = mix64(k->k[0] ^ b ^ (uint64_t)clock());
 }
 
 /* Smallest power of two holding n keys at a load of at most 1/2, or 2/3
@@ -92,6 +101,7 @@ static int slot_is(const bn_vtok *tok, const bn_str_slot *e, const void *s, size
 
 int bn_str_map_build(bn_str_map *m, const bn_vtok *tok, uint32_t n_tokens)
 {
+    bn_hash_key_random(&m->key);
     uint32_t cap = 0;
     int rc = table_size(n_tokens, 0, &cap);
     if (rc)
@@ -104,7 +114,7 @@ int bn_str_map_build(bn_str_map *m, const bn_vtok *tok, uint32_t n_tokens)
     for (uint32_t first = 0; first < n_tokens; first += BATCH) {
         uint32_t end = n_tokens - first < BATCH ? n_tokens : first + BATCH;
         for (uint32_t id = first; id < end; id++) {
-            hash[id - first] = bn_vocab_hash(tok[id].text, tok[id].text_len);
+            hash[id - first] = bn_str_map_hash(m, tok[id].text, tok[id].text_len);
             PREFETCH(&m->slot[(uint32_t)hash[id - first] & m->mask]);
         }
         for (uint32_t id = first; id < end; id++) {
@@ -146,7 +156,7 @@ int32_t bn_str_map_find_h(const bn_str_map *m, const bn_vtok *tok, const void *s
 
 int32_t bn_str_map_find(const bn_str_map *m, const bn_vtok *tok, const void *s, size_t n)
 {
-    return bn_str_map_find_h(m, tok, s, n, bn_vocab_hash(s, n));
+    return bn_str_map_find_h(m, tok, s, n, bn_str_map_hash(m, s, n));
 }
 
 /* ---- merges ------------------------------------------------------------------------ */
@@ -178,8 +188,8 @@ static int split_rule(bn_gguf_str s, uint64_t index, rule *r)
 
 static void insert_merge(bn_vocab *v, const uint32_t ids[3], uint32_t rank)
 {
-    uint64_t h = ((uint64_t)ids[0] << 32 | ids[1]) * 0x9E3779B97F4A7C15ull;
-    for (uint32_t i = (uint32_t)(h >> 32) & v->merge_mask;; i = (i + 1) & v->merge_mask) {
+    uint64_t h = bn_vocab_merge_hash(v, ids[0], ids[1]);
+    for (uint32_t i = (uint32_t)h & v->merge_mask;; i = (i + 1) & v->merge_mask) {
         bn_merge *e = &v->merges[i];
         if (!e->rank1) {
             *e = (bn_merge){ ids[0], ids[1], rank + 1, ids[2] };
@@ -212,8 +222,8 @@ static int do_batch(bn_vocab *v, rule *r, size_t n, uint64_t first, const char *
                                                                                  : "merged text");
             r[k].ids[j] = (uint32_t)id;
         }
-        uint64_t h = ((uint64_t)r[k].ids[0] << 32 | r[k].ids[1]) * 0x9E3779B97F4A7C15ull;
-        PREFETCH(&v->merges[(uint32_t)(h >> 32) & v->merge_mask]);
+        uint64_t h = bn_vocab_merge_hash(v, r[k].ids[0], r[k].ids[1]);
+        PREFETCH(&v->merges[(uint32_t)h & v->merge_mask]);
     }
     for (size_t k = 0; k < n; k++)
         insert_merge(v, r[k].ids, (uint32_t)(first + k));
@@ -264,9 +274,9 @@ int bn_vocab_build_merges(bn_vocab *v, const bn_gguf_value *arr)
             memcpy(buf + used, r->left, r->nl);
             memcpy(buf + used + r->nl, r->right, r->nr);
             used += r->nl + r->nr;
-            r->h[0] = bn_vocab_hash(r->left, r->nl);
-            r->h[1] = bn_vocab_hash(r->right, r->nr);
-            r->h[2] = bn_vocab_hash(buf + r->cat, r->nl + r->nr);
+            r->h[0] = bn_str_map_hash(&v->text_map, r->left, r->nl);
+            r->h[1] = bn_str_map_hash(&v->text_map, r->right, r->nr);
+            r->h[2] = bn_str_map_hash(&v->text_map, buf + r->cat, r->nl + r->nr);
             for (int j = 0; j < 3; j++)
                 PREFETCH(&v->text_map.slot[(uint32_t)r->h[j] & v->text_map.mask]);
         }
@@ -275,4 +285,63 @@ int bn_vocab_build_merges(bn_vocab *v, const bn_gguf_value *arr)
     }
     free(buf);
     return rc;
+}
+
+/* ---- the work of lookups (for tests) ------------------------------------------------ */
+
+typedef struct table_view {
+    uint32_t mask;
+    int (*used)(const bn_vocab *v, uint32_t i);
+    uint32_t (*home)(const bn_vocab *v, uint32_t i);      /* first slot of the entry at i */
+} table_view;
+
+static int token_used(const bn_vocab *v, uint32_t i) { return v->text_map.slot[i].id1 != 0; }
+static int merge_used(const bn_vocab *v, uint32_t i) { return v->merges[i].rank1 != 0; }
+
+static uint32_t token_home(const bn_vocab *v, uint32_t i)
+{
+    const bn_vtok *t = &v->tok[v->text_map.slot[i].id1 - 1];
+    return (uint32_t)bn_str_map_hash(&v->text_map, t->text, t->text_len) & v->text_map.mask;
+}
+
+static uint32_t merge_home(const bn_vocab *v, uint32_t i)
+{
+    return (uint32_t)bn_vocab_merge_hash(v, v->merges[i].left, v->merges[i].right) &
+           v->merge_mask;
+}
+
+/* Linear in the table's size whatever its contents: hits from each entry's
+ * distance to its first slot, misses from the runs of used slots. */
+static void table_work(const bn_vocab *v, const table_view *t, bn_table_work *w)
+{
+    memset(w, 0, sizeof *w);
+    w->n_slots = (uint64_t)t->mask + 1;
+    uint32_t empty = 0;
+    while (empty <= t->mask && t->used(v, empty))
+        empty++;
+    if (empty > t->mask)
+        return;                     /* never: the load is at most 2/3 */
+    uint64_t run = 0;               /* used slots from i up to the next empty one */
+    for (uint32_t k = 0; k <= t->mask; k++) {
+        uint32_t i = (empty - k) & t->mask;
+        if (t->used(v, i)) {
+            run++;
+            w->n_keys++;
+            w->hit_probes += ((i - t->home(v, i)) & t->mask) + 1;
+        } else {
+            run = 0;
+        }
+        w->miss_probes += run + 1;
+    }
+}
+
+void bn_vocab_table_work(const bn_vocab *v, bn_table_work *tokens, bn_table_work *merges)
+{
+    table_view tv = { v->text_map.mask, token_used, token_home };
+    table_work(v, &tv, tokens);
+    memset(merges, 0, sizeof *merges);
+    if (v->merges) {
+        table_view mv = { v->merge_mask, merge_used, merge_home };
+        table_work(v, &mv, merges);
+    }
 }

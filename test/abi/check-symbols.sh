@@ -95,7 +95,8 @@ done | awk "$strip_comments"'
 function emit(stmt, top,    decl, name, i) {
     gsub(/[ \t\n]+/, " ", stmt); gsub(/[ \t\n]+/, " ", top)
     sub(/^ /, "", top)
-    if (top == "" || top ~ /^typedef[ (]/) return
+    # typedefs and the static assertions on struct sizes declare no function
+    if (top == "" || top ~ /^typedef[ (]/ || top ~ /^BN_SIZE_CHECK_ ?\(/) return
     has_api = (top ~ /(^|[^A-Za-z0-9_])BN_API([^A-Za-z0-9_]|$)/)
     i = index(top, "(")
     if (i == 0) {

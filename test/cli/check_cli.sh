@@ -12,15 +12,7 @@ srcroot=$4
 wrap=${MESON_EXE_WRAPPER:-}
 mkdir -p "$dir" || exit 1
 trap 'rm -rf "$dir"' EXIT
-failed=0
-
-fail() {
-    echo "FAIL $*"
-    failed=1
-}
-ok() {
-    echo "ok   $*"
-}
+. "$(dirname "$0")/common.sh"
 
 model=$dir/small-i2_s.gguf
 $wrap "$mkmodel" --shape small --type i2_s -o "$model" >/dev/null 2>&1 || { echo "cannot make a model"; exit 1; }
@@ -84,7 +76,7 @@ expect 2 "no prompt" -m "$model"
 expect 2 "unknown option" -m "$model" -p hi --no-such-option
 expect 2 "needs a value" -m "$model" -p
 expect 2 "integer" -m "$model" -p hi -n many
-expect 2 "integer" -m "$model" -p hi -n -2
+expect 2 "^bitnet-cli: -n: needs an integer" -m "$model" -p hi -n -2
 expect 2 "from 0 to 1" -m "$model" -p hi --top-p 1.5
 expect 2 "at least" -m "$model" -p hi --temp -1
 expect 2 "non-negative" -m "$model" -p hi --seed -3
@@ -134,6 +126,25 @@ if [ "$(status greedy1)" -eq 0 ] && cmp -s "$dir/greedy1.out" "$dir/greedy2.out"
     ok "greedy: independent of seed, threads and batch size"
 else
     fail "greedy"; cat "$dir/greedy1.err" "$dir/greedy2.err"
+fi
+
+# speculative decoding (--draft): the same greedy text, on the bundled model
+# with a prompt that repeats (drafts get accepted), and a chat of two turns
+if [ -e "$srcroot/models/default.gguf" ]; then
+    rep="In the beginning God created the heaven and the earth. And the earth was without form. In the beginning God"
+    run spec0 -m "$srcroot/models/default.gguf" -t 2 -p "$rep" -n 40 --temp 0
+    run spec1 -m "$srcroot/models/default.gguf" -t 2 -p "$rep" -n 40 --temp 0 --draft 6
+    printf 'And God said, Let there be light\nAnd God saw the light\n' >"$dir/chat-spec.txt"
+    for d in 0 5; do
+        $wrap "$cli" -m "$srcroot/models/default.gguf" -t 2 --chat --chat-template bitnet-2b4t -n 30 --temp 0 \
+            --draft $d <"$dir/chat-spec.txt" >"$dir/chat-spec$d.out" 2>"$dir/chat-spec$d.err"
+    done
+    if [ "$(status spec1)" -eq 0 ] && [ -s "$dir/spec0.out" ] && cmp -s "$dir/spec0.out" "$dir/spec1.out" \
+       && [ -s "$dir/chat-spec0.out" ] && cmp -s "$dir/chat-spec0.out" "$dir/chat-spec5.out"; then
+        ok "--draft: the same greedy text and chat"
+    else
+        fail "--draft"; cat "$dir/spec1.err" "$dir/chat-spec5.err"
+    fi
 fi
 
 # -f reads the prompt from a file, - from standard input

@@ -525,6 +525,7 @@ static void test_type_table(void **state)
         { BN_TYPE_F16, "F16", 3, 6, 12 },
         { BN_TYPE_BF16, "BF16", 5, 5, 10 },
         { BN_TYPE_Q8_0, "Q8_0", 64, 128, 4 * 34 },
+        { BN_TYPE_Q4_0, "Q4_0", 64, 128, 4 * 18 },
         { BN_TYPE_TQ1_0, "TQ1_0", 256, 768, 3 * 54 },
         { BN_TYPE_TQ2_0, "TQ2_0", 512, 1024, 4 * 66 },
         { BN_TYPE_I2_S, "I2_S", 32, 128, 64 },

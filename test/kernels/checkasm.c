@@ -112,9 +112,9 @@ int main(int argc, char **argv)
     fflush(stdout);
     static void (*const families[])(bn_ca *) = { bn_ca_check_tgemm, bn_ca_check_tgemm_file, bn_ca_check_quant,
                                                  bn_ca_check_f16gemm, bn_ca_check_q8gemm, bn_ca_check_attn,
-                                                 bn_ca_check_q8conv };
+                                                 bn_ca_check_q8conv, bn_ca_check_q4gemm };
     static const char *const family_names[] = { "tgemm", "packing", "quant", "f16gemm", "q8gemm", "attn",
-                                                  "q8conv" };
+                                                  "q8conv", "q4gemm" };
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -29,6 +29,7 @@ enum bn_ca_kernel {
     BN_CA_Q8GEMM,
     BN_CA_ATTN,
     BN_CA_Q8CONV,       /* F16 -> Q8_0 conversion (output_q8) */
+    BN_CA_Q4GEMM,
     BN_CA_N_KERNELS
 };
 
@@ -86,6 +87,7 @@ void bn_ca_check_q8conv(bn_ca *ca);
 int bn_ca_dense_layout(void);
 void bn_ca_check_f16gemm(bn_ca *ca);
 void bn_ca_check_q8gemm(bn_ca *ca);
+void bn_ca_check_q4gemm(bn_ca *ca);
 void bn_ca_check_attn(bn_ca *ca);
 void bn_ca_bench(bn_ca *ca);
 /* Runs the checks on deliberately broken kernels; 0 if all were caught. */

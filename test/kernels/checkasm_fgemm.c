@@ -28,18 +28,37 @@
 #define GUARD 64
 #define CANARY 0xa5a5a5a5u
 
-/* weight i of row r, as a float (F16, or Q8_0's q * d) */
-static double weight(int q8, const uint8_t *w, int64_t k, int64_t r, int64_t i)
+enum { F16, Q8, Q4 };
+
+/* weight i of row r, as a float (F16, Q8_0's q * d, Q4_0's (q - 8) * d) */
+static double weight(int type, const uint8_t *w, int64_t k, int64_t r, int64_t i)
 {
-    if (!q8)
+    if (type == F16)
         return bn_f16_to_f32(((const uint16_t *)(const void *)w)[r * k + i]);
+    if (type == Q4) {
+        const uint8_t *b = w + (size_t)((r * k + i) / 32) * 18;
+        const int j = (int)(i % 32), nib = j < 16 ? b[2 + j] & 15 : b[2 + j - 16] >> 4;
+        return (double)(nib - 8) * bn_f16_to_f32((uint16_t)(b[0] | b[1] << 8));
+    }
     const uint8_t *b = w + (size_t)((r * k + i) / 32) * 34;
     return (double)(int8_t)b[2 + i % 32] * bn_f16_to_f32((uint16_t)(b[0] | b[1] << 8));
 }
 
-static void fill_weights(int q8, uint8_t *w, size_t nw)
+static void fill_weights(int type, uint8_t *w, size_t nw)
 {
-    if (q8) {
+    if (type == Q4) {
+        /* blocks of 32: f16 d (small, sometimes 0), 16 bytes of nibbles */
+        for (size_t b = 0; b < nw / 32; b++) {
+            uint8_t *blk = w + b * 18;
+            uint16_t d = bn_ca_randn(16) ? bn_f16_from_f32(bn_ca_randf(-0.05f, 0.05f)) : 0;
+            blk[0] = (uint8_t)(d & 0xff);
+            blk[1] = (uint8_t)(d >> 8);
+            for (int i = 0; i < 16; i++)
+                blk[2 + i] = (uint8_t)bn_ca_rand();
+        }
+        return;
+    }
+    if (type == Q8) {
         /* blocks of 32: f16 d (small, sometimes 0), 32 int8 (-128..127) */
         for (size_t b = 0; b < nw / 32; b++) {
             uint8_t *blk = w + b * 34;
@@ -61,12 +80,13 @@ static void fill_weights(int q8, uint8_t *w, size_t nw)
     }
 }
 
-static void run_case(bn_ca *ca, int q8, int64_t k, int64_t rows, int64_t r0, int n_tok, size_t x_stride,
+static void run_case(bn_ca *ca, int type, int64_t k, int64_t rows, int64_t r0, int n_tok, size_t x_stride,
                      size_t y_stride, long id)
 {
-    const int kern = q8 ? BN_CA_Q8GEMM : BN_CA_F16GEMM;
+    const int q8 = type == Q8, q4 = type == Q4;
+    const int kern = q8 ? BN_CA_Q8GEMM : q4 ? BN_CA_Q4GEMM : BN_CA_F16GEMM;
     const size_t nw = (size_t)(rows * k), nx = (size_t)(n_tok - 1) * x_stride + (size_t)k;
-    const size_t wbytes = q8 ? nw / 32 * 34 : nw * 2;
+    const size_t wbytes = q8 ? nw / 32 * 34 : q4 ? nw / 32 * 18 : nw * 2;
     const size_t ny = GUARD + (size_t)n_tok * y_stride + GUARD;
     uint8_t *w = malloc(wbytes), *w_copy = malloc(wbytes);
     float *x = malloc(nx * sizeof(float)), *x_copy = malloc(nx * sizeof(float));
@@ -76,7 +96,7 @@ static void run_case(bn_ca *ca, int q8, int64_t k, int64_t rows, int64_t r0, int
     uint8_t *written = calloc(ny, 1);
     if (!w || !w_copy || !x || !x_copy || !y_init || !y_ref || !y_got || !tol || !tol_x16 || !written)
         bn_ca_oom();
-    fill_weights(q8, w, nw);
+    fill_weights(type, w, nw);
     for (size_t i = 0; i < nx; i++)
         x[i] = bn_ca_randf(-4.0f, 4.0f);
     /* some cases: a wide range inside each block (one large value, the rest
@@ -96,8 +116,18 @@ static void run_case(bn_ca *ca, int q8, int64_t k, int64_t rows, int64_t r0, int
             written[i] = r >= r0;
             double mag = 0.0;
             for (int64_t j = 0; j < k; j++)
-                mag += fabs(weight(q8, w, k, r, j) * x[(size_t)t * x_stride + (size_t)j]);
-            tol[i] = (float)((double)(q8 ? k / 16 + 12 : k / 8 + 12) * FLT_EPSILON * mag);
+                mag += fabs(weight(type, w, k, r, j) * x[(size_t)t * x_stride + (size_t)j]);
+            /* Q4_0: x is rounded the same way at every level (the integers
+             * agree exactly); |q * d_x| exceeds |x| by at most half a step */
+            for (int64_t b = 0; q4 && b < k / 32; b++) {
+                double xmax = 0.0, wsum = 0.0;
+                for (int64_t j = 32 * b; j < 32 * b + 32; j++) {
+                    xmax = fmax(xmax, fabs(x[(size_t)t * x_stride + (size_t)j]));
+                    wsum += fabs(weight(type, w, k, r, j));
+                }
+                mag += 0.5001 * xmax / 127.0 * wsum;
+            }
+            tol[i] = (float)((double)(q8 || q4 ? k / 16 + 12 : k / 8 + 12) * FLT_EPSILON * mag);
             /* x rounded to int16 per block: each element off by at most half
              * a step (max|x_block| / 32767), plus a little for the rounding
              * of the step itself */
@@ -105,7 +135,7 @@ static void run_case(bn_ca *ca, int q8, int64_t k, int64_t rows, int64_t r0, int
                 double xmax = 0.0, wsum = 0.0;
                 for (int64_t j = 32 * b; j < 32 * b + 32; j++) {
                     xmax = fmax(xmax, fabs(x[(size_t)t * x_stride + (size_t)j]));
-                    wsum += fabs(weight(q8, w, k, r, j));
+                    wsum += fabs(weight(type, w, k, r, j));
                 }
                 tol_x16[i] += (float)(0.5001 * xmax / 32767.0 * wsum);
             }
@@ -113,16 +143,22 @@ static void run_case(bn_ca *ca, int q8, int64_t k, int64_t rows, int64_t r0, int
     memcpy(y_ref, y_init, ny * sizeof(float));
     if (q8)
         bn_q8gemm_ref(w, k, r0, rows, x, x_stride, n_tok, y_ref + GUARD, y_stride);
+    else if (q4)
+        bn_q4gemm_ref(w, k, r0, rows, x, x_stride, n_tok, y_ref + GUARD, y_stride);
     else
         bn_f16gemm_ref((const uint16_t *)(const void *)w, k, r0, rows, x, x_stride, n_tok, y_ref + GUARD, y_stride);
 
     for (int l = 0; l <= ca->max_level; l++) {
-        if (l > 0 && (q8 ? ca->k[l].q8gemm == ca->k[l - 1].q8gemm : ca->k[l].f16gemm == ca->k[l - 1].f16gemm))
+        if (l > 0 && (q8 ? ca->k[l].q8gemm == ca->k[l - 1].q8gemm
+                      : q4 ? ca->k[l].q4gemm == ca->k[l - 1].q4gemm
+                           : ca->k[l].f16gemm == ca->k[l - 1].f16gemm))
             continue;
         ca->cases[kern][l]++;
         memcpy(y_got, y_init, ny * sizeof(float));
         if (q8)
             ca->k[l].q8gemm(w, k, r0, rows, x, x_stride, n_tok, y_got + GUARD, y_stride);
+        else if (q4)
+            ca->k[l].q4gemm(w, k, r0, rows, x, x_stride, n_tok, y_got + GUARD, y_stride);
         else
             ca->k[l].f16gemm((const uint16_t *)(const void *)w, k, r0, rows, x, x_stride, n_tok, y_got + GUARD,
                              y_stride);
@@ -153,6 +189,8 @@ static void run_case(bn_ca *ca, int q8, int64_t k, int64_t rows, int64_t r0, int
             float one[16];      /* rows <= 9 */
             if (q8)
                 ca->k[l].q8gemm(w, k, r0, rows, x + (size_t)t * x_stride, x_stride, 1, one, 0);
+            else if (q4)
+                ca->k[l].q4gemm(w, k, r0, rows, x + (size_t)t * x_stride, x_stride, 1, one, 0);
             else
                 ca->k[l].f16gemm((const uint16_t *)(const void *)w, k, r0, rows, x + (size_t)t * x_stride,
                                  x_stride, 1, one, 0);
@@ -176,7 +214,7 @@ static void run_case(bn_ca *ca, int q8, int64_t k, int64_t rows, int64_t r0, int
     free(written);
 }
 
-static void check(bn_ca *ca, int q8, const int64_t *ks, size_t nk)
+static void check(bn_ca *ca, int type, const int64_t *ks, size_t nk)
 {
     long id = 0;
     for (size_t ik = 0; ik < nk; ik++)
@@ -186,7 +224,7 @@ static void check(bn_ca *ca, int q8, const int64_t *ks, size_t nk)
                     continue;
                 /* rows [0, rows) or [1, rows); rows of x and y packed or with gaps */
                 const int64_t r0 = id % 2 && rows > 1 ? 1 : 0;
-                run_case(ca, q8, ks[ik], rows, r0, n_tok, (size_t)ks[ik] + (size_t)(id % 3 == 1 ? 3 : 0),
+                run_case(ca, type, ks[ik], rows, r0, n_tok, (size_t)ks[ik] + (size_t)(id % 3 == 1 ? 3 : 0),
                          (size_t)rows + (size_t)(id % 4 == 2 ? 2 : 0), id);
                 id++;
             }
@@ -196,7 +234,7 @@ void bn_ca_check_f16gemm(bn_ca *ca)
 {
     /* K around the 8/16-lane loops and their tails, and 2B4T's n_embd */
     static const int64_t ks[] = { 1, 2, 7, 8, 15, 16, 17, 31, 33, 100, 2560 };
-    check(ca, 0, ks, sizeof ks / sizeof ks[0]);
+    check(ca, F16, ks, sizeof ks / sizeof ks[0]);
 }
 
 void bn_ca_check_q8gemm(bn_ca *ca)
@@ -205,5 +243,13 @@ void bn_ca_check_q8gemm(bn_ca *ca)
      * blocks of a step, 2B4T's n_embd, and at and past the longest row the
      * AVX-512 kernel quantises on its stack (8192) */
     static const int64_t ks[] = { 32, 64, 96, 160, 512, 544, 2560, 8192, 8224 };
-    check(ca, 1, ks, sizeof ks / sizeof ks[0]);
+    check(ca, Q8, ks, sizeof ks / sizeof ks[0]);
+}
+
+void bn_ca_check_q4gemm(bn_ca *ca)
+{
+    /* whole blocks: one (the odd tail of the two-block step), two, three,
+     * 2B4T's n_embd, and at and past the longest row rounded on the stack */
+    static const int64_t ks[] = { 32, 64, 96, 160, 2560, 8192, 8224 };
+    check(ca, Q4, ks, sizeof ks / sizeof ks[0]);
 }

@@ -27,32 +27,7 @@
 #include "tiny_model.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
-typedef struct fixture {
-    uint8_t *img;
-    bn_model *model;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    bn_tiny_opts o;
-    bn_tiny_default(&o);
-    size_t size;
-    f->img = bn_tiny_build(&o, &size);
-    if (!f->img || bn_model_load_from_memory(&f->model, f->img, size, NULL) != BN_OK)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    bn_model_free(&f->model);
-    free(f->img);
-    free(f);
-    return 0;
-}
+typedef bn_tiny_fixture fixture;
 
 static const bn_token prompt[12] = { 1, 17, 42, 299, 0, 5, 100, 200, 7, 8, 250, 3 };
 #define N_PROMPT 12
@@ -393,5 +368,6 @@ int main(void)
         cmocka_unit_test(test_output_q8_mapped),
         cmocka_unit_test(test_out_of_memory),
     };
-    return cmocka_run_group_tests_name("decode API", tests, setup, teardown);
+    return cmocka_run_group_tests_name("decode API", tests, bn_tiny_fixture_setup,
+                                       bn_tiny_fixture_teardown);
 }

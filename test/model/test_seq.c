@@ -26,32 +26,7 @@
 #define N_SEQ 4
 #define MAX_LEN 24
 
-typedef struct fixture {
-    uint8_t *img;
-    bn_model *model;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    bn_tiny_opts o;
-    bn_tiny_default(&o);
-    size_t size;
-    f->img = bn_tiny_build(&o, &size);
-    if (!f->img || bn_model_load_from_memory(&f->model, f->img, size, NULL) != BN_OK)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    bn_model_free(&f->model);
-    free(f->img);
-    free(f);
-    return 0;
-}
+typedef bn_tiny_fixture fixture;
 
 static bn_ctx *new_ctx(bn_model *m, int n_seq, int n_threads, int n_ctx, int n_batch)
 {
@@ -603,5 +578,5 @@ int main(void)
         cmocka_unit_test(test_cancel_changes_nothing),
         cmocka_unit_test(test_shared_pool),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, bn_tiny_fixture_setup, bn_tiny_fixture_teardown);
 }

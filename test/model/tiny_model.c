@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitnet/bitnet.h"
 #include "core/fp16.h"
 #include "gguf/gguf.h"
 
@@ -151,4 +152,29 @@ uint8_t *bn_tiny_build(const bn_tiny_opts *o, size_t *size)
         return NULL;
     }
     return (uint8_t *)buf;
+}
+
+int bn_tiny_fixture_setup(void **state)
+{
+    bn_tiny_fixture *f = calloc(1, sizeof *f);
+    bn_tiny_opts o;
+    bn_tiny_default(&o);
+    if (!f || !(f->img = bn_tiny_build(&o, &f->size))
+        || bn_model_load_from_memory(&f->model, f->img, f->size, NULL) != BN_OK) {
+        if (f)
+            free(f->img);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+int bn_tiny_fixture_teardown(void **state)
+{
+    bn_tiny_fixture *f = *state;
+    bn_model_free(&f->model);
+    free(f->img);
+    free(f);
+    return 0;
 }

@@ -31,4 +31,14 @@ void bn_tiny_default(bn_tiny_opts *o);
 /* Returns a malloc'ed GGUF image (free() it), size in *size; NULL on failure. */
 uint8_t *bn_tiny_build(const bn_tiny_opts *o, size_t *size);
 
+/* A cmocka group fixture: the default tiny model, loaded from its image. */
+typedef struct bn_tiny_fixture {
+    uint8_t *img;
+    size_t size;
+    struct bn_model *model;
+} bn_tiny_fixture;
+
+int bn_tiny_fixture_setup(void **state);
+int bn_tiny_fixture_teardown(void **state);
+
 #endif

@@ -3,10 +3,12 @@
 # Installs BUILD_DIR into a temporary DESTDIR, checks the installed layout,
 # then builds test/packaging/pkgconfig_example.c the way a user would, with
 # `pkg-config bitnet`, linked once to libbitnet.so and once statically to
-# libbitnet.a, and runs both.
+# libbitnet.a, and runs both; then builds the library's examples
+# (examples/simple.c, examples/raii.cpp) exactly as their comments say and
+# runs them on the bundled model.
 #
 # usage: test/packaging/check.sh BUILD_DIR
-# CC picks the compiler for the example (default cc).
+# CC and CXX pick the compilers for the examples (default cc and c++).
 set -eu
 
 if [ $# -ne 1 ] || [ ! -f "$1/build.ninja" ]; then
@@ -108,6 +110,11 @@ if [ "$tools" = "True" ] || [ "$tools" = "true" ]; then
         bad "missing $dest$bindir/bitnet-info"
     fi
 fi
+# The API reference, when the build made it (docs=auto and doxygen found).
+if [ -d "$build/doc/api/html" ]; then
+    ref="$dest$(under_prefix "$(opt datadir)")/doc/libbitnet/api/html/bitnet_8h.html"
+    if [ -f "$ref" ]; then ok "share/doc/libbitnet/api/html (the API reference)"; else bad "missing $ref"; fi
+fi
 [ "$nfail" -eq 0 ] || die "$nfail problem(s) in the installed layout"
 
 # --- pkg-config ----------------------------------------------------------------------
@@ -185,6 +192,68 @@ if env -u LD_LIBRARY_PATH "$tmp/example-static"; then
     ok "runs without LD_LIBRARY_PATH"
 else
     bad "example-static failed"
+fi
+
+# --- the library's examples, built as their comments say -------------------------------
+# `cc simple.c $(pkg-config --cflags --libs bitnet)`, verbatim, in a directory
+# of its own, then run on the bundled model; the same for the C++ example.
+echo "examples/simple.c and examples/raii.cpp, built alone with pkg-config:"
+model="$dest$(under_prefix "$(opt datadir)")/libbitnet/models/default.gguf"
+[ -f "$model" ] || model="$src/models/default.gguf"
+mkdir "$tmp/examples"
+cp "$src/examples/simple.c" "$src/examples/raii.cpp" "$tmp/examples/"
+build_example() {   # build_example COMPILER SOURCE
+    # shellcheck disable=SC2046  # pkg-config's output is meant to split
+    (cd "$tmp/examples" && $1 "$2" $(pkg-config --cflags --libs bitnet) -o "${2%.*}")
+}
+run_example() {     # run_example NAME
+    out=$(LD_LIBRARY_PATH="$lib" "$tmp/examples/$1" "$model" "And God said" 24 2>&1)
+    case "$out" in
+    "And God said"?*) ok "$1 runs on the bundled model: $(printf '%s' "$out" | head -n 1 | cut -c 1-60)..." ;;
+    *) bad "$1 printed: $out" ;;
+    esac
+}
+if build_example "$cc" simple.c; then
+    ok "cc simple.c \$(pkg-config --cflags --libs bitnet)"
+    run_example simple
+else
+    bad "examples/simple.c does not build with $cc and pkg-config alone"
+fi
+cxx=${CXX:-c++}
+if command -v "$cxx" > /dev/null 2>&1; then
+    if build_example "$cxx" raii.cpp; then
+        ok "$cxx raii.cpp \$(pkg-config --cflags --libs bitnet)"
+        run_example raii
+    else
+        bad "examples/raii.cpp does not build with $cxx and pkg-config alone"
+    fi
+else
+    echo "  skipped: no C++ compiler ($cxx) for examples/raii.cpp"
+fi
+
+# The README's C snippet (the core of simple.c) runs as shown: its lines
+# inside a main(), its #include lines before it.
+echo "the README's C snippet:"
+awk '/^## Using the library/ { on = 1 } on && /^```c$/ { grab = 1; next }
+     grab && /^```$/ { exit } grab { print }' "$src/README.md" > "$tmp/snippet.txt"
+{
+    echo '#include <stdio.h>'
+    echo '#include <string.h>'
+    grep '^#include' "$tmp/snippet.txt"
+    echo 'int main(void) {'
+    grep -v '^#include' "$tmp/snippet.txt"
+    echo 'putchar(10); return rc == BN_OK ? 0 : 1; }'
+} > "$tmp/examples/readme.c"
+if ! grep -q bn_decode "$tmp/snippet.txt"; then
+    bad "no C snippet with bn_decode under '## Using the library' in README.md"
+elif build_example "$cc" readme.c; then
+    if out=$(cd "$src" && LD_LIBRARY_PATH="$lib" "$tmp/examples/readme" 2>&1) && [ -n "$out" ]; then
+        ok "runs from the source tree: $(printf '%s' "$out" | head -n 1 | cut -c 1-60)..."
+    else
+        bad "the README snippet failed: $out"
+    fi
+else
+    bad "the README's C snippet does not build inside a main()"
 fi
 
 if [ "$nfail" -ne 0 ]; then

@@ -137,7 +137,7 @@ static void test_greedy(void **state)
     l[9] = 3.0f;
     l[40] = 3.0f;
     l[5] = NAN;
-    const float temps[] = { 0.0f, -1.0f };
+    const float temps[] = { 0.0f, -0.0f };   /* negative is an error: test_param_validation */
     for (int k = 0; k < 2; k++) {
         bn_sampler_params p = plain();
         p.temperature = temps[k];
@@ -496,6 +496,9 @@ static void test_param_validation(void **state)
     } while (0)
     BAD(temperature, NAN);
     BAD(temperature, INFINITY);
+    BAD(temperature, -1.0f);        /* an error, not greedy: 0 is greedy */
+    BAD(temperature, -1e-30f);
+    BAD(temperature, -INFINITY);
     BAD(top_k, -1);
     BAD(top_p, -0.1f);
     BAD(top_p, 1.5f);
@@ -518,6 +521,18 @@ static void test_param_validation(void **state)
     p.penalty_last_n = 0;
     p.frequency_penalty = -1.0f;
     bn_sampler *s = make(f->model, &p);
+    bn_sampler_free(&s);
+    bn_sampler_params_default(&p);
+    p.temperature = 0.0f;           /* greedy */
+    s = make(f->model, &p);
+    bn_sampler_free(&s);
+    p.temperature = -0.0f;          /* compares equal to 0: greedy too */
+    s = make(f->model, &p);
+    bn_sampler_free(&s);
+    p.temperature = 1e30f;
+    p.repeat_penalty = 1e-30f;
+    p.penalty_last_n = BN_SAMPLER_MAX_WINDOW;
+    s = make(f->model, &p);
     bn_sampler_free(&s);
     /* NULL params = defaults */
     s = make(f->model, NULL);

@@ -2,7 +2,8 @@
  * Tokenizer speed on the full Llama 3 vocabulary (suite `bench`, through
  * npm-test.sh): the time to build the vocabulary from a parsed GGUF, and the
  * throughput of bn_tokenize on 1 MiB of English prose (the long lines of the
- * test corpus, repeated), on one core; with a third argument, the same on
+ * test corpus, repeated) and on one word of 1 MiB (random letters: a single
+ * pre-token), on one core; with a third argument, the same on
  * the LLaMA SentencePiece vocabulary of llama-tokenizer-js.
  *
  *   bench_tokenizer GGUF VECTORS [LLAMA_TOKENIZER_JS]
@@ -92,7 +93,7 @@ static double throughput(const bn_model *m, const char *what, const char *text, 
     }
     free(out);
     double mbs = (double)len / (1 << 20) / (best / 1e3);
-    printf("%s: %zu bytes of English, %zu tokens in %.1f ms (CPU %.1f ms): %.1f MiB/s "
+    printf("%s: %zu bytes, %zu tokens in %.1f ms (CPU %.1f ms): %.1f MiB/s "
            "(best of %d)\n", what, len, n, best, best_cpu, mbs, RUNS);
     return mbs;
 }
@@ -147,6 +148,15 @@ int main(int argc, char **argv)
     printf("vocabulary (%u tokens) built in %.1f ms (CPU %.1f ms; best of %d)\n", n_vocab,
            best_load, best_load_cpu, RUNS);
     double mbs = throughput(m, "Llama 3 BPE", text, len);
+    /* one pre-token of 1 MiB: a run of letters is never cut */
+    char *word = malloc(TEXT_BYTES);
+    uint64_t seed = 1;
+    for (size_t i = 0; word && i < TEXT_BYTES; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        word[i] = (char)('a' + (seed >> 33) % 26);
+    }
+    double word_mbs = word ? throughput(m, "Llama 3 BPE, one word", word, TEXT_BYTES) : 0;
+    free(word);
     bn_model_free(&m);
     if (argc == 4) {
         bn_tok_vocab v;
@@ -163,5 +173,5 @@ int main(int argc, char **argv)
     }
     free(text);
     /* gross regressions only: the goals are far beyond these */
-    return best_load > 1000 || mbs < 1.0;
+    return best_load > 1000 || mbs < 1.0 || word_mbs < 4.0;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/fp16.h"
@@ -406,4 +407,25 @@ int bn_test_model_gguf(const bn_test_model_spec *s, uint8_t **data, size_t *size
     free(l.ts);
     free(l.names);
     return rc;
+}
+
+uint64_t bn_test_statm_bytes(int field)
+{
+    FILE *fp = fopen("/proc/self/statm", "r");
+    unsigned long long v[2] = { 0, 0 };
+    if (fp) {
+        if (fscanf(fp, "%llu %llu", &v[0], &v[1]) != 2)
+            v[0] = v[1] = 0;
+        fclose(fp);
+    }
+    return field == 0 || field == 1 ? (uint64_t)v[field] * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+int bn_test_rlimit_as_binds(void)
+{
+    void *p = mmap(NULL, (size_t)1 << 30, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return 1;
+    munmap(p, (size_t)1 << 30);
+    return 0;
 }

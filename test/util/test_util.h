@@ -40,6 +40,16 @@ void bn_test_temp_file_remove(char *path);
  * the end, not counted in *size). NULL on failure. */
 uint8_t *bn_test_read_file(const char *path, size_t *size);
 
+/* ---- process memory -------------------------------------------------------- */
+
+/* This process's virtual size (field 0) or resident set (field 1) in bytes,
+ * from /proc/self/statm; 0 where it cannot be read. */
+uint64_t bn_test_statm_bytes(int field);
+
+/* Whether RLIMIT_AS, already lowered by the caller, binds: a 1 GB mapping
+ * must then fail. qemu-user, for one, keeps the limit to itself. */
+int bn_test_rlimit_as_binds(void);
+
 /* ---- tensor payloads ---------------------------------------------------- */
 
 /*

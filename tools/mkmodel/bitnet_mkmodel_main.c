@@ -20,7 +20,7 @@
 
 enum {
     OPT_SHAPE = 256, OPT_TYPE, OPT_FAMILY, OPT_ACT, OPT_ARCH, OPT_PUBLISHED, OPT_EMBD_TYPE,
-    OPT_EMBD_STD, OPT_SEED, OPT_VOCAB, OPT_DRY_RUN, OPT_VERSION,
+    OPT_EMBD_STD, OPT_SEED, OPT_VOCAB, OPT_DRY_RUN, OPT_VERSION, OPT_PLAN,
     OPT_N_EMBD, OPT_N_LAYER, OPT_N_FF, OPT_N_HEAD, OPT_N_HEAD_KV, OPT_N_VOCAB, OPT_N_CTX,
     OPT_ROPE_THETA, OPT_RMS_EPS,
 };
@@ -36,6 +36,7 @@ static const struct option long_opts[] = {
     { "embd-std", required_argument, NULL, OPT_EMBD_STD },
     { "seed", required_argument, NULL, OPT_SEED },
     { "vocab", required_argument, NULL, OPT_VOCAB },
+    { "plan", required_argument, NULL, OPT_PLAN },
     { "n-embd", required_argument, NULL, OPT_N_EMBD },
     { "n-layer", required_argument, NULL, OPT_N_LAYER },
     { "n-ff", required_argument, NULL, OPT_N_FF },
@@ -58,6 +59,7 @@ static const char usage_line[] =
     "                      [--family {bitnet,llama}] [--act {relu2,silu}]\n"
     "                      [--arch {bitnet-b1.58,bitnet-25,bitnet}] [--published-keys]\n"
     "                      [--embd-type {f16,f32}] [--embd-std F] [--seed N] [--vocab V]\n"
+    "                      [--plan KIND=TYPE,...]\n"
     "                      [--n-embd N] [--n-layer N] [--n-ff N] [--n-head N] [--n-head-kv N]\n"
     "                      [--n-vocab N] [--n-ctx N] [--rope-theta F] [--rms-eps F]\n"
     "                      [-o FILE] [--dry-run] [-v] [-h] [--version]\n";
@@ -96,6 +98,11 @@ static const char help_text[] =
     "  --n-vocab N, --n-ctx N, --rope-theta F, --rms-eps F\n"
     "                        override one value of the shape; row lengths must be\n"
     "                        multiples of 128 for i2_s and 256 for tq1_0/tq2_0\n"
+    "  --plan KIND=TYPE,...  precision plan: linears of a kind (attn_q, attn_k,\n"
+    "                        attn_v, attn_output, ffn_gate, ffn_up, ffn_down) as\n"
+    "                        another type (i2_s, tq2_0, tq1_0, f16, f32, q8_0,\n"
+    "                        q4_0), same ternary weights (libbitnet only; not in\n"
+    "                        mkmodel.py)\n"
     "  -o, --out FILE        output .gguf path\n"
     "  --dry-run             list metadata and tensors, write nothing\n"
     "  -v, --verbose         log each linear tensor and its scale\n"
@@ -252,6 +259,9 @@ static int parse_value(cli *cl, overrides *ov, int c, const char *arg)
         return 0;
     case OPT_VOCAB:
         o->vocab = arg;
+        return 0;
+    case OPT_PLAN:
+        o->plan = arg;
         return 0;
     case 'o':
         cl->out = arg;

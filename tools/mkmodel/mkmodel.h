@@ -66,6 +66,12 @@ typedef struct bn_mkmodel_opts {
     int64_t seed;                   /* default 1; mkmodel.seed needs 0..2^32-1 */
     const char *vocab;              /* "synthetic" (default); NULL means the same */
     int verbose;                    /* log each linear tensor and its scale; default 0 */
+    /* Precision plan: "KIND=TYPE[,KIND=TYPE...]" gives linears of a kind
+     * (attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down)
+     * another type (i2_s, tq2_0, tq1_0, f16, f32, q8_0, q4_0), encoding the
+     * same ternary weights; NULL (default) for none. Q8_0 and Q4_0 quantise
+     * them as llama.cpp does (Q4_0 cannot hold -max: it becomes -7/8 max). */
+    const char *plan;
     FILE *log;                      /* warnings and the verbose log; default stderr, NULL: none */
 } bn_mkmodel_opts;
 

@@ -86,6 +86,56 @@ static int check_rows(const bn_mkmodel_opts *o, const bn_mkmodel_hparams *hp)
     return BN_OK;
 }
 
+const char *const bn_mkmodel_linear_kinds[BN_MKMODEL_N_LINEAR_KINDS] = {
+    "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down",
+};
+
+/* The plan's types, with the block each needs a row length to be a multiple of. */
+static const struct {
+    const char *name;
+    uint32_t type;
+    int64_t block;
+} plan_types[] = {
+    { "i2_s", BN_TYPE_I2_S, 128 }, { "tq2_0", BN_TYPE_TQ2_0, 256 }, { "tq1_0", BN_TYPE_TQ1_0, 256 },
+    { "f16", BN_TYPE_F16, 1 },     { "f32", BN_TYPE_F32, 1 },       { "q8_0", BN_TYPE_Q8_0, 32 },
+    { "q4_0", BN_TYPE_Q4_0, 32 },
+};
+
+/* Parses o->plan into c->plan_type; row lengths: ffn_down's is n_ff. */
+static int parse_plan(const bn_mkmodel_opts *o, bn_mkmodel_config *c)
+{
+    for (int i = 0; i < BN_MKMODEL_N_LINEAR_KINDS; i++)
+        c->plan_type[i] = BN_MKMODEL_NO_PLAN;
+    for (const char *p = o->plan; p && *p;) {
+        const char *end = strchr(p, ','), *eq = strchr(p, '=');
+        const size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (!eq || eq >= p + len)
+            return bn_fail(BN_E_INVALID_ARG, "--plan: '%.*s' is not KIND=TYPE", (int)len, p);
+        int kind = -1, ti = -1;
+        for (int i = 0; i < BN_MKMODEL_N_LINEAR_KINDS; i++)
+            if (strlen(bn_mkmodel_linear_kinds[i]) == (size_t)(eq - p) && !strncmp(p, bn_mkmodel_linear_kinds[i], (size_t)(eq - p)))
+                kind = i;
+        for (int i = 0; i < (int)(sizeof plan_types / sizeof plan_types[0]); i++)
+            if (strlen(plan_types[i].name) == (size_t)(p + len - eq - 1)
+                && !strncmp(eq + 1, plan_types[i].name, (size_t)(p + len - eq - 1)))
+                ti = i;
+        if (kind < 0)
+            return bn_fail(BN_E_INVALID_ARG, "--plan: unknown kind '%.*s' (attn_q, attn_k, attn_v, attn_output, "
+                           "ffn_gate, ffn_up, ffn_down)", (int)(eq - p), p);
+        if (ti < 0)
+            return bn_fail(BN_E_INVALID_ARG, "--plan: unknown type '%.*s' (i2_s, tq2_0, tq1_0, f16, f32, q8_0, "
+                           "q4_0)", (int)(p + len - eq - 1), eq + 1);
+        const int64_t k = kind == 6 ? o->hp.n_ff : o->hp.n_embd;
+        if (k % plan_types[ti].block)
+            return bn_fail(BN_E_INVALID_ARG, "--plan: %s rows of %" PRId64 " are not a multiple of %s's block "
+                           "of %" PRId64, bn_mkmodel_linear_kinds[kind], k, plan_types[ti].name,
+                           plan_types[ti].block);
+        c->plan_type[kind] = plan_types[ti].type;
+        p = end ? end + 1 : p + len;
+    }
+    return BN_OK;
+}
+
 static int fits_f32(double x)
 {
     return !(isinf((float)x) && !isinf(x));
@@ -162,6 +212,8 @@ int bn_mkmodel_resolve(const bn_mkmodel_opts *o, bn_mkmodel_config *c)
                 "'bitnet' is the SiLU graph (bitnet.hidden_activation is ignored there); a relu^2 "
                 "I2_S model should keep the default arch bitnet-b1.58\n");
 
+    if ((rc = parse_plan(o, c)))
+        return rc;
     c->weight_type = type_table[o->type].ggml_type;
     c->file_type = type_table[o->type].file_type;
     if (o->embd_type == BN_MKMODEL_EMBD_DEFAULT)

@@ -7,12 +7,18 @@
 
 #include "mkmodel.h"
 
+/* Linear kinds of a precision plan, in the order of bn_mkmodel_linear_kinds. */
+#define BN_MKMODEL_N_LINEAR_KINDS 7
+#define BN_MKMODEL_NO_PLAN UINT32_MAX
+extern const char *const bn_mkmodel_linear_kinds[BN_MKMODEL_N_LINEAR_KINDS];
+
 typedef struct bn_mkmodel_config {
     bn_mkmodel_hparams hp;
     const char *arch;               /* general.architecture */
     enum bn_mkmodel_family family;
     enum bn_mkmodel_act act;        /* RELU2 or SILU, never DEFAULT */
     uint32_t weight_type;           /* BN_TYPE_* of the linear weights */
+    uint32_t plan_type[BN_MKMODEL_N_LINEAR_KINDS]; /* per kind; BN_MKMODEL_NO_PLAN: weight_type */
     uint32_t embd_type;             /* BN_TYPE_F16 or BN_TYPE_F32 */
     uint32_t file_type;             /* general.file_type */
     int default_model;              /* bitnet + relu2: the only model of mkmodel-1,

@@ -4,6 +4,7 @@
 
 #include "core/fp16.h"
 #include "gguf/gguf_types.h"
+#include "kernels/kernels.h"
 
 #define TQ2_0_BYTES 66
 #define TQ1_0_BYTES 54
@@ -91,9 +92,26 @@ static void encode_tq1_0(const uint8_t *codes, size_t n, uint16_t d, uint8_t *ou
     }
 }
 
+/* Q8_0 / Q4_0 (precision plans): the ternary values as floats, quantised as
+ * llama.cpp does, a block of 32 at a time. */
+static void encode_q(uint32_t type, const uint8_t *codes, size_t n, float scale, uint8_t *out)
+{
+    float x[32];
+    for (size_t b = 0; b < n / 32; b++) {
+        for (int j = 0; j < 32; j++)
+            x[j] = ((int)codes[32 * b + (size_t)j] - 1) * scale;
+        if (type == BN_TYPE_Q8_0)
+            bn_q8_from_f32_ref(x, 32, out + 34 * b);
+        else
+            bn_q4_from_f32_ref(x, 32, out + 18 * b);
+    }
+}
+
 void bn_mkmodel_encode(uint32_t type, const uint8_t *codes, size_t n, double scale, uint8_t *out)
 {
     switch (type) {
+    case BN_TYPE_Q8_0:
+    case BN_TYPE_Q4_0: encode_q(type, codes, n, (float)scale, out); break;
     case BN_TYPE_F32: encode_f32(codes, n, (float)scale, out); break;
     case BN_TYPE_F16: encode_f16(codes, n, (float)scale, out); break;
     case BN_TYPE_I2_S: encode_i2_s(codes, n, out); break;
@@ -108,6 +126,8 @@ size_t bn_mkmodel_encoded_size(uint32_t type, size_t n)
     switch (type) {
     case BN_TYPE_F32: return 4 * n;
     case BN_TYPE_F16: return 2 * n;
+    case BN_TYPE_Q8_0: return n / 32 * 34;
+    case BN_TYPE_Q4_0: return n / 32 * 18;
     case BN_TYPE_I2_S: return n / 4;
     case BN_TYPE_TQ2_0: return n / 256 * TQ2_0_BYTES;
     case BN_TYPE_TQ1_0: return n / 256 * TQ1_0_BYTES;

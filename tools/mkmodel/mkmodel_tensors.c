@@ -54,7 +54,8 @@ static void add_norm(plan *p, int layer, const char *name, int64_t n)
     t->type = BN_TYPE_F32;
 }
 
-/* k = input size (row length), m = output size (rows) */
+/* k = input size (row length), m = output size (rows); the precision plan
+ * may give the kind (the name without ".weight") another type */
 static void add_linear(plan *p, int layer, const char *name, int64_t k, int64_t m)
 {
     bn_mkmodel_tensor *t = add(p, BN_MKMODEL_LINEAR, layer, name);
@@ -62,6 +63,10 @@ static void add_linear(plan *p, int layer, const char *name, int64_t k, int64_t 
     t->ne[0] = (uint64_t)k;
     t->ne[1] = (uint64_t)m;
     t->type = p->c->weight_type;
+    for (int i = 0; i < BN_MKMODEL_N_LINEAR_KINDS; i++)
+        if (p->c->plan_type[i] != BN_MKMODEL_NO_PLAN && !strncmp(name, bn_mkmodel_linear_kinds[i], strlen(name) - 7)
+            && strlen(bn_mkmodel_linear_kinds[i]) == strlen(name) - 7)
+            t->type = p->c->plan_type[i];
 }
 
 static void add_embedding(plan *p, const char *name)

@@ -11,6 +11,7 @@ void bn_tgemm_neon(BN_TGEMM_ARGS);
 float bn_quant_neon(BN_QUANT_ARGS);
 void bn_f16gemm_neon(BN_F16GEMM_ARGS);
 void bn_q8gemm_neon(BN_Q8GEMM_ARGS);
+void bn_q4gemm_neon(BN_Q4GEMM_ARGS);
 void bn_attn_neon(BN_ATTN_ARGS);
 
 void bn_tgemm_dotprod(BN_TGEMM_ARGS);

@@ -14,6 +14,7 @@ float bn_quant_avx2(BN_QUANT_ARGS);
 void bn_f16gemm_avx2(BN_F16GEMM_ARGS);
 void bn_attn_avx2(BN_ATTN_ARGS);
 void bn_q8gemm_avx2(BN_Q8GEMM_ARGS);
+void bn_q4gemm_avx2(BN_Q4GEMM_ARGS);
 void bn_q8_from_f16_avx2(BN_Q8FROMF16_ARGS);
 
 void bn_tgemm_avx512(BN_TGEMM_ARGS);
@@ -21,6 +22,7 @@ float bn_quant_avx512(BN_QUANT_ARGS);
 void bn_f16gemm_avx512(BN_F16GEMM_ARGS);
 void bn_attn_avx512(BN_ATTN_ARGS);
 void bn_q8gemm_avx512(BN_Q8GEMM_ARGS);
+void bn_q4gemm_avx512(BN_Q4GEMM_ARGS);
 
 /* AMX: the prompt GEMM (decode goes to bn_tgemm_avx512). */
 void bn_tgemm_amx(BN_TGEMM_ARGS);

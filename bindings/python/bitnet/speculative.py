@@ -1,0 +1,60 @@
+"""Speculative: exact speculative decoding of one sequence by prompt lookup
+(ABI 0.2): the same tokens as plain decoding with a greedy sampler, the same
+distribution with a random one, in fewer forward passes when the text
+repeats its context."""
+from __future__ import annotations
+
+import ctypes
+from typing import Optional, Sequence
+
+from . import _ffi
+from ._owner import Owner, create
+from .context import Context
+from .errors import check
+from .model import _tokens_array
+from .sampling import Sampler
+
+
+class Speculative(Owner):
+    """Drafts up to n_draft_max tokens per step from the sequence's own
+    history (n-grams of ngram_max down to ngram_min tokens), checks them in
+    one pass, keeps what the model agrees with. Parameters left out keep the
+    library's defaults (8, 2, 4, draft_cost 0.1). One thread at a time."""
+
+    _what = "speculative decoder"
+
+    def __init__(self, *, n_draft_max: Optional[int] = None, ngram_min: Optional[int] = None,
+                 ngram_max: Optional[int] = None, draft_cost: Optional[float] = None) -> None:
+        lib = _ffi.lib()
+        p = _ffi.SpecParams()
+        lib.bn_spec_params_default(ctypes.byref(p))
+        for name, value in (("n_draft_max", n_draft_max), ("ngram_min", ngram_min),
+                            ("ngram_max", ngram_max), ("draft_cost", draft_cost)):
+            if value is not None:
+                setattr(p, name, value)
+        self._own(create(lib.bn_spec_new, lib.bn_spec_free, ctypes.byref(p)))
+        self._lib = lib
+        self._room = p.n_draft_max + 1
+
+    def begin(self, history: Sequence[int]) -> None:
+        """Starts a generation: history is what the sequence holds (its
+        prompt, already decoded)."""
+        check(self._lib.bn_spec_begin(self._ptr, _tokens_array(history), len(history)))
+
+    def step(self, ctx: Context, sampler: Sampler, seq: int = 0) -> list[int]:
+        """The next tokens (at least one): the sampler picks each, drafts are
+        checked in one pass of ctx. Raises ContextFullError when the sequence
+        has no room for one more token; on any error nothing changed."""
+        out = (ctypes.c_int32 * self._room)()
+        n = ctypes.c_size_t()
+        ctx._check_abort(self._lib.bn_spec_step(self._ptr, ctx._ptr, seq, sampler._ptr, out,
+                                                self._room, ctypes.byref(n)))
+        return list(out[:n.value])
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters since creation: steps, drafted, accepted, tokens."""
+        st = _ffi.SpecStats()
+        self._lib.bn_spec_get_stats(self._ptr, ctypes.byref(st))
+        return {"steps": st.n_steps, "drafted": st.n_drafted, "accepted": st.n_accepted,
+                "tokens": st.n_tokens}
