@@ -2,7 +2,8 @@
  * checkasm --bench: each entry at each level on 2B4T-sized matrices, one
  * thread. Ternary GEMV is memory bound, so n_tok = 1 is timed twice: "hot"
  * (one matrix, repeatedly: as fast as the caches allow) and "cold" (cycling
- * through copies that fill 256 MB: what decode sees). A plain read of the
+ * through copies that fill 256 MB: what decode sees); the small batches
+ * (2 to 32 tokens) cold as well. A plain read of the
  * same 256 MB, measured in the same run, gives the bandwidth to compare with
  * (it varies between runs on shared machines).
  *
@@ -143,6 +144,16 @@ static void bench_tgemm(bn_ca *ca, uint8_t *big)
                    "%5.1f GB/s | n_tok=128: %11.0f ns/call %8.0f ns/token %6.1f GMAC/s\n",
                    ca->k[l].name, (long long)k, (long long)rows, (double)bytes / 1e6, hot, (double)bytes / hot, cold,
                    (double)bytes / cold, batch, batch / 128, (double)(k * rows) * 128 / batch);
+            /* the small batches of batched decoding and speculative
+             * drafts: weights from memory as in decode; "x" is tokens per
+             * second against n_tok = 1 cold */
+            printf("tgemm   %-11s K=%-5lld rows=%-5lld cold", ca->k[l].name, (long long)k, (long long)rows);
+            static const int small[] = { 2, 4, 8, 16, 32 };
+            for (size_t j = 0; j < sizeof small / sizeof small[0]; j++) {
+                const double t = time_tgemm(ca->k[l].tgemm, packs, n_copies, &x, small[j], y);
+                printf(" | n_tok=%d: %8.0f ns %4.1fx", small[j], t, cold * small[j] / t);
+            }
+            printf("\n");
             fflush(stdout);
             bn_aligned_free(work);
         }

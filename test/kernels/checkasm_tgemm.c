@@ -312,6 +312,28 @@ void bn_ca_check_tgemm(bn_ca *ca)
                 }
             }
 
+    /* every batch size from 1 to 33 tokens (each rest of the kernels' 4- and
+     * 8-token groups), odd row counts, with and without accumulate */
+    static const int64_t every_k[] = { 257, 2560 }, every_rows[] = { 5, 19 };
+    for (int n = 1; n <= 33; n += ca->quick ? 4 : 1)
+        for (size_t ik = 0; ik < 2; ik++)
+            for (size_t ir = 0; ir < 2; ir++)
+                for (int acc = 0; acc < 2; acc++, id++) {
+                    tcase c = { 0 };
+                    c.k = every_k[ik];
+                    c.rows = every_rows[ir];
+                    c.n_tok = n;
+                    c.wpat = W_RANDOM;
+                    c.apat = acc ? A_EXTREMES : A_RANDOM;
+                    c.spat = S_NORMAL;
+                    c.accumulate = acc;
+                    c.id = id;
+                    tile_range((int)(id % 3), (c.rows + BN_TP_ROWS - 1) / BN_TP_ROWS, &c.tile0, &c.tile1);
+                    c.x_stride = (size_t)bn_tp_k_padded(c.k) + (id % 2 ? 48 : 0);
+                    c.y_stride = (size_t)c.rows + (size_t)(id % 3);
+                    run_case(ca, &c);
+                }
+
     /* random shapes: any tail of K, any partial tile, 4-token groups and rests */
     const int n_random = ca->quick ? 20 : 400;
     for (int i = 0; i < n_random; i++, id++) {

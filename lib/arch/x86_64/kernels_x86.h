@@ -4,6 +4,11 @@
 
 #include "kernels/kernels.h"
 
+/* Before a loop over registers (an array of vectors indexed by constants):
+ * unrolled completely at any optimisation level, or the array lives in
+ * memory (GCC unrolls such loops by itself only at -O3). */
+#define BN_UNROLL _Pragma("GCC unroll 16")
+
 void bn_tgemm_avx2(BN_TGEMM_ARGS);
 float bn_quant_avx2(BN_QUANT_ARGS);
 void bn_f16gemm_avx2(BN_F16GEMM_ARGS);

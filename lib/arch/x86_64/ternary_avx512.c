@@ -78,30 +78,95 @@ static inline void tile_dot(const uint8_t *tile, int64_t n_chunks, const int8_t 
     out[3] = combine_planes(a30, a31, a32, a33);
 }
 
-/* Prompt processing: one row against four tokens, so that each masked
- * weight plane feeds four vpdpbusd (the row's chunks are 256 bytes apart). */
-static inline void row_dot4(const uint8_t *row, int64_t n_chunks, const int8_t *x, size_t xs, int32_t out[4])
+/* Prompt processing and batches: one tile (4 rows) against T <= 4 tokens.
+ * Each bit plane is shifted down to the code itself (0, 1 or 2) once per
+ * row and chunk and fed to T vpdpbusd, so that all planes share one
+ * accumulator per (row, token) and 16 of them stay in registers; the
+ * activations of a chunk and plane are loaded once for the 4 rows.
+ * acc[t * 4 + r] gets row r, token t. */
+static inline __attribute__((always_inline)) void tile_dot_tokens(const uint8_t *tile, int64_t n_chunks,
+                                                                  const int8_t *x, size_t xs, int T,
+                                                                  __m512i acc[16])
 {
-    const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0c);
-    const __m512i m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8((char)0xc0);
-    __m512i a[4][4];
-    for (int t = 0; t < 4; t++)
-        for (int q = 0; q < 4; q++)
-            a[t][q] = _mm512_setzero_si512();
+    const __m512i m = _mm512_set1_epi8(0x03);
+    BN_UNROLL
+    for (int i = 0; i < 16; i++)
+        acc[i] = _mm512_setzero_si512();
     for (int64_t c = 0; c < n_chunks; c++) {
-        const __m512i w = _mm512_load_si512(row + c * (BN_TP_ROWS * BN_TP_CHUNK_BYTES));
-        const __m512i p0 = _mm512_and_si512(w, m0), p1 = _mm512_and_si512(w, m1);
-        const __m512i p2 = _mm512_and_si512(w, m2), p3 = _mm512_and_si512(w, m3);
-        for (int t = 0; t < 4; t++) {
-            const int8_t *xc = x + (size_t)t * xs + c * BN_TP_CHUNK;
-            a[t][0] = dpbusd(a[t][0], p0, _mm512_loadu_si512(xc));
-            a[t][1] = dpbusd(a[t][1], p1, _mm512_loadu_si512(xc + 64));
-            a[t][2] = dpbusd(a[t][2], p2, _mm512_loadu_si512(xc + 128));
-            a[t][3] = dpbusd(a[t][3], p3, _mm512_loadu_si512(xc + 192));
+        const uint8_t *p = tile + c * (BN_TP_ROWS * BN_TP_CHUNK_BYTES);
+        _mm_prefetch((const char *)p + PREFETCH_AHEAD, _MM_HINT_T0);
+        _mm_prefetch((const char *)p + PREFETCH_AHEAD + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)p + PREFETCH_AHEAD + 128, _MM_HINT_T0);
+        _mm_prefetch((const char *)p + PREFETCH_AHEAD + 192, _MM_HINT_T0);
+        __m512i w[4];
+        BN_UNROLL
+        for (int r = 0; r < 4; r++)
+            w[r] = _mm512_load_si512(p + 64 * r);
+        BN_UNROLL
+        for (int q = 0; q < 4; q++) {
+            __m512i xv[4];
+            BN_UNROLL
+            for (int t = 0; t < T; t++)
+                xv[t] = _mm512_loadu_si512(x + (size_t)t * xs + c * BN_TP_CHUNK + 64 * q);
+            BN_UNROLL
+            for (int r = 0; r < 4; r++) {
+                /* 16-bit shifts: the bits moved in from the next byte are masked off */
+                const __m512i plane = _mm512_and_si512(q ? _mm512_srli_epi16(w[r], 2 * q) : w[r], m);
+                BN_UNROLL
+                for (int t = 0; t < T; t++)
+                    acc[t * 4 + r] = dpbusd(acc[t * 4 + r], plane, xv[t]);
+            }
         }
     }
-    for (int t = 0; t < 4; t++)
-        out[t] = combine_planes(a[t][0], a[t][1], a[t][2], a[t][3]);
+}
+
+/* Horizontal sums of 16 vectors: lane j of the result is the sum of v[j],
+ * so 128-bit lane t holds token t's four rows. */
+static inline __m512i sum16(const __m512i v[16])
+{
+    __m512i s[8], u[4];
+    BN_UNROLL
+    for (int j = 0; j < 8; j++)
+        s[j] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * j], v[2 * j + 1]),
+                                _mm512_unpackhi_epi32(v[2 * j], v[2 * j + 1]));
+    BN_UNROLL
+    for (int i = 0; i < 4; i++)
+        u[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(s[2 * i], s[2 * i + 1]),
+                                _mm512_unpackhi_epi64(s[2 * i], s[2 * i + 1]));
+    const __m512i z0 = _mm512_add_epi32(_mm512_shuffle_i32x4(u[0], u[1], 0x88), _mm512_shuffle_i32x4(u[0], u[1], 0xdd));
+    const __m512i z1 = _mm512_add_epi32(_mm512_shuffle_i32x4(u[2], u[3], 0x88), _mm512_shuffle_i32x4(u[2], u[3], 0xdd));
+    return _mm512_add_epi32(_mm512_shuffle_i32x4(z0, z1, 0x88), _mm512_shuffle_i32x4(z0, z1, 0xdd));
+}
+
+/* One tile for tokens [i, i + T): sums, then the reference's expression
+ * (float)(dot - sum) * scale * x_scale, per token. */
+static inline __attribute__((always_inline)) void tile_tokens(const bn_tpack *w, int64_t t, int rows, const bn_qx *x,
+                                                              int i, int T, float *y, size_t y_stride,
+                                                              int accumulate)
+{
+    const size_t tile_bytes = (size_t)w->n_chunks * BN_TP_ROWS * BN_TP_CHUNK_BYTES;
+    __m512i acc[16];
+    tile_dot_tokens(w->codes + (size_t)t * tile_bytes, w->n_chunks, x->q + (size_t)i * x->stride, x->stride, T, acc);
+    const __m512i dot = sum16(acc);
+    /* token j's sum and scale in 128-bit lane j */
+    const __mmask16 tok = (__mmask16)((1u << T) - 1);
+    const __m512i spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512i sum = _mm512_permutexvar_epi32(spread, _mm512_maskz_loadu_epi32(tok, x->sum + i));
+    const __m512 xsc = _mm512_permutexvar_ps(spread, _mm512_maskz_loadu_ps(tok, x->scale + i));
+    const __m512 d = _mm512_cvtepi32_ps(_mm512_sub_epi32(dot, sum));
+    const __m512 v = _mm512_mul_ps(_mm512_mul_ps(d, _mm512_set1_ps(w->scale)), xsc);
+    const __mmask8 rm = (__mmask8)((1u << rows) - 1);
+    float *yt = y + (size_t)i * y_stride + t * BN_TP_ROWS;
+    __m128 vj[4] = { _mm512_extractf32x4_ps(v, 0), _mm512_extractf32x4_ps(v, 1), _mm512_extractf32x4_ps(v, 2),
+                     _mm512_extractf32x4_ps(v, 3) };
+    BN_UNROLL
+    for (int j = 0; j < T; j++) {
+        float *yj = yt + (size_t)j * y_stride;
+        __m128 o = vj[j];
+        if (accumulate)
+            o = _mm_add_ps(_mm_maskz_loadu_ps(rm, yj), o);
+        _mm_mask_storeu_ps(yj, rm, o);
+    }
 }
 
 static inline void store(float *y, float v, int accumulate)
@@ -146,23 +211,18 @@ void bn_tgemm_avx512(BN_TGEMM_ARGS)
     block = block < 1 ? 1 : block;
     for (int64_t tb = tile0; tb < tile1; tb += block) {
         const int64_t te = tb + block < tile1 ? tb + block : tile1;
-        int i = 0;
-        for (; i + 4 <= n_tok; i += 4)
+        for (int i = 0; i < n_tok; i += 4) {
+            const int n = n_tok - i < 4 ? n_tok - i : 4;
             for (int64_t t = tb; t < te; t++) {
-                const uint8_t *tile = w->codes + (size_t)t * tile_bytes;
                 const int rows = w->rows - t * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - t * BN_TP_ROWS) : BN_TP_ROWS;
-                for (int r = 0; r < rows; r++) {
-                    int32_t dot[4];
-                    row_dot4(tile + r * BN_TP_CHUNK_BYTES, w->n_chunks, x->q + (size_t)i * x->stride, x->stride, dot);
-                    for (int j = 0; j < 4; j++)
-                        store(y + (size_t)(i + j) * y_stride + t * BN_TP_ROWS + r,
-                              (float)(dot[j] - x->sum[i + j]) * w->scale * x->scale[i + j], accumulate);
+                /* a constant T for each variant, so that the loops unroll */
+                switch (n) {
+                case 4: tile_tokens(w, t, rows, x, i, 4, y, y_stride, accumulate); break;
+                case 3: tile_tokens(w, t, rows, x, i, 3, y, y_stride, accumulate); break;
+                case 2: tile_tokens(w, t, rows, x, i, 2, y, y_stride, accumulate); break;
+                default: tile_token(w, w->codes + (size_t)t * tile_bytes, t, rows, x, i, y, y_stride, accumulate);
                 }
             }
-        for (; i < n_tok; i++)
-            for (int64_t t = tb; t < te; t++) {
-                const int rows = w->rows - t * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - t * BN_TP_ROWS) : BN_TP_ROWS;
-                tile_token(w, w->codes + (size_t)t * tile_bytes, t, rows, x, i, y, y_stride, accumulate);
-            }
+        }
     }
 }
