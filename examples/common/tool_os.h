@@ -27,6 +27,10 @@ void bn_tool_huge_free(void *p);
 /* Installs handler for SIGINT (Ctrl-C), kept after each call, and without
  * SA_RESTART where there is one: a read waiting for input then returns. */
 void bn_tool_on_sigint(void (*handler)(int));
+/* Holds SIGINT back on this thread (hold = 1) or lets it in again (0), so
+ * that a write is never cut short by it (EINTR): the handler installed
+ * above restarts nothing, so that Ctrl-C can end a blocking read. */
+void bn_tool_hold_sigint(int hold);
 
 /* fn(arg), run in a child process where the OS can fork, so that its memory
  * never counts in this process's peak; on Windows in this process. */

@@ -1,6 +1,7 @@
 /* examples/common/tool_os.h on POSIX systems. */
 #include "tool_os.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -74,6 +75,14 @@ void bn_tool_on_sigint(void (*handler)(int))
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;
     sigaction(SIGINT, &sa, NULL);
+}
+
+void bn_tool_hold_sigint(int hold)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
 double bn_tool_in_child(double (*fn)(void *), void *arg)

@@ -73,6 +73,13 @@ void bn_tool_on_sigint(void (*handler)(int))
     signal(SIGINT, sigint_trampoline);
 }
 
+/* The console's Ctrl-C runs its handler on a thread of its own: it never
+ * interrupts a write. */
+void bn_tool_hold_sigint(int hold)
+{
+    (void)hold;
+}
+
 double bn_tool_in_child(double (*fn)(void *), void *arg)
 {
     return fn(arg);
