@@ -9,11 +9,9 @@
 
 #include "core/fp16.h"
 #include "gguf/gguf_types.h"
+#include "kernels/q4_drive.h"
 
 #include "arch/arm64/kernels_arm64.h"
-
-#define Q4_K_MAX 8192
-#define Q4_ROWS_PER_PASS 32
 
 static void round_x(const float *x, int64_t k, int8_t *q, float *dx, int32_t *sum)
 {
@@ -61,21 +59,5 @@ static float row_dot(const bn_block_q4_0 *b, int64_t nb, const int8_t *q, const 
 
 void bn_q4gemm_neon(BN_Q4GEMM_ARGS)
 {
-    if (k > Q4_K_MAX) {
-        bn_q4gemm_ref(w, k, r0, r1, x, x_stride, n_tok, y, y_stride);
-        return;
-    }
-    const int64_t nb = k / 32;
-    const bn_block_q4_0 *base = w;
-    int8_t q[Q4_K_MAX];
-    float dx[Q4_K_MAX / 32];
-    int32_t sum[Q4_K_MAX / 32];
-    for (int64_t p0 = r0; p0 < r1; p0 += Q4_ROWS_PER_PASS) {
-        const int64_t p1 = r1 - p0 < Q4_ROWS_PER_PASS ? r1 : p0 + Q4_ROWS_PER_PASS;
-        for (int t = 0; t < n_tok; t++) {
-            round_x(x + (size_t)t * x_stride, k, q, dx, sum);
-            for (int64_t r = p0; r < p1; r++)
-                y[(size_t)t * y_stride + r] = row_dot(base + r * nb, nb, q, dx, sum);
-        }
-    }
+    bn_q4gemm_drive(w, k, r0, r1, x, x_stride, n_tok, y, y_stride, round_x, row_dot);
 }

@@ -8,14 +8,10 @@
 #include <string.h>
 
 #include "gguf/gguf_types.h"
+#include "kernels/q4_drive.h"
 
 #include "arch/x86_64/kernels_x86.h"
 #include "arch/x86_64/q4_x86.h"
-
-/* Rows of up to 8192 are rounded on the stack (9 KB); longer ones take the
- * reference. Rows per pass: each token's x is rounded once per pass. */
-#define Q4_K_MAX 8192
-#define Q4_ROWS_PER_PASS 32
 
 void bn_q4_x_round_avx2(const float *x, int64_t k, int8_t *q, float *dx, int32_t *sum)
 {
@@ -95,21 +91,5 @@ static float row_dot(const bn_block_q4_0 *b, int64_t nb, const int8_t *q, const 
 
 void bn_q4gemm_avx2(BN_Q4GEMM_ARGS)
 {
-    if (k > Q4_K_MAX) {
-        bn_q4gemm_ref(w, k, r0, r1, x, x_stride, n_tok, y, y_stride);
-        return;
-    }
-    const int64_t nb = k / 32;
-    const bn_block_q4_0 *base = w;
-    int8_t q[Q4_K_MAX];
-    float dx[Q4_K_MAX / 32];
-    int32_t sum[Q4_K_MAX / 32];
-    for (int64_t p0 = r0; p0 < r1; p0 += Q4_ROWS_PER_PASS) {
-        const int64_t p1 = r1 - p0 < Q4_ROWS_PER_PASS ? r1 : p0 + Q4_ROWS_PER_PASS;
-        for (int t = 0; t < n_tok; t++) {
-            bn_q4_x_round_avx2(x + (size_t)t * x_stride, k, q, dx, sum);
-            for (int64_t r = p0; r < p1; r++)
-                y[(size_t)t * y_stride + r] = row_dot(base + r * nb, nb, q, dx, sum);
-        }
-    }
+    bn_q4gemm_drive(w, k, r0, r1, x, x_stride, n_tok, y, y_stride, bn_q4_x_round_avx2, row_dot);
 }
