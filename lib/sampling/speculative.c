@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "ctx/context.h"
 #include "sampling/sampler.h"
 
 /* After this many steps without drafting, draft one token again to re-measure. */
@@ -192,6 +193,8 @@ int bn_spec_run_step(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, bn_tok
         k = room - 1;
     if (k > bn_ctx_n_batch(c) - 1)
         k = bn_ctx_n_batch(c) - 1;
+    if (k > c->n_outputs - 1)         /* every token of the pass asks for logits */
+        k = c->n_outputs - 1;
     bn_token draft[64];
     const size_t n_draft = k > 0 ? bn_spec_draft(s, draft, (size_t)k) : 0;
     if (n_draft)

@@ -96,24 +96,26 @@ static void test_greedy_equals_plain(void **state)
     bn_ctx_free(&c);
     bn_sampler_free(&s);
 
-    for (int n_draft = 1; n_draft <= 16; n_draft *= 4) {
+    /* 64: more drafts than the context keeps logits rows for (16 by
+     * default): the step drafts fewer, never a failing pass */
+    for (int n_draft = 1; n_draft <= 64; n_draft *= 4) {
         c = new_ctx(f->m);
         s = greedy(f->m);
         bn_spec_params sp;
         bn_spec_params_default(&sp);
         sp.n_draft_max = n_draft;
-        sp.draft_cost = 0.02f;
+        sp.draft_cost = 0.001f;            /* long drafts pay: the caps are reached */
         bn_spec *spec = NULL;
         assert_int_equal(bn_spec_new(&spec, &sp), BN_OK);
         for (size_t i = 0; i < f->n_prompt; i++)
             bn_sampler_accept(s, f->prompt[i]);
         assert_int_equal(bn_decode(c, f->prompt, f->n_prompt), BN_OK);
         assert_int_equal(bn_spec_begin(spec, f->prompt, f->n_prompt), BN_OK);
-        bn_token got[N_GEN + 17];
+        bn_token got[N_GEN + 65];
         size_t n_got = 0;
         while (n_got < N_GEN) {
             size_t n = 0;
-            if (bn_spec_step(spec, c, 0, s, got + n_got, 17, &n))
+            if (bn_spec_step(spec, c, 0, s, got + n_got, 65, &n))
                 fail_msg("bn_spec_step: %s", bn_last_error());
             assert_true(n >= 1 && n <= (size_t)n_draft + 1);
             n_got += n;
@@ -304,6 +306,43 @@ static void test_drafting_pauses(void **state)
     (void)f;
 }
 
+/* A draft longer than the rows of logits a context keeps (16 by default):
+ * the step checks fewer tokens instead of failing its pass. */
+static void test_draft_longer_than_outputs(void **state)
+{
+    fixture *f = *state;
+    bn_token hist[100];
+    for (int i = 0; i < 100; i++)
+        hist[i] = (bn_token)(7 + (i % 48) * 13 % 1500);     /* 48 tokens, then again */
+    bn_ctx *c = new_ctx(f->m);
+    bn_sampler *s = greedy(f->m);
+    bn_spec_params sp;
+    bn_spec_params_default(&sp);
+    sp.n_draft_max = 64;
+    sp.draft_cost = 0.0f;
+    bn_spec *spec = NULL;
+    assert_int_equal(bn_spec_new(&spec, &sp), BN_OK);
+    spec->accept_rate = 0.99;           /* as after a long run of accepted drafts */
+    assert_int_equal(bn_spec_draft_len(spec), 64);
+    /* the history's last token pending, as after a step: the next step
+     * drafts what followed its earlier occurrence, 36 tokens and more */
+    assert_int_equal(bn_decode(c, hist, 59), BN_OK);
+    assert_int_equal(bn_spec_begin(spec, hist, 60), BN_OK);
+    spec->has_pending = 1;
+    bn_token out[65];
+    size_t n = 0;
+    for (int step = 0; step < 2; step++)
+        if (bn_spec_step(spec, c, 0, s, out, 65, &n))
+            fail_msg("step %d: %s", step, bn_last_error());
+    bn_spec_stats st;
+    bn_spec_get_stats(spec, &st);
+    assert_true(st.n_drafted > 0);
+    assert_true(st.n_drafted <= 2 * 15);    /* at most 15 drafts a pass: 16 rows */
+    bn_spec_free(&spec);
+    bn_sampler_free(&s);
+    bn_ctx_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_acceptance_rule_distribution),
         cmocka_unit_test(test_errors_and_cancel),
         cmocka_unit_test(test_drafting_pauses),
+        cmocka_unit_test(test_draft_longer_than_outputs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
