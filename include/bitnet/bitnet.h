@@ -1009,7 +1009,10 @@ BN_API int bn_chat_format(const bn_chat_template *t, const char *const *roles,
  * and message content is tokenized as plain text (as bn_tokenize() without
  * BN_TOKENIZE_PARSE_SPECIAL). Where no content spells a special token, the
  * tokens equal those of tokenizing bn_chat_format()'s text with
- * BN_TOKENIZE_PARSE_SPECIAL. No BOS is added beyond what the template spells.
+ * BN_TOKENIZE_PARSE_SPECIAL. Template text before and after a message never
+ * joins into one special token, even when the message is empty, so the
+ * control tokens of a conversation do not depend on what its messages say.
+ * No BOS is added beyond what the template spells.
  *
  * @param t      the template.
  * @param m      the model whose vocabulary is used.

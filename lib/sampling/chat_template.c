@@ -157,6 +157,7 @@ typedef struct writer {
     size_t *marks;              /* room for cap_marks pairs, or NULL (count only) */
     size_t n_marks, cap_marks;
     size_t last_end;            /* end of the last range */
+    int after_text;             /* the caller's text (maybe empty) came since that range */
 } writer;
 
 static void put(writer *w, const char *s, size_t n)
@@ -180,7 +181,10 @@ static void tmpl(writer *w, const char *s)
     puts_(w, s);
     if (w->len == begin || w->overflow)
         return;
-    if (w->n_marks && w->last_end == begin) {           /* extends the previous range */
+    /* extends the previous range, unless a role or content stood between
+     * them, even an empty one: template text on both sides of a message never
+     * joins into one special token */
+    if (w->n_marks && w->last_end == begin && !w->after_text) {
         if (w->marks)
             w->marks[2 * w->n_marks - 1] = w->len;
     } else {
@@ -191,6 +195,14 @@ static void tmpl(writer *w, const char *s)
         w->n_marks++;
     }
     w->last_end = w->len;
+    w->after_text = 0;
+}
+
+/* The caller's text: a role name or a message content. */
+static void text(writer *w, const char *s)
+{
+    puts_(w, s);
+    w->after_text = 1;
 }
 
 static int is_space(char c)
@@ -200,6 +212,7 @@ static int is_space(char c)
 
 static void put_trimmed(writer *w, const char *s)
 {
+    w->after_text = 1;
     size_t n = strlen(s);
     while (n && is_space(s[n - 1]))
         n--;
@@ -213,6 +226,7 @@ static void put_trimmed(writer *w, const char *s)
 /* Jinja's capitalize on ASCII: first letter upper case, the rest lower. */
 static void put_capitalized(writer *w, const char *s)
 {
+    w->after_text = 1;
     for (size_t i = 0; s[i]; i++) {
         char c = s[i];
         if (i == 0 && c >= 'a' && c <= 'z')
@@ -252,7 +266,7 @@ static int render(const bn_chat_template *t, const char *const *roles, const cha
         tmpl(w, BOT);
         for (size_t i = 0; i < n; i++) {
             tmpl(w, SHI);
-            puts_(w, roles[i]);
+            text(w, roles[i]);
             tmpl(w, EHI "\n\n");
             put_trimmed(w, contents[i]);
             tmpl(w, EOT);
@@ -270,7 +284,7 @@ static int render(const bn_chat_template *t, const char *const *roles, const cha
         for (size_t i = 0; i < n; i++) {
             const bn_chat_role *r = find_role(t, roles[i]);
             tmpl(w, r->prefix);
-            puts_(w, contents[i]);
+            text(w, contents[i]);
             tmpl(w, r->suffix);
         }
         if (add_generation_prompt)
