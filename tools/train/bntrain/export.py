@@ -159,8 +159,9 @@ def _linear(r: gguf.Reader, name: str):
 
 def load_gguf(path: str, dtype=torch.float64) -> tuple[BitNet, dict]:
     """The model of a file of ours (I2_S or TQ2_0 ternary linears, per tensor
-    or per row, and Q8_0 / Q4_0 / F16 linears), with the weights frozen exactly as
-    stored, in `dtype`, ready for BitNet.forward (eval mode)."""
+    or per row, and Q8_0 / Q4_0 / F16 linears, each layer with its own), with
+    the weights frozen exactly as stored, in `dtype`, ready for BitNet.forward
+    (eval mode). cfg.plan names layer 0's types."""
     r = gguf.Reader(path)
     kv = r.kv
     lin = {}
@@ -189,9 +190,7 @@ def load_gguf(path: str, dtype=torch.float64) -> tuple[BitNet, dict]:
             for attr, names in TERNARY_NAMES.items():
                 grp = getattr(blk, attr)
                 fr = [lin[p + n] for n in names]
-                if [e[0] for e in fr] != grp.types:
-                    raise ValueError(f"{path}: layer {i} has other linear types than layer 0 "
-                                     "(a plan per tensor kind is read here)")
+                grp.types = [e[0] for e in fr]   # layers may differ (cfg.plan: layer 0's)
                 grp.frozen = [tuple(x.to(dtype) if torch.is_tensor(x) else x for x in e)
                               for e in fr]
     m = m.to(dtype)
