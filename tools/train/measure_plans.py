@@ -145,7 +145,7 @@ def main():
     p.add_argument("--out", default="build/plans")
     p.add_argument("--only", help="comma-separated setting names (default: all): " +
                    ", ".join(n for n, _, _ in SETTINGS))
-    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--steps", type=int, default=1200)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--ctx", type=int, default=128)
     p.add_argument("--warmup", type=int, default=20)
