@@ -145,12 +145,12 @@ def main():
     p.add_argument("--out", default="build/plans")
     p.add_argument("--only", help="comma-separated setting names (default: all): " +
                    ", ".join(n for n, _, _ in SETTINGS))
-    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--steps", type=int, default=800)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--ctx", type=int, default=128)
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--max-minutes", type=float, default=12,
+    p.add_argument("--max-minutes", type=float, default=20,
                    help="a run's time cap (it then exports what it has: see its steps)")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
