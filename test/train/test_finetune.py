@@ -171,16 +171,21 @@ def e2e(tools, tmp):
         sys.exit("FAIL: fine-tuning did not lower the perplexity of its own text")
 
 
-def main():
-    if sys.argv[1:2] not in (["smoke"], ["e2e"]) or len(sys.argv) != (5 if sys.argv[1] == "smoke" else 4):
-        sys.exit(__doc__)
+def need_torch(who):
+    """Exits 77 (skipped), saying why, without numpy and PyTorch."""
     try:
         import numpy  # noqa: F401
         import torch  # noqa: F401
     except ImportError as e:
-        print(f"SKIP: {e}: bitnet_train.py needs Debian's python3-torch "
+        print(f"SKIP: {e}: {who} needs Debian's python3-torch "
               f"(apt-get install python3-torch, or tools/setup-debian.sh --ci or --train)")
         sys.exit(77)
+
+
+def main():
+    if sys.argv[1:2] not in (["smoke"], ["e2e"]) or len(sys.argv) != (5 if sys.argv[1] == "smoke" else 4):
+        sys.exit(__doc__)
+    need_torch("bitnet_train.py")
     with tempfile.TemporaryDirectory() as tmp:
         (smoke if sys.argv[1] == "smoke" else e2e)(sys.argv[2:], tmp)
     print("PASS")

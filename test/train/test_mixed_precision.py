@@ -37,7 +37,7 @@ import os
 import sys
 import tempfile
 
-from test_finetune import DATA, MODEL, SRC, WEIGHTS, matches_pytorch
+from test_finetune import DATA, MODEL, SRC, WEIGHTS, matches_pytorch, need_torch
 
 TYPES = ("ternary", "q8_0", "q4_0", "f16")
 # Files whose linears are all F16 or all Q8_0 have no int8 rounding (no
@@ -80,13 +80,8 @@ def mixed_file(path, types=TYPES):
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    try:
-        import numpy  # noqa: F401
-        import torch
-    except ImportError as e:
-        print(f"SKIP: {e}: the reference forward pass needs Debian's python3-torch "
-              f"(apt-get install python3-torch, or tools/setup-debian.sh --ci or --train)")
-        sys.exit(77)
+    need_torch("the reference forward pass")
+    import torch
     sys.path.insert(0, os.path.join(SRC, "tools", "train"))
     from bntrain import export, gguf
     torch.set_num_threads(1)
