@@ -81,7 +81,7 @@ def finetune_cmd(a, name: str, opts: list[str], train_txt: str) -> list[str]:
             "--ctx", str(a.ctx), "--warmup", str(a.warmup), "--lr", str(a.lr),
             "--weight-decay", "0.01", "--clip", "1.0", "--threads", "1",
             "--log-every", "20", "--eval-every", str(a.steps), "--eval-windows", "4",
-            "--max-minutes", str(a.max_minutes), *opts]
+            "--max-minutes", str(a.max_minutes), "--seed", str(a.seed), *opts]
 
 
 def measure(a, name: str, opts: list[str], train_txt: str, held_txt: str) -> dict:
@@ -150,6 +150,8 @@ def main():
     p.add_argument("--ctx", type=int, default=128)
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--seed", type=int, default=1,
+                   help="the batches' seed (another seed in another --out: the spread of one setting)")
     p.add_argument("--max-minutes", type=float, default=20,
                    help="a run's time cap (it then exports what it has: see its steps)")
     a = p.parse_args()
