@@ -35,6 +35,7 @@ void bn_kernels_init(bn_kernels *k, int max_level)
         k->q8gemm = bn_q8gemm_avx2;
         k->q4gemm = bn_q4gemm_avx2;
         k->q8_from_f16 = bn_q8_from_f16_avx2;
+        k->q8_x_bits = 16;
         k->level = BN_LEVEL_X86_AVX2;
     }
     if (level >= BN_LEVEL_X86_AVX512) {
@@ -44,7 +45,6 @@ void bn_kernels_init(bn_kernels *k, int max_level)
         k->attn = bn_attn_avx512;
         k->q8gemm = bn_q8gemm_avx512;
         k->q4gemm = bn_q4gemm_avx512;
-        k->q8_x_bits = 16;
         k->level = BN_LEVEL_X86_AVX512;
     }
 #if defined(BN_HAVE_AMX)
