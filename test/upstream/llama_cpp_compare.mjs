@@ -32,9 +32,10 @@ const N_GEN = 24;
 // and still fail every such break.
 const MAX_RMS = 0.06;
 const MAX_ABS = 0.25;
-// Positions whose greedy token may differ: only where our own logits of the
-// two tokens are closer than twice the max bound (a near tie that rounding
-// may flip).
+// Upstream's greedy token may differ from ours only where our own logits of
+// the two tokens are closer than twice the max bound (a near tie that the
+// rounding may flip). MAX_ABS implies it; checked on its own so that a failure
+// names the tokens.
 const TIE = 2 * MAX_ABS;
 
 function skip(why) {
