@@ -83,6 +83,10 @@ for await (const step of seq.evaluateWithMetadata(PROMPT, { probabilities: true 
 await ctx.dispose();
 await model.dispose();
 await llama.dispose();
+if (upTokens.length < N_GEN) {
+  console.log(`FAIL upstream stopped after ${upTokens.length} of ${N_GEN} tokens`);
+  process.exit(1);
+}
 
 // Ours: the logits of every position of prompt + continuation in one batch.
 const all = PROMPT.concat(upTokens);
@@ -90,7 +94,7 @@ const raw = path.join(work, 'ours.f32');
 execFileSync(bitnetLogits, ['-m', modelPath, '--tokens', all.join(','), '--raw', raw, '-t', '1', '--top', '1'],
              { stdio: ['ignore', 'ignore', 'inherit'] });
 const buf = fs.readFileSync(raw);
-const ours = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+const ours = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));  // aligned copy
 const V = ours.length / all.length;
 if (!Number.isInteger(V) || V < nVocab) {
   console.log(`FAIL bitnet-logits wrote ${ours.length} floats for ${all.length} tokens; upstream has ${nVocab} tokens`);
