@@ -101,10 +101,7 @@ static void matmul_units(bn_ctx *c, const bn_tensor *w, bn_buf dst, int accumula
     if (w->pack) {
         bn_qx qx = { c->xq, c->width[BN_BUF_XN], c->qscale, c->qsum,
                      c->work ? c->work + (size_t)ith * c->work_bytes : NULL, c->work_bytes, stamp };
-        if (w->pack->block_scales)
-            bn_tgemm_blockscaled_ref(w->pack, lo, hi, &qx, n_tok, y, ys, accumulate);
-        else
-            k->tgemm(w->pack, lo, hi, &qx, n_tok, y, ys, accumulate);
+        k->tgemm(w->pack, lo, hi, &qx, n_tok, y, ys, accumulate);
     } else if (w->type == BN_TYPE_F16 && !accumulate && w->out_scale == 1.0f) {
         k->f16gemm(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys);
     } else if (w->type == BN_TYPE_Q8_0 && !accumulate && w->out_scale == 1.0f) {
