@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bitnet-server end to end, on loopback. One case per run:
     test_server.py CASE BITNET_SERVER BITNET_MKMODEL WORKDIR
-CASE: api, sse, batching, disconnect, queue, sigterm. Synthetic models give
+CASE: api, sse, batching, draft, disconnect, queue, sigterm. Synthetic models give
 random-looking text: structure and equality are tested, not meaning."""
 import json
 import os
@@ -225,6 +225,51 @@ def case_batching():
         check(s.terminate() == 0, "exit status 0 after SIGTERM")
 
 
+def case_draft():
+    """--draft: 16 concurrent streams (greedy and seeded sampling) equal the same
+    requests served alone, and the greedy ones equal a server without drafting.
+    On the bundled model, whose answers repeat their prompt's phrases, so that
+    drafts come and, when sampling, the random draws of the acceptance rule
+    decide the text (a synthetic model's sampled text never repeats)."""
+    bundled = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "default.gguf")
+    s = Server(exe, bundled, ["--parallel", "4", "--queue", "32", "--draft", "6"], workdir, "draft")
+    plain = Server(exe, bundled, ["--parallel", "4", "--queue", "32"], workdir, "plain")
+    n = 16
+    again = "In the beginning God created the heaven and the earth. And the earth was without form, and void. "
+    bodies = [chat(again * (1 + i % 3) + "Verse %d." % i, max_tokens=40 + i, seed=100 + i, stream=True,
+                   temperature=0 if i % 2 == 0 else 0.5) for i in range(n)]
+    together = [None] * n
+
+    def text(srv, body):
+        st, h, raw = srv.request("POST", "/v1/chat/completions", body, timeout=120)
+        return stream_text(sse_events(raw)) if st == 200 else ("status %d" % st, None)
+
+    def run(i):
+        together[i] = text(s, bodies[i])
+
+    try:
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(180)
+        drafted = s.metric("bitnet_draft_tokens_total")
+        accepted = s.metric("bitnet_draft_tokens_accepted_total")
+        alone = [text(s, b) for b in bodies]
+        same = sum(1 for i in range(n) if together[i] == alone[i] and together[i][1] is not None)
+        check(same == n, "--draft: 16 concurrent streams equal the same requests served alone (%d/%d)"
+              % (same, n), [(together[i], alone[i]) for i in range(n) if together[i] != alone[i]][:2])
+        greedy = [i for i in range(n) if i % 2 == 0]
+        undrafted = {i: text(plain, bodies[i]) for i in greedy}
+        same = sum(1 for i in greedy if together[i] == undrafted[i])
+        check(same == len(greedy), "--draft: greedy answers equal a server's without drafting (%d/%d)"
+              % (same, len(greedy)), [(together[i], undrafted[i]) for i in greedy if together[i] != undrafted[i]][:2])
+        check(drafted > 0 and accepted > 0, "drafts were checked (%d) and accepted (%d)" % (drafted, accepted))
+    finally:
+        check(s.terminate() == 0, "exit status 0 after SIGTERM")
+        check(plain.terminate() == 0, "exit status 0 after SIGTERM (without drafting)")
+
+
 def open_stream(port, body, path="/v1/completions"):
     """Sends a streaming request on a raw socket; returns the socket after the first event."""
     data = json.dumps(body).encode()
@@ -364,6 +409,6 @@ def case_sigterm():
           "its stream ends with an error event and [DONE]", rest[-200:])
 
 
-{"api": case_api, "sse": case_sse, "batching": case_batching, "disconnect": case_disconnect,
+{"api": case_api, "sse": case_sse, "batching": case_batching, "draft": case_draft, "disconnect": case_disconnect,
  "queue": case_queue, "sigterm": case_sigterm}[case]()
 finish()
