@@ -24,7 +24,8 @@ aggregate speed, and the ratio of the steady figure to it. Each request's
 send, first-token and end times go to WORKDIR/bench-server-N.json.
     bench_server.py BITNET_SERVER BITNET_MKMODEL BITNET_BENCH WORKDIR
 Environment: BN_BENCH_SECONDS (60), BN_BENCH_WARMUP (10), BN_BENCH_CONC
-("1,4,8,16"), BN_BENCH_THREADS (2), BN_BENCH_BURST (rounds, 3), BN_BENCH_MODEL
+("1,4,8,16"), BN_BENCH_THREADS (2), BN_BENCH_BURST (rounds, 3; 0 = none),
+BN_BENCH_ENGINE (0: no bitnet-bench runs, to compare servers quickly), BN_BENCH_MODEL
 (a GGUF instead of the 2B4T-shape one), BN_BENCH_SERVER_ARGS (more options for
 the server, e.g. "--draft 8")."""
 import http.client
@@ -45,6 +46,7 @@ warmup = float(os.environ.get("BN_BENCH_WARMUP", "10"))
 levels = [int(x) for x in os.environ.get("BN_BENCH_CONC", "1,4,8,16").split(",")]
 threads = os.environ.get("BN_BENCH_THREADS", "2")
 burst_rounds = int(os.environ.get("BN_BENCH_BURST", "3"))
+with_engine = os.environ.get("BN_BENCH_ENGINE", "1") != "0"
 extra_args = os.environ.get("BN_BENCH_SERVER_ARGS", "").split()
 PROMPT, GEN = 32, 128
 TOGETHER = 0.02     # requests sent within this many seconds of each other arrive together
@@ -162,10 +164,15 @@ def run_server(n):
         w0 = max(start + warmup, time.monotonic())
         load.window_end = w0 + seconds
         time.sleep(max(0.0, w0 - time.monotonic()))
-        g0, t0 = s.metric("bitnet_generated_tokens_total"), time.monotonic()
+        counters = ("bitnet_generated_tokens_total", "bitnet_decode_steps_total", "bitnet_draft_tokens_total",
+                    "bitnet_draft_tokens_accepted_total")
+        c0, t0 = [s.metric(c) for c in counters], time.monotonic()
         time.sleep(max(0.0, load.window_end - time.monotonic()))
-        g1, t1 = s.metric("bitnet_generated_tokens_total"), time.monotonic()
-        steady_tps = (g1 - g0) / (t1 - t0)
+        c1, t1 = [s.metric(c) for c in counters], time.monotonic()
+        steady_tps = (c1[0] - c0[0]) / (t1 - t0)
+        # per pass: tokens generated, and with --draft: drafts checked and accepted
+        passes = max(1.0, c1[1] - c0[1])
+        per_pass = [(c1[i] - c0[i]) / passes for i in (0, 2, 3)]
         # burst rounds: the clients finish their running requests, then all send together
         burst_tps = float("nan")
         if burst_rounds:
@@ -182,7 +189,7 @@ def run_server(n):
         with open(os.path.join(workdir, "bench-server-%d.json" % n), "w") as f:
             json.dump({"window": [t0, t1], "fields": ["phase", "client", "send", "first", "end"],
                        "requests": load.records, "errors": load.errors}, f)
-        return steady_tps, burst_tps, load.records, (t0, t1), load.errors
+        return steady_tps, burst_tps, load.records, (t0, t1), load.errors, per_pass
     finally:
         s.terminate(120)
 
@@ -221,19 +228,21 @@ os.environ["OMP_NUM_THREADS"] = threads
 rows = []
 for n in levels:
     la = load_average()
-    tps, btps, records, window, errors = run_server(n)
-    engine = run_engine(n)
+    tps, btps, records, window, errors, per_pass = run_server(n)
+    engine = run_engine(n) if with_engine else float("nan")
     ttfts, together = summary(records, "steady", window)
     bttfts, btogether = summary(records, "burst")
     row = dict(n=n, tps=tps, engine=engine, ratio=tps / engine if engine == engine and engine else float("nan"),
                p50=percentile(ttfts, 50), p99=percentile(ttfts, 99), count=len(ttfts), together=together,
                bp50=percentile(bttfts, 50), bp99=percentile(bttfts, 99), bcount=len(bttfts), btps=btps,
-               btogether=btogether, errors=len(errors), load=la)
+               btogether=btogether, errors=len(errors), load=la, gen_pass=per_pass[0], draft_pass=per_pass[1],
+               acc_pass=per_pass[2])
     rows.append(row)
     print("concurrency %(n)2d (load average %(load)s): steady: server %(tps).2f tok/s, bitnet-bench --parallel "
           "%(n)d %(engine).2f tok/s, TTFT p50 %(p50).3f s p99 %(p99).3f s (%(count)d requests, %(together)g sent "
           "together); burst: %(btps).2f tok/s, TTFT p50 %(bp50).3f s p99 %(bp99).3f s (%(bcount)d requests, "
-          "%(btogether)g sent together); %(errors)d errors" % row, flush=True)
+          "%(btogether)g sent together); %(errors)d errors; per pass: %(gen_pass).2f tokens generated, "
+          "%(draft_pass).2f drafted, %(acc_pass).2f accepted" % row, flush=True)
     for e in errors[:5]:
         print("  error: " + e)
 
