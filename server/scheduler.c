@@ -224,6 +224,23 @@ static int32_t common_prefix(const bn_token *a, int32_t na, const bn_token *b, i
     return i;
 }
 
+/*
+ * The cost of one drafted token in a pass shared by the n_slots sequences,
+ * relative to the sequence's own share of that pass, which is what the
+ * decoder's draft length weighs against the tokens it may save. With r the
+ * cost of one more token relative to a one-token pass (the library's
+ * draft_cost), a pass of B tokens costs 1 + (B - 1) r, of which each of B
+ * sequences owns (1 + (B - 1) r) / B, while a draft adds r for all of them.
+ * Taken at B = n_slots (not at the sequences busy right now), so that a
+ * request's drafts, and with them its seeded draws, never depend on the
+ * other requests; at 1 sequence it is r.
+ */
+static float draft_cost(const srv_sched *s, float r)
+{
+    const double b = s->n_slots;
+    return (float)(b * r / (1.0 + (b - 1.0) * r));
+}
+
 /* Puts a job into a free slot, starting from the longest cached common prefix. */
 static void slot_assign(srv_sched *s, srv_job *j)
 {
@@ -267,6 +284,7 @@ static void slot_assign(srv_sched *s, srv_job *j)
         bn_spec_params sp;
         bn_spec_params_default(&sp);
         sp.n_draft_max = s->n_draft;
+        sp.draft_cost = draft_cost(s, sp.draft_cost);
         rc = bn_spec_new(&sl->spec, &sp);
     }
     if (rc) {
