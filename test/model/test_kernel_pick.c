@@ -79,7 +79,7 @@ static void test_state_machine(void **state)
     assert_int_equal(use[0] | use[1], 0);
 }
 
-static bn_model *make(const char *plan, int head)
+static char *write_model(const char *plan)
 {
     bn_mkmodel_opts o;
     bn_mkmodel_default_opts(&o);
@@ -90,15 +90,22 @@ static bn_model *make(const char *plan, int head)
     assert_non_null(path);
     if (bn_mkmodel_write(&o, path))
         fail_msg("bn_mkmodel_write: %s", bn_last_error());
+    return path;
+}
+
+static bn_model *load(const char *path, int head, const char *mode)
+{
     bn_model *m = NULL;
     bn_model_params mp;
     bn_model_params_default(&mp);
     mp.use_mmap = 0;
     mp.output_q8 = head == 1;
     mp.output_q4 = head == 2;
-    if (bn_model_load(&m, path, &mp))
+    setenv("BITNET_KERNEL_PICK", mode, 1);
+    const int rc = bn_model_load(&m, path, &mp);
+    unsetenv("BITNET_KERNEL_PICK");
+    if (rc)
         fail_msg("bn_model_load: %s", bn_last_error());
-    bn_test_temp_file_remove(path);
     return m;
 }
 
@@ -125,40 +132,41 @@ static float *run(bn_model *m, int threads)
     return out;
 }
 
+/* the same bits with the level's kernels, the alternatives, and timed
+ * (which switches between them pass by pass), with 1 and 2 threads */
 static void check_modes(const char *plan, int head)
 {
-    static const char *const modes[] = { "own", "lower", "timed" };
+    static const struct { const char *mode; int threads; } runs[] = {
+        { "own", 1 }, { "lower", 1 }, { "timed", 1 }, { "timed", 2 },
+    };
+    char *path = write_model(plan);
     float *ref = NULL;
-    size_t bytes = 0;
-    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
-        for (int threads = 1; threads <= 2; threads++) {
-            setenv("BITNET_KERNEL_PICK", modes[i], 1);
-            bn_model *m = make(plan, head);
-            unsetenv("BITNET_KERNEL_PICK");
-            if (i == 0 && threads == 1)
-                print_message("%s, head %d: %s\n", plan ? plan : "ternary", head, bn_model_kernel_name(m));
-            float *got = run(m, threads);
-            bytes = (size_t)N * (size_t)bn_model_n_vocab(m) * sizeof *got;
-            bn_model_free(&m);
-            if (!ref) {
-                ref = got;
-                continue;
-            }
-            if (memcmp(ref, got, bytes))
-                fail_msg("%s, head %d: BITNET_KERNEL_PICK=%s with %d threads changed the logits", plan ? plan : "-",
-                         head, modes[i], threads);
-            free(got);
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        bn_model *m = load(path, head, runs[i].mode);
+        if (i == 2)
+            print_message("%s, head %d: %s\n", plan ? plan : "ternary", head, bn_model_kernel_name(m));
+        float *got = run(m, runs[i].threads);
+        const size_t bytes = (size_t)N * (size_t)bn_model_n_vocab(m) * sizeof *got;
+        bn_model_free(&m);
+        if (!ref) {
+            ref = got;
+            continue;
         }
+        if (memcmp(ref, got, bytes))
+            fail_msg("%s, head %d: BITNET_KERNEL_PICK=%s with %d threads changed the logits",
+                     plan ? plan : "-", head, runs[i].mode, runs[i].threads);
+        free(got);
+    }
     free(ref);
+    bn_test_temp_file_remove(path);
 }
 
 static void test_same_bits(void **state)
 {
     (void)state;
-    check_modes(NULL, 0);
-    check_modes(NULL, 1);
-    check_modes(NULL, 2);
-    check_modes("attn_output=q8_0,ffn_down=q4_0", 0);
+    check_modes(NULL, 0);                                   /* F16 head */
+    check_modes(NULL, 2);                                   /* Q4_0 head */
+    check_modes("attn_output=q8_0,ffn_down=q4_0", 1);      /* Q8_0 head and linears */
 }
 
 static void test_bad_env(void **state)
