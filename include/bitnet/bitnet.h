@@ -950,15 +950,18 @@ BN_API void bn_spec_get_stats(const bn_spec *s, bn_spec_stats *out);
  * the same drafts, the same rule, the same tokens. Changing one sequence
  * (bn_spec_accept() truncates it) leaves the other sequences' logits of the
  * pass valid (bn_ctx_batch_logits()), so the sequences of one pass can be
- * accepted one after the other. Thread safety as for bn_spec_step().
+ * accepted one after the other. Thread safety: a bn_spec is used by one
+ * thread at a time, and its calls take the context as any bn_ctx call does
+ * (one thread at a time); every array belongs to the caller and is only
+ * used during the call.
  */
 /**
  * The drafts for the sequence's next pass: up to n_max tokens to follow the
  * pending token (the last one bn_spec_accept() returned), as many as the
- * acceptance seen so far makes worth checking (the same adaptation as
- * bn_spec_step(), which counts this call as a step without drafts when it
- * gives none), and no more than the sequence's room in the context, n_batch
- * - 1 and n_outputs_max - 1 allow. None before the first token is returned.
+ * acceptance seen so far makes worth checking (bn_spec_step()'s adaptation:
+ * when none pays, one every 16 calls, to measure again), and no more than
+ * the sequence's room in the context, n_batch - 1 and n_outputs_max - 1
+ * allow. None before the first token is returned.
  * The caller's next pass must feed the pending token and then a prefix of
  * these drafts (possibly none) to the sequence, every one asking for logits.
  * @param s        the speculative decoder, started by bn_spec_begin().
@@ -1000,10 +1003,14 @@ BN_API int bn_spec_draft(bn_spec *s, const bn_ctx *c, int32_t seq, bn_token *dra
  * @param n_max    room in out: at least n_draft + 1.
  * @param n_out    receives the number of tokens written.
  * @return BN_OK; BN_E_INVALID_ARG (NULL, n_max too small, drafts on the first
- *         call or more than the sequence holds, bad logits); BN_E_RANGE (seq,
- *         a draft outside the vocabulary); BN_E_NOMEM. After an error the decoder is as before the pass and
- *         the sequence's cache is cut back to before it (the pending token
- *         is out of the cache again), so the pass can be repeated.
+ *         call or more than the sequence holds, a NULL row or one whose
+ *         logits are all -inf or NaN); BN_E_RANGE (seq, a draft outside the
+ *         vocabulary); BN_E_NOMEM. A bad argument changes nothing. After an
+ *         error in judging (bad logits, BN_E_NOMEM) the decoder is as before
+ *         the pass and the sequence's cache is cut back to before it (the
+ *         pending token is out of the cache again), so the pass can be
+ *         repeated; the sampler's penalty window may keep tokens judged
+ *         before the error (as after bn_spec_step()'s errors).
  */
 BN_API int bn_spec_accept(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, const float *const *logits,
                           const bn_token *draft, size_t n_draft, bn_token *out, size_t n_max, size_t *n_out);
