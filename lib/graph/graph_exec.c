@@ -102,10 +102,7 @@ static void matmul_units(bn_ctx *c, const bn_tensor *w, bn_buf dst, int accumula
     if (w->pack) {
         bn_qx qx = { c->xq, c->width[BN_BUF_XN], c->qscale, c->qsum,
                      c->work ? c->work + (size_t)ith * c->work_bytes : NULL, c->work_bytes, stamp };
-        if (w->pack->block_scales)
-            bn_tgemm_blockscaled_ref(w->pack, lo, hi, &qx, n_tok, y, ys, accumulate);
-        else
-            (c->run_alt[BN_PICK_TERNARY] ? k->tgemm_alt : k->tgemm)(w->pack, lo, hi, &qx, n_tok, y, ys, accumulate);
+        (c->run_alt[BN_PICK_TERNARY] ? k->tgemm_alt : k->tgemm)(w->pack, lo, hi, &qx, n_tok, y, ys, accumulate);
         return;
     }
     const int alt = c->run_alt[BN_PICK_FLOAT];

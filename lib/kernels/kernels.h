@@ -28,9 +28,9 @@ typedef struct bn_qx {
 } bn_qx;
 
 /* y[t * y_stride + r] (+)= packed W[r] . x[t] for the rows of tiles
- * [tile0, tile1) (rows past w->rows are not written), all n_tok tokens.
- * Never called for tensors with block_scales (the table's caller takes the
- * scalar path for those). */
+ * [tile0, tile1) (rows past w->rows are not written), all n_tok tokens, with
+ * the tensor's, the row's or the blocks' scales (tpack.h) as bn_tgemm_ref
+ * applies them. */
 #define BN_TGEMM_ARGS const bn_tpack *w, int64_t tile0, int64_t tile1, const bn_qx *x, int n_tok, \
                       float *y, size_t y_stride, int accumulate
 typedef void (*bn_tgemm_fn)(BN_TGEMM_ARGS);
@@ -137,7 +137,5 @@ void bn_q4_from_f32_ref(const float *x, int64_t k, void *out);
  * 127, q = x * (1 / d) rounded to nearest even (NaN: 0); returns d, *sum =
  * sum of q. Every level rounds x the same way. */
 float bn_q4_x_block(const float *x, int8_t *q, int32_t *sum);
-/* The only path for tensors with per-block scales. */
-void bn_tgemm_blockscaled_ref(BN_TGEMM_ARGS);
 
 #endif

@@ -24,6 +24,21 @@ static void store(float *y, float v, int accumulate)
     *y = accumulate ? *y + v : v;
 }
 
+/* Block scales: each chunk's exact sum (c - 1) . x folded in chunk order
+ * with one rounding (fmaf), then scaled by the token's x scale (tpack.h). */
+static float blockscaled_dot(const bn_tpack *w, int64_t t, int r, const int8_t *xq)
+{
+    float acc = 0.0f;
+    for (int64_t c = 0; c < w->n_chunks; c++) {
+        int32_t xs = 0;
+        for (int j = 0; j < BN_TP_CHUNK; j++)
+            xs += xq[c * BN_TP_CHUNK + j];
+        const int32_t dot = chunk_dot(bn_tp_row_chunk(w, t, c, r), xq + c * BN_TP_CHUNK) - xs;
+        acc = fmaf((float)dot, bn_tp_block_scales(w, t, c)[r], acc);
+    }
+    return acc;
+}
+
 void bn_tgemm_ref(BN_TGEMM_ARGS)
 {
     for (int64_t t = tile0; t < tile1; t++)
@@ -33,33 +48,16 @@ void bn_tgemm_ref(BN_TGEMM_ARGS)
                 break;
             for (int i = 0; i < n_tok; i++) {
                 const int8_t *xq = x->q + (size_t)i * x->stride;
-                int32_t dot = 0;
-                for (int64_t c = 0; c < w->n_chunks; c++)
-                    dot += chunk_dot(bn_tp_row_chunk(w, t, c, r), xq + c * BN_TP_CHUNK);
-                store(y + (size_t)i * y_stride + row, (float)(dot - x->sum[i]) * w->scale * x->scale[i],
-                      accumulate);
-            }
-        }
-}
-
-void bn_tgemm_blockscaled_ref(BN_TGEMM_ARGS)
-{
-    for (int64_t t = tile0; t < tile1; t++)
-        for (int r = 0; r < BN_TP_ROWS; r++) {
-            int64_t row = t * BN_TP_ROWS + r;
-            if (row >= w->rows)
-                break;
-            for (int i = 0; i < n_tok; i++) {
-                const int8_t *xq = x->q + (size_t)i * x->stride;
-                float acc = 0.0f;
-                for (int64_t c = 0; c < w->n_chunks; c++) {
-                    int32_t xs = 0;
-                    for (int j = 0; j < BN_TP_CHUNK; j++)
-                        xs += xq[c * BN_TP_CHUNK + j];
-                    int32_t dot = chunk_dot(bn_tp_row_chunk(w, t, c, r), xq + c * BN_TP_CHUNK) - xs;
-                    acc += (float)dot * w->block_scales[row * w->n_chunks + c];
+                float v;
+                if (w->block_scales) {
+                    v = blockscaled_dot(w, t, r, xq) * x->scale[i];
+                } else {
+                    int32_t dot = 0;
+                    for (int64_t c = 0; c < w->n_chunks; c++)
+                        dot += chunk_dot(bn_tp_row_chunk(w, t, c, r), xq + c * BN_TP_CHUNK);
+                    v = (float)(dot - x->sum[i]) * bn_tp_row_scale(w, row) * x->scale[i];
                 }
-                store(y + (size_t)i * y_stride + row, acc * x->scale[i], accumulate);
+                store(y + (size_t)i * y_stride + row, v, accumulate);
             }
         }
 }

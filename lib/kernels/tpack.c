@@ -57,21 +57,6 @@ static float block_scale(uint32_t type, const uint8_t *base, int64_t row, int64_
     return bn_f16_to_f32(d);
 }
 
-/* Whether every weight of a TQ block is 0. A block with d = 0 adds nothing,
- * but packed under the tensor's single scale its codes would count: only
- * blocks of zero weights (what encoders write for d = 0) may be ignored when
- * deciding that the scales are uniform. */
-static int block_is_zero(uint32_t type, const uint8_t *base, int64_t row, int64_t k, int64_t ib)
-{
-    uint8_t codes[256];
-    size_t bs = type == BN_TYPE_TQ2_0 ? sizeof(bn_block_tq2_0) : sizeof(bn_block_tq1_0);
-    row_codes(type, base + (size_t)(row * (k / 256) + ib) * bs, 0, 256, codes);
-    for (int i = 0; i < 256; i++)
-        if (codes[i] != 1)
-            return 0;
-    return 1;
-}
-
 int bn_ternary_code_at(uint32_t type, const void *data, int64_t row, int64_t k_len, int64_t k)
 {
     uint8_t codes[256];
@@ -155,6 +140,36 @@ static int pack_fast(bn_tpack *p, uint32_t type, const uint8_t *data, uint8_t *c
     return 1;
 }
 
+/* Any layout, weight by weight through a decoded row. */
+static void pack_generic(const bn_tpack *p, uint32_t type, const uint8_t *data, uint8_t *codes, uint8_t *rowbuf)
+{
+    for (int64_t t = 0; t < p->n_tiles; t++)
+        for (int r = 0; r < BN_TP_ROWS; r++) {
+            int64_t row = t * BN_TP_ROWS + r;
+            memset(rowbuf, 1, (size_t)p->n_chunks * BN_TP_CHUNK);
+            if (row < p->rows)
+                row_codes(type, data, row, p->k, rowbuf);
+            for (int64_t c = 0; c < p->n_chunks; c++) {
+                uint8_t *dst = codes + ((size_t)(t * p->n_chunks + c) * BN_TP_ROWS + (size_t)r) * BN_TP_CHUNK_BYTES;
+                const uint8_t *src = rowbuf + c * BN_TP_CHUNK;
+                for (int j = 0; j < 64; j++)
+                    dst[j] = (uint8_t)(src[j] | src[64 + j] << 2 | src[128 + j] << 4 | src[192 + j] << 6);
+            }
+        }
+}
+
+/* TQ blocks whose scale is 0 add nothing, whatever codes a file stores in
+ * them: packed as zero weights, they need no scale of their own. */
+static void zero_unscaled_blocks(const bn_tpack *p, uint32_t type, const uint8_t *data, uint8_t *codes)
+{
+    for (int64_t row = 0; row < p->rows; row++)
+        for (int64_t c = 0; c < p->k / 256; c++)
+            if (block_scale(type, data, row, p->k, c) == 0.0f)
+                memset(codes + ((size_t)(row / BN_TP_ROWS * p->n_chunks + c) * BN_TP_ROWS + (size_t)(row % BN_TP_ROWS))
+                                   * BN_TP_CHUNK_BYTES,
+                       0x55, BN_TP_CHUNK_BYTES);
+}
+
 int bn_tpack_make(bn_tpack *p, uint32_t type, const void *data, int64_t rows, int64_t k,
                   float tensor_scale, float out_scale)
 {
@@ -171,30 +186,35 @@ int bn_tpack_make_in(bn_tpack *p, uint8_t *codes, uint32_t type, const void *dat
     p->n_tiles = (rows + BN_TP_ROWS - 1) / BN_TP_ROWS;
     const size_t code_bytes = bn_tpack_code_bytes(rows, k);
 
-    /* TQ formats: one scale per 256-block; a single value per tensor (all
-     * non-zero blocks equal, the usual case) folds into `scale` */
-    int uniform = 1;
-    float s = tensor_scale;
-    if (type != BN_TYPE_I2_S) {
-        s = 0.0f;
-        for (int64_t r = 0; r < rows && uniform; r++)
+    /* TQ formats: one scale per 256-block. The form the kernels get is the
+     * simplest that holds them all (tpack.h); zero scales do not count. */
+    enum { PER_TENSOR, PER_ROW, PER_BLOCK } form = PER_TENSOR;
+    float s = type == BN_TYPE_I2_S ? tensor_scale : 0.0f;
+    if (type != BN_TYPE_I2_S)
+        for (int64_t r = 0; r < rows && form != PER_BLOCK; r++) {
+            float sr = 0.0f;
             for (int64_t ib = 0; ib < k / 256; ib++) {
-                float d = block_scale(type, data, r, k, ib);
-                if (d == 0.0f) {
-                    if (block_is_zero(type, data, r, k, ib))
-                        continue;   /* all-zero block: its scale does not matter */
-                    uniform = 0;    /* its codes must count as 0: block scales */
-                    break;
-                }
-                if (s == 0.0f)
-                    s = d;
-                else if (d != s) {
-                    uniform = 0;
+                const float d = block_scale(type, data, r, k, ib);
+                if (d == 0.0f)
+                    continue;
+                if (sr == 0.0f)
+                    sr = d;
+                else if (!(d == sr)) {  /* NaN included */
+                    form = PER_BLOCK;
                     break;
                 }
             }
-    }
-    size_t scale_bytes = uniform ? 0 : (size_t)(rows * p->n_chunks) * sizeof(float);
+            if (form == PER_BLOCK || sr == 0.0f)
+                continue;
+            if (s == 0.0f)
+                s = sr;
+            else if (!(sr == s))
+                form = PER_ROW;
+        }
+    const size_t padded_rows = (size_t)p->n_tiles * BN_TP_ROWS;
+    const size_t scale_bytes = form == PER_ROW     ? padded_rows * sizeof(float)
+                               : form == PER_BLOCK ? padded_rows * (size_t)p->n_chunks * sizeof(float)
+                                                   : 0;
     p->bytes = code_bytes + scale_bytes;
     /* own codes: codes and scales in one block; caller's codes: the scales
      * alone, if any */
@@ -212,33 +232,31 @@ int bn_tpack_make_in(bn_tpack *p, uint8_t *codes, uint32_t type, const void *dat
         bn_advise_hugepages(codes, p->bytes);
     }
     p->codes = codes;
-    p->scale = s * out_scale;
-    if (!uniform) {
-        float *bsc = codes == p->mem ? (float *)(void *)(codes + code_bytes) : p->mem;
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t ib = 0; ib < p->n_chunks; ib++)
-                bsc[r * p->n_chunks + ib] = block_scale(type, data, r, k, ib) * out_scale;
-        p->block_scales = bsc;
-        p->scale = 0.0f;
-    }
-    if (pack_fast(p, type, data, codes)) {
-        free(rowbuf);
-        return BN_OK;
-    }
-    for (int64_t t = 0; t < p->n_tiles; t++)
-        for (int r = 0; r < BN_TP_ROWS; r++) {
-            int64_t row = t * BN_TP_ROWS + r;
-            memset(rowbuf, 1, (size_t)p->n_chunks * BN_TP_CHUNK);
-            if (row < rows)
-                row_codes(type, data, row, k, rowbuf);
-            for (int64_t c = 0; c < p->n_chunks; c++) {
-                uint8_t *dst = codes + ((size_t)(t * p->n_chunks + c) * BN_TP_ROWS + (size_t)r) * BN_TP_CHUNK_BYTES;
-                const uint8_t *src = rowbuf + c * BN_TP_CHUNK;
-                for (int j = 0; j < 64; j++)
-                    dst[j] = (uint8_t)(src[j] | src[64 + j] << 2 | src[128 + j] << 4 | src[192 + j] << 6);
-            }
+    p->scale = form == PER_TENSOR ? s * out_scale : 0.0f;
+    float *sc = codes == p->mem ? (float *)(void *)(codes + code_bytes) : p->mem;
+    if (form == PER_ROW) {
+        for (size_t r = 0; r < padded_rows; r++) {
+            float sr = 0.0f;
+            for (int64_t ib = 0; (int64_t)r < rows && ib < k / 256 && sr == 0.0f; ib++)
+                sr = block_scale(type, data, (int64_t)r, k, ib);
+            sc[r] = sr * out_scale;
         }
+        p->row_scales = sc;
+    } else if (form == PER_BLOCK) {
+        for (int64_t t = 0; t < p->n_tiles; t++)
+            for (int64_t c = 0; c < p->n_chunks; c++)
+                for (int r = 0; r < BN_TP_ROWS; r++) {
+                    const int64_t row = t * BN_TP_ROWS + r;
+                    sc[(t * p->n_chunks + c) * BN_TP_ROWS + r] =
+                        row < rows ? block_scale(type, data, row, k, c) * out_scale : 0.0f;
+                }
+        p->block_scales = sc;
+    }
+    if (!pack_fast(p, type, data, codes))
+        pack_generic(p, type, data, codes, rowbuf);
     free(rowbuf);
+    if (type != BN_TYPE_I2_S)
+        zero_unscaled_blocks(p, type, data, codes);
     return BN_OK;
 }
 

@@ -12,10 +12,20 @@
  *     [tile][chunk][row in tile][64 bytes]; padding rows and weights are
  *     code 1 (zero).
  *
- * y[r] = (sum_k c_rk * x_k - sum_k x_k) * scale * x_scale, where scale is the
- * per-tensor scale times any output scale. Files whose TQ block scales differ
- * within a row keep them in block_scales (one per row and chunk) and go
- * through the scalar kernel.
+ * Scales (the output scale folded into each), in one of three forms:
+ *   - one per tensor (`scale`): I2_S, and TQ files whose block scales are
+ *     all equal; y[r] = (float)(sum_k c_rk x_k - sum_k x_k) * scale * x_scale;
+ *   - one per row (`row_scales`): TQ files whose rows each have one block
+ *     scale (per-channel scales); the same expression with the row's scale;
+ *   - one per row and chunk (`block_scales`): any other TQ file. Each chunk's
+ *     exact integer sum S_c = sum (c - 1) x over its 256 weights is folded
+ *     into a float in chunk order, acc = fmaf((float)S_c, d_c, acc) from
+ *     acc = 0, then y[r] = acc * x_scale.
+ * A TQ block whose scale is 0 contributes nothing whatever its codes say, so
+ * its codes are packed as zeros and its scale is left out of the choice: a
+ * row of equal scales and a few zero-scale blocks is still per-row.
+ * Every kernel level computes these expressions in this order: results are
+ * bit-identical across levels (kernels_ref.c is the definition).
  */
 #ifndef BN_KERNELS_TPACK_H
 #define BN_KERNELS_TPACK_H
@@ -32,11 +42,14 @@ typedef struct bn_tpack {
     int64_t n_chunks;           /* per row: ceil(k / 256) */
     int64_t n_tiles;            /* ceil(rows / BN_TP_ROWS) */
     const uint8_t *codes;       /* n_tiles * n_chunks * BN_TP_ROWS * 64 bytes */
-    float scale;                /* with the output scale folded in */
-    const float *block_scales;  /* NULL, or [rows][n_chunks] (output scale folded in) */
-    void *mem;                  /* what to free (codes and block scales, or only
-                                   the scales when the codes are the caller's) */
-    size_t bytes;               /* of codes (+ block scales) */
+    float scale;                /* with the output scale folded in; 0 with row or
+                                   block scales */
+    const float *row_scales;    /* NULL, or n_tiles * BN_TP_ROWS (padding rows 0) */
+    const float *block_scales;  /* NULL, or [tile][chunk][row in tile] (padding 0);
+                                   never both */
+    void *mem;                  /* what to free (codes and scales, or only the
+                                   scales when the codes are the caller's) */
+    size_t bytes;               /* of codes (+ row or block scales) */
 } bn_tpack;
 
 /* Padded length of an activation row for k weights. */
@@ -49,6 +62,18 @@ static inline int64_t bn_tp_k_padded(int64_t k)
 static inline const uint8_t *bn_tp_row_chunk(const bn_tpack *p, int64_t t, int64_t c, int r)
 {
     return p->codes + ((size_t)(t * p->n_chunks + c) * BN_TP_ROWS + (size_t)r) * BN_TP_CHUNK_BYTES;
+}
+
+/* The scale of row `row` when the tensor has no block scales. */
+static inline float bn_tp_row_scale(const bn_tpack *p, int64_t row)
+{
+    return p->row_scales ? p->row_scales[row] : p->scale;
+}
+
+/* The BN_TP_ROWS block scales of tile t, chunk c (block_scales set). */
+static inline const float *bn_tp_block_scales(const bn_tpack *p, int64_t t, int64_t c)
+{
+    return p->block_scales + (size_t)(t * p->n_chunks + c) * BN_TP_ROWS;
 }
 
 /* Bytes of packed codes for `rows` rows of k weights (a multiple of 256). */
@@ -65,8 +90,8 @@ int bn_tpack_make(bn_tpack *p, uint32_t type, const void *data, int64_t rows, in
                   float tensor_scale, float out_scale);
 /* The same, writing the codes to `codes` (64-byte aligned,
  * bn_tpack_code_bytes(rows, k) bytes, owned by the caller and outliving p),
- * so that a model's packs can share one huge-page backed block; only block
- * scales, if the tensor has them, are allocated. */
+ * so that a model's packs can share one huge-page backed block; only row or
+ * block scales, if the tensor has them, are allocated. */
 int bn_tpack_make_in(bn_tpack *p, uint8_t *codes, uint32_t type, const void *data, int64_t rows, int64_t k,
                      float tensor_scale, float out_scale);
 void bn_tpack_free(bn_tpack *p);

@@ -131,7 +131,7 @@ int main(int argc, char **argv)
             const long n = ca.cases[kern][l], bad_n = ca.fails[kern][l];
             failed += bad_n;
             if (n == 0 && bad_n == 0) {
-                if (kern != BN_CA_BLOCKSCALED && l > 0)
+                if (l > 0)
                     printf("%s %s: same function as %s, skipped\n", bn_ca_kernel_names[kern], ca.k[l].name,
                            ca.k[l - 1].name);
                 continue;

@@ -23,9 +23,11 @@
 
 /* What the summary counts, one line per (row, level). */
 enum bn_ca_kernel {
-    BN_CA_TGEMM,        /* table entry vs bn_tgemm_ref */
+    BN_CA_TGEMM,        /* table entry vs bn_tgemm_ref, one scale per tensor */
+    BN_CA_TGEMM_ROWS,   /* the same, one scale per row */
+    BN_CA_TGEMM_BLOCKS, /* the same, one scale per row and chunk */
     BN_CA_TGEMM_FILE,   /* packed from I2_S/TQ2_0/TQ1_0 vs the file-layout dot products */
-    BN_CA_BLOCKSCALED,  /* bn_tgemm_blockscaled_ref vs the file layout (level-free) */
+    BN_CA_BLOCKSCALED,  /* the same for TQ files packed with row or block scales */
     BN_CA_QUANT,
     BN_CA_F16GEMM,
     BN_CA_Q8GEMM,

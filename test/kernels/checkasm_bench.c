@@ -99,6 +99,53 @@ static double time_tgemm(bn_tgemm_fn f, const bn_tpack *packs, size_t n_packs, c
     return dt * 1e9 / (double)calls;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The same packs with one scale per row and per row and chunk (tpack.h),
+ * cold, 1 and 8 tokens: medians of 5 rounds that alternate the three forms,
+ * and each form's time against one scale per tensor. */
+static void bench_scale_forms(bn_ca *ca, int l, const bn_tpack *packs, size_t n_copies, const bn_qx *x, float *y)
+{
+    enum { ROUNDS = 5 };
+    const bn_tpack *p0 = &packs[0];
+    const size_t n_row = (size_t)p0->n_tiles * BN_TP_ROWS, n_block = n_row * (size_t)p0->n_chunks;
+    bn_tpack *forms[3] = { calloc(n_copies, sizeof(bn_tpack)), calloc(n_copies, sizeof(bn_tpack)),
+                           calloc(n_copies, sizeof(bn_tpack)) };
+    /* each copy its own scales, as each tensor has */
+    float *sc = xalloc(sizeof(float) * n_copies * (n_row + n_block));
+    if (!forms[0] || !forms[1] || !forms[2])
+        bn_ca_oom();
+    for (size_t i = 0; i < n_copies * (n_row + n_block); i++)
+        sc[i] = bn_ca_randf(0.5f, 1.5f);
+    for (size_t i = 0; i < n_copies; i++) {
+        forms[0][i] = forms[1][i] = forms[2][i] = packs[i];
+        forms[1][i].row_scales = sc + i * n_row;
+        forms[2][i].block_scales = sc + n_copies * n_row + i * n_block;
+        forms[1][i].scale = forms[2][i].scale = 0.0f;
+    }
+    static const int toks[] = { 1, 8 };
+    printf("tgemm   %-11s K=%-5lld rows=%-5lld cold, scales per tensor / row / block", ca->k[l].name,
+           (long long)p0->k, (long long)p0->rows);
+    for (size_t it = 0; it < sizeof toks / sizeof toks[0]; it++) {
+        double t[3][ROUNDS];
+        for (int r = 0; r < ROUNDS; r++)
+            for (int f = 0; f < 3; f++)
+                t[f][r] = time_tgemm(ca->k[l].tgemm, forms[f], n_copies, x, toks[it], y);
+        for (int f = 0; f < 3; f++)
+            qsort(t[f], ROUNDS, sizeof t[f][0], cmp_double);
+        printf(" | n_tok=%d: %8.0f ns, %.3fx, %.3fx", toks[it], t[0][ROUNDS / 2], t[1][ROUNDS / 2] / t[0][ROUNDS / 2],
+               t[2][ROUNDS / 2] / t[0][ROUNDS / 2]);
+    }
+    printf("\n");
+    for (int f = 0; f < 3; f++)
+        free(forms[f]);
+    bn_aligned_free(sc);
+}
+
 static void bench_tgemm(bn_ca *ca, uint8_t *big)
 {
     static const int64_t shapes[][2] = { { 2560, 2560 }, { 2560, 640 }, { 2560, 6912 }, { 6912, 2560 } };
@@ -154,6 +201,7 @@ static void bench_tgemm(bn_ca *ca, uint8_t *big)
                 printf(" | n_tok=%d: %8.0f ns %4.1fx", small[j], t, cold * small[j] / t);
             }
             printf("\n");
+            bench_scale_forms(ca, l, packs, n_copies, &x, y);
             fflush(stdout);
             bn_aligned_free(work);
         }

@@ -5,11 +5,12 @@
  *   - bn_ternary_code_at (the format oracle) must give back every code, and
  *     bn_ternary_scale_at the scale;
  *   - bn_tpack_make must produce the bytes of tpack.h's layout (compared
- *     with the test's own packer) and the right scale / block scales;
- *   - the table's tgemm at every level on the packed tensor (or
- *     bn_tgemm_blockscaled_ref when block scales differ) must give the file
- *     layout's dot products of lib/kernels/matmul.h, scaled as matmul.c
- *     does.
+ *     with the test's own packer; blocks whose scale is 0 as zero weights)
+ *     and the simplest scale form that holds the file's scales: one per
+ *     tensor, per row, or per row and chunk, decided here independently;
+ *   - the table's tgemm at every level on the packed tensor must give the
+ *     file layout's dot products of lib/kernels/matmul.h, scaled as
+ *     matmul.c does, and every level the same bits as the reference.
  *
  * Tolerances: the integer sums are the same; only the order of the scale
  * products differs.
@@ -22,9 +23,9 @@
  *     integer sum once. Both errors are below (n_b + 3) u sum_b |S_b d| xs
  *     |out| (recursive summation), so |diff| <= (n_b + 4) * FLT_EPSILON *
  *     sum_b |S_b| |d| xs |out|.
- *   - TQ with differing block scales (bn_tgemm_blockscaled_ref): the same
- *     float operations as bn_dot_tq*_ref when out = 1 (bit for bit), else
- *     the TQ bound above.
+ *   - TQ with row scales: the same bound. With block scales the packed
+ *     side folds fma(S_b, d_b, acc) (one rounding per block instead of two)
+ *     and multiplies by xs and out once: the same bound holds.
  */
 #include <float.h>
 #include <math.h>
@@ -130,9 +131,10 @@ static uint8_t *enc_tq1(const uint8_t *codes, int64_t rows, int64_t k, const uin
 
 /* ---- cases ------------------------------------------------------------------ */
 
-enum { SC_UNIFORM, SC_ZERO_BLOCK, SC_ZERO_BLOCK_EMPTY, SC_MIXED };
+enum { SC_UNIFORM, SC_ZERO_BLOCK, SC_ZERO_BLOCK_EMPTY, SC_MIXED, SC_ROWS };
 static const char *const sc_names[] = { "one scale", "one scale + a d=0 block with non-zero codes",
-                                        "one scale + a d=0 block of zero weights", "block scales differ" };
+                                        "one scale + a d=0 block of zero weights", "block scales differ",
+                                        "a scale per row + a d=0 block with non-zero codes" };
 
 typedef struct fcase {
     uint32_t type;
@@ -152,7 +154,7 @@ static const char *type_name(uint32_t t)
 /* what one output must be, from the file layout (matmul.c's expressions),
  * and the tolerance (negative: bit for bit) */
 static float file_ref(const fcase *c, const uint8_t *data, const uint8_t *codes, float tensor_scale,
-                      const uint16_t *d, int blockscaled, int64_t r, const int8_t *xq, float xs, float *tol)
+                      const uint16_t *d, int64_t r, const int8_t *xq, float xs, float *tol)
 {
     const int64_t nb = c->k / 256;
     float v;
@@ -175,9 +177,7 @@ static float file_ref(const fcase *c, const uint8_t *data, const uint8_t *codes,
             s += (codes[r * c->k + i] - 1) * xq[i];
         mag += fabs((double)s * bn_f16_to_f32(d[r * nb + b]));
     }
-    *tol = blockscaled && c->out_scale == 1.0f
-               ? -1.0f
-               : (float)((double)(nb + 4) * FLT_EPSILON * mag * xs * fabs((double)c->out_scale));
+    *tol = (float)((double)(nb + 4) * FLT_EPSILON * mag * xs * fabs((double)c->out_scale));
     return v;
 }
 
@@ -202,8 +202,14 @@ static void run_case(bn_ca *ca, const fcase *c, long id)
         d[i] = c->scales == SC_MIXED ? bn_f16_from_f32(bn_ca_randf(0.01f, 2.0f)) : d0;
     if (c->scales == SC_MIXED && c->rows * nb > 1 && d[1] == d[0])
         d[1] = bn_f16_from_f32(bn_f16_to_f32(d[0]) * 1.5f);
+    if (c->scales == SC_ROWS)
+        for (int64_t r = 0; r < c->rows; r++) {
+            const uint16_t dr = r ? bn_f16_from_f32(bn_ca_randf(0.01f, 2.0f)) : d0;
+            for (int64_t b = 0; b < nb; b++)
+                d[r * nb + b] = dr;
+        }
     int all_zero = 0;
-    if (c->scales == SC_ZERO_BLOCK || c->scales == SC_ZERO_BLOCK_EMPTY) {
+    if (c->scales == SC_ZERO_BLOCK || c->scales == SC_ZERO_BLOCK_EMPTY || c->scales == SC_ROWS) {
         const int64_t z = bn_ca_randn(c->rows * nb);
         d[z] = 0;
         if (c->scales == SC_ZERO_BLOCK_EMPTY)
@@ -246,32 +252,66 @@ static void run_case(bn_ca *ca, const fcase *c, long id)
     bn_tpack p;
     if (bn_tpack_make(&p, c->type, data, c->rows, c->k, tensor_scale, c->out_scale))
         bn_ca_oom();
-    bn_ca_pack_codes(codes, c->rows, c->k, mine);
-    const int want_blocks = c->type != BN_TYPE_I2_S
-                            && (c->rows * nb > 1 ? c->scales == SC_MIXED || c->scales == SC_ZERO_BLOCK
-                                                 : c->scales == SC_ZERO_BLOCK);
-    float first_d = 0.0f;   /* the tensor's one scale: its first non-zero d */
-    for (int64_t i = 0; i < c->rows * nb && first_d == 0.0f; i++)
-        first_d = bn_f16_to_f32(d[i]);
-    const float want_scale = want_blocks || all_zero ? 0.0f
+    /* the weights the kernels see: zero where the block's scale is 0 */
+    uint8_t *live = malloc((size_t)n);
+    if (!live)
+        bn_ca_oom();
+    for (int64_t i = 0; i < n; i++)
+        live[i] = c->type != BN_TYPE_I2_S && d[i / c->k * nb + i % c->k / 256] == 0 ? 1 : codes[i];
+    bn_ca_pack_codes(live, c->rows, c->k, mine);
+    free(live);
+    /* the form: blocks if a row has two different non-zero scales, else rows
+     * if two rows do, else one scale (the first non-zero one, or 0) */
+    int want_blocks = 0, want_rows = 0;
+    float first_d = 0.0f;
+    for (int64_t r = 0; c->type != BN_TYPE_I2_S && r < c->rows; r++) {
+        float row_d = 0.0f;
+        for (int64_t b = 0; b < nb; b++) {
+            const float v = bn_f16_to_f32(d[r * nb + b]);
+            if (v == 0.0f)
+                continue;
+            want_blocks |= row_d != 0.0f && v != row_d;
+            row_d = row_d == 0.0f ? v : row_d;
+        }
+        want_rows |= row_d != 0.0f && first_d != 0.0f && row_d != first_d;
+        first_d = first_d == 0.0f ? row_d : first_d;
+    }
+    want_rows &= !want_blocks;
+    const float want_scale = want_blocks || want_rows || all_zero ? 0.0f
                              : c->type == BN_TYPE_I2_S ? tensor_scale * c->out_scale
                                                        : first_d * c->out_scale;
     if (p.rows != c->rows || p.k != c->k || p.n_chunks != kp / 256 || p.n_tiles != (c->rows + 3) / 4
         || memcmp(p.codes, mine, bn_ca_packed_bytes(c->rows, c->k)) || (p.block_scales != NULL) != want_blocks
-        || bn_ca_bits(p.scale) != bn_ca_bits(want_scale))
+        || (p.row_scales != NULL) != want_rows || bn_ca_bits(p.scale) != bn_ca_bits(want_scale))
         bn_ca_fail(ca, BN_CA_TGEMM_FILE, 0,
-                   "%s: bn_tpack_make: shape %lldx%lld chunks %lld tiles %lld, scale %a (want %a), block scales %s "
-                   "(want %s), codes %s the layout of tpack.h",
+                   "%s: bn_tpack_make: shape %lldx%lld chunks %lld tiles %lld, scale %a (want %a), row scales %s "
+                   "(want %s), block scales %s (want %s), codes %s the layout of tpack.h",
                    desc, (long long)p.rows, (long long)p.k, (long long)p.n_chunks, (long long)p.n_tiles,
-                   (double)p.scale, (double)want_scale, p.block_scales ? "yes" : "no", want_blocks ? "yes" : "no",
+                   (double)p.scale, (double)want_scale, p.row_scales ? "yes" : "no", want_rows ? "yes" : "no",
+                   p.block_scales ? "yes" : "no", want_blocks ? "yes" : "no",
                    memcmp(p.codes, mine, bn_ca_packed_bytes(c->rows, c->k)) ? "differ from" : "match");
-    if (p.block_scales)
-        for (int64_t i = 0; i < c->rows * nb; i++)
-            if (bn_ca_bits(p.block_scales[i]) != bn_ca_bits(bn_f16_to_f32(d[i]) * c->out_scale)) {
-                bn_ca_fail(ca, BN_CA_TGEMM_FILE, 0, "%s: block_scales[%lld] = %a, want %a", desc, (long long)i,
-                           (double)p.block_scales[i], (double)(bn_f16_to_f32(d[i]) * c->out_scale));
-                break;
-            }
+    /* row scales: the row's non-zero d (0 for rows of zero scales and the
+     * padding); block scales: every d, tile by tile */
+    for (int64_t i = 0; p.row_scales && i < p.n_tiles * BN_TP_ROWS; i++) {
+        float want = 0.0f;
+        for (int64_t b = 0; i < c->rows && b < nb && want == 0.0f; b++)
+            want = bn_f16_to_f32(d[i * nb + b]) * c->out_scale;
+        if (bn_ca_bits(p.row_scales[i]) != bn_ca_bits(want)) {
+            bn_ca_fail(ca, BN_CA_TGEMM_FILE, 0, "%s: row_scales[%lld] = %a, want %a", desc, (long long)i,
+                       (double)p.row_scales[i], (double)want);
+            break;
+        }
+    }
+    for (int64_t i = 0; p.block_scales && i < p.n_tiles * p.n_chunks * BN_TP_ROWS; i++) {
+        const int64_t row = i / (p.n_chunks * BN_TP_ROWS) * BN_TP_ROWS + i % BN_TP_ROWS;
+        const int64_t b = i / BN_TP_ROWS % p.n_chunks;
+        const float want = row < c->rows ? bn_f16_to_f32(d[row * nb + b]) * c->out_scale : 0.0f;
+        if (bn_ca_bits(p.block_scales[i]) != bn_ca_bits(want)) {
+            bn_ca_fail(ca, BN_CA_TGEMM_FILE, 0, "%s: block_scales[%lld] (row %lld, chunk %lld) = %a, want %a", desc,
+                       (long long)i, (long long)row, (long long)b, (double)p.block_scales[i], (double)want);
+            break;
+        }
+    }
 
     /* the same pack into a caller's block (how a model packs): same codes,
      * scale and block scales, and not one byte written past the codes */
@@ -289,8 +329,10 @@ static void run_case(bn_ca *ca, const fcase *c, long id)
             canary &= dst[cb + j] == 0xa5;
         if (cb != bn_ca_packed_bytes(c->rows, c->k) || q.codes != dst || memcmp(q.codes, p.codes, cb)
             || bn_ca_bits(q.scale) != bn_ca_bits(p.scale) || (q.block_scales != NULL) != (p.block_scales != NULL)
+            || (q.row_scales != NULL) != (p.row_scales != NULL)
+            || (q.row_scales && memcmp(q.row_scales, p.row_scales, sizeof(float) * (size_t)(p.n_tiles * 4)))
             || (q.block_scales
-                && memcmp(q.block_scales, p.block_scales, sizeof(float) * (size_t)(c->rows * p.n_chunks)))
+                && memcmp(q.block_scales, p.block_scales, sizeof(float) * (size_t)(p.n_tiles * 4 * p.n_chunks)))
             || !canary)
             bn_ca_fail(ca, BN_CA_TGEMM_FILE, 0, "%s: bn_tpack_make_in differs from bn_tpack_make%s", desc,
                        canary ? "" : " (wrote past the codes)");
@@ -318,20 +360,30 @@ static void run_case(bn_ca *ca, const fcase *c, long id)
     free(xf);
     const bn_qx x = { xq, (size_t)kp, xs, sum };
 
-    /* products: the table at every level, or the block-scale path */
+    /* products: the table at every level, against the file and, past the
+     * reference (level 0), against the reference's bits */
+    float *y0 = malloc(sizeof(float) * (size_t)(N_TOK_MAX * c->rows));
+    if (!y0)
+        bn_ca_oom();
     for (int l = 0; l <= ca->max_level; l++) {
-        const int kern = p.block_scales ? BN_CA_BLOCKSCALED : BN_CA_TGEMM_FILE;
-        if (p.block_scales ? l > 0 : l > 0 && ca->k[l].tgemm == ca->k[l - 1].tgemm)
+        const int kern = p.block_scales || p.row_scales ? BN_CA_BLOCKSCALED : BN_CA_TGEMM_FILE;
+        if (l > 0 && ca->k[l].tgemm == ca->k[l - 1].tgemm)
             continue;
         ca->cases[kern][l]++;
-        (p.block_scales ? bn_tgemm_blockscaled_ref : ca->k[l].tgemm)(&p, 0, p.n_tiles, &x, c->n_tok, y,
-                                                                    (size_t)c->rows, 0);
+        ca->k[l].tgemm(&p, 0, p.n_tiles, &x, c->n_tok, y, (size_t)c->rows, 0);
+        if (l == 0)
+            memcpy(y0, y, sizeof(float) * (size_t)(c->n_tok * c->rows));
         for (int t = 0; t < c->n_tok; t++)
             for (int64_t r = 0; r < c->rows; r++) {
                 float tol;
-                const float want = file_ref(c, data, codes, tensor_scale, d, p.block_scales != NULL, r,
-                                            xq + t * kp, xs[t], &tol);
+                const float want = file_ref(c, data, codes, tensor_scale, d, r, xq + t * kp, xs[t], &tol);
                 const float got = y[t * c->rows + r];
+                if (l > 0 && bn_ca_bits(got) != bn_ca_bits(y0[t * c->rows + r])) {
+                    bn_ca_fail(ca, kern, l, "%s: y[t=%d][r=%lld] = %a, the reference gives %a", desc, t,
+                               (long long)r, (double)got, (double)y0[t * c->rows + r]);
+                    t = c->n_tok;
+                    break;
+                }
                 if (tol < 0.0f ? bn_ca_bits(got) == bn_ca_bits(want) : bn_ca_within(ca, kern, l, got, want, tol))
                     continue;
                 if (tol < 0.0f)
@@ -344,6 +396,7 @@ static void run_case(bn_ca *ca, const fcase *c, long id)
                 break;
             }
     }
+    free(y0);
     bn_tpack_free(&p);
     free(data);
     free(codes);
@@ -372,16 +425,18 @@ void bn_ca_check_tgemm_file(bn_ca *ca)
         }
     for (int ty = 0; ty < 2; ty++)
         for (size_t i = 0; i < n_tq; i++)
-            for (int v = 0; v < 7; v++, id++) {
+            for (int v = 0; v < 9; v++, id++) {
                 /* one scale (out 1, out 0.37), zero-scale blocks, differing
                  * block scales (out 1, out 0.37); TQ2_0 with code 3 stored
-                 * (TQ1_0's base 3 cannot hold it) */
-                static const int sc[7] = { SC_UNIFORM, SC_UNIFORM, SC_ZERO_BLOCK, SC_ZERO_BLOCK_EMPTY, SC_MIXED,
-                                           SC_MIXED, SC_ZERO_BLOCK_EMPTY };
+                 * (TQ1_0's base 3 cannot hold it); row scales (out 1, out
+                 * 0.37) */
+                static const int sc[9] = { SC_UNIFORM, SC_UNIFORM, SC_ZERO_BLOCK, SC_ZERO_BLOCK_EMPTY, SC_MIXED,
+                                           SC_MIXED, SC_ZERO_BLOCK_EMPTY, SC_ROWS, SC_ROWS };
                 if (v == 6 && ty)
                     continue;
                 fcase c = { ty ? BN_TYPE_TQ1_0 : BN_TYPE_TQ2_0, tq[i][0], tq[i][1], sc[v],
-                            v == 1 || v == 5 ? 0.37f : 1.0f, 1 + (int)(id % N_TOK_MAX), v == 0 && i == 0, v == 6 };
+                            v == 1 || v == 5 || v == 8 ? 0.37f : 1.0f, 1 + (int)(id % N_TOK_MAX), v == 0 && i == 0,
+                            v == 6 };
                 run_case(ca, &c, id);
             }
 }

@@ -1,11 +1,14 @@
 /*
- * checkasm: the ternary GEMV/GEMM entry against bn_tgemm_ref, bit for bit.
+ * checkasm: the ternary GEMV/GEMM entry against bn_tgemm_ref, bit for bit,
+ * with each of the pack's scale forms (tpack.h): one per tensor, one per row,
+ * one per row and chunk.
  *
- * Every variant computes the integer dot product exactly and then
- * (float)(dot - sum) * w->scale * x->scale[t] in that order (kernels_ref.c,
- * ternary_avx2.c, ternary_avx512.c), and `y + v` in a separate statement, so
- * no rounding may differ: outputs are compared as bits, including subnormal
- * and huge results.
+ * Every variant computes the integer dot products exactly and then
+ * (float)(dot - sum) * scale * x->scale[t] in that order, or with block
+ * scales acc = fma((float)S_c, d_c, acc) over the chunks in order and
+ * acc * x->scale[t] (kernels_ref.c, lib/arch/), and `y + v` in a separate
+ * statement, so no rounding may differ: outputs are compared as bits,
+ * including subnormal and huge results.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,17 +22,19 @@
 enum { W_ZERO, W_PLUS, W_MINUS, W_RANDOM, N_WPAT };
 enum { A_MAX, A_MIN, A_RANDOM, A_ZERO_ROWS, A_EXTREMES, N_APAT };
 enum { S_NORMAL, S_TINY_W, S_HUGE_W, S_SUBNORMAL_X, S_HUGE_X, S_NEGATIVE_W, S_ZERO_W, N_SPAT };
+enum { F_TENSOR, F_ROW, F_BLOCK, N_FORM };
 
 static const char *const wpat_names[N_WPAT] = { "all 0", "all +1", "all -1", "random" };
 static const char *const apat_names[N_APAT] = { "all +127", "all -128", "random", "random, even tokens all 0",
                                                 "random +127/-128" };
 static const char *const spat_names[N_SPAT] = { "normal", "w 1e-30", "w 1e30", "x subnormal", "x 1e30",
                                                 "w negative", "w 0" };
+static const char *const form_names[N_FORM] = { "per tensor", "per row", "per block" };
 
 typedef struct tcase {
     int64_t k, rows;
     int n_tok;
-    int wpat, apat, spat, accumulate;
+    int wpat, apat, spat, form, accumulate;
     int64_t tile0, tile1;
     size_t x_stride, y_stride;
     long id;
@@ -39,10 +44,10 @@ static void describe(const tcase *c, const bn_tpack *w, char *buf, size_t n)
 {
     snprintf(buf, n,
              "case #%ld: K=%lld rows=%lld n_tok=%d tiles [%lld, %lld) of %lld x_stride=%zu y_stride=%zu "
-             "accumulate=%d weights=%s acts=%s scales=%s (w->scale %a)",
+             "accumulate=%d weights=%s acts=%s scales=%s %s (w->scale %a)",
              c->id, (long long)c->k, (long long)c->rows, c->n_tok, (long long)c->tile0, (long long)c->tile1,
              (long long)w->n_tiles, c->x_stride, c->y_stride, c->accumulate, wpat_names[c->wpat],
-             apat_names[c->apat], spat_names[c->spat], (double)w->scale);
+             apat_names[c->apat], spat_names[c->spat], form_names[c->form], (double)w->scale);
 }
 
 static uint8_t weight_code(int wpat)
@@ -86,12 +91,42 @@ static int same_pack(const bn_tpack *a, const bn_tpack *b)
 {
     return a->rows == b->rows && a->k == b->k && a->n_chunks == b->n_chunks && a->n_tiles == b->n_tiles
            && a->codes == b->codes && bn_ca_bits(a->scale) == bn_ca_bits(b->scale)
-           && a->block_scales == b->block_scales && a->mem == b->mem && a->bytes == b->bytes;
+           && a->row_scales == b->row_scales && a->block_scales == b->block_scales && a->mem == b->mem
+           && a->bytes == b->bytes;
+}
+
+/* Gives w row or block scales around the tensor scale ws (the sign and
+ * magnitude of the case's pattern, a factor of 0.5 to 1.5, some 0), in
+ * *owned (free it after w). Returns the number of floats. */
+static size_t attach_scales(bn_tpack *w, int form, float ws, float **owned)
+{
+    const size_t n = form == F_ROW ? (size_t)w->n_tiles * BN_TP_ROWS
+                     : form == F_BLOCK ? (size_t)(w->n_tiles * w->n_chunks) * BN_TP_ROWS
+                                       : 0;
+    *owned = NULL;
+    if (!n)
+        return 0;
+    float *sc = malloc(n * sizeof *sc);
+    if (!sc)
+        bn_ca_oom();
+    for (size_t i = 0; i < n; i++) {
+        const int64_t row = form == F_ROW ? (int64_t)i : (int64_t)(i / ((size_t)w->n_chunks * BN_TP_ROWS)) * BN_TP_ROWS
+                                                          + (int64_t)(i % BN_TP_ROWS);
+        sc[i] = row >= w->rows || bn_ca_randn(8) == 0 ? 0.0f : ws * bn_ca_randf(0.5f, 1.5f);
+    }
+    if (form == F_ROW)
+        w->row_scales = sc;
+    else
+        w->block_scales = sc;
+    w->scale = 0.0f;
+    *owned = sc;
+    return n;
 }
 
 /* Runs one case at every level against the reference. */
 static void run_case(bn_ca *ca, const tcase *c)
 {
+    const int kern = c->form == F_TENSOR ? BN_CA_TGEMM : c->form == F_ROW ? BN_CA_TGEMM_ROWS : BN_CA_TGEMM_BLOCKS;
     const int64_t kp = bn_tp_k_padded(c->k);
     char desc[512];
     uint8_t *codes = malloc((size_t)(c->rows * c->k));
@@ -117,6 +152,13 @@ static void run_case(bn_ca *ca, const tcase *c)
     bn_tpack w;
     if (bn_ca_tpack_from_codes(&w, codes, c->rows, c->k, ws))
         bn_ca_oom();
+    float *wsc;
+    const size_t n_wsc = attach_scales(&w, c->form, ws, &wsc);
+    float *wsc_copy = n_wsc ? malloc(n_wsc * sizeof *wsc_copy) : NULL;
+    if (n_wsc && !wsc_copy)
+        bn_ca_oom();
+    if (n_wsc)
+        memcpy(wsc_copy, wsc, n_wsc * sizeof *wsc);
 
     /* activations: the gaps between rows get garbage (no kernel may use
      * them), the padding [k, kp) is zero as bn_qx promises */
@@ -162,7 +204,7 @@ static void run_case(bn_ca *ca, const tcase *c)
     for (int l = 0; l <= ca->max_level; l++) {
         if (l > 0 && ca->k[l].tgemm == ca->k[l - 1].tgemm)
             continue;
-        ca->cases[BN_CA_TGEMM][l]++;
+        ca->cases[kern][l]++;
         memcpy(y_got, y_init, ny * sizeof(float));
         /* the scratch the level asks for, with a canary past its end */
         bn_qx xl = x;
@@ -197,7 +239,7 @@ static void run_case(bn_ca *ca, const tcase *c)
         for (size_t i = work_bytes; work && i < work_bytes + GUARD; i++)
             if (work[i] != 0xa5) {
                 describe(c, &w, desc, sizeof desc);
-                bn_ca_fail(ca, BN_CA_TGEMM, l, "%s: wrote past its %zu bytes of scratch", desc, work_bytes);
+                bn_ca_fail(ca, kern, l, "%s: wrote past its %zu bytes of scratch", desc, work_bytes);
                 break;
             }
         bn_aligned_free(work);
@@ -208,25 +250,28 @@ static void run_case(bn_ca *ca, const tcase *c)
                 continue;
             describe(c, &w, desc, sizeof desc);
             if (i < GUARD || i >= ny - GUARD) {
-                bn_ca_fail(ca, BN_CA_TGEMM, l, "%s: wrote %s the output at y[%lld] (canary %08x, now %08x)", desc,
+                bn_ca_fail(ca, kern, l, "%s: wrote %s the output at y[%lld] (canary %08x, now %08x)", desc,
                            i < GUARD ? "before" : "after", (long long)i - GUARD, CANARY, bn_ca_bits(y_got[i]));
             } else {
                 size_t o = i - GUARD, t = o / c->y_stride, r = o % c->y_stride;
-                bn_ca_fail(ca, BN_CA_TGEMM, l, "%s: y[t=%zu][r=%zu]%s = %a (bits %08x), want %a (bits %08x)", desc,
+                bn_ca_fail(ca, kern, l, "%s: y[t=%zu][r=%zu]%s = %a (bits %08x), want %a (bits %08x)", desc,
                            t, r, written[i] ? "" : " (not to be written)", (double)y_got[i], bn_ca_bits(y_got[i]),
                            (double)want, bn_ca_bits(want));
             }
             break;
         }
         if (memcmp(codes_copy, w.codes, w.bytes) || memcmp(xq_copy, xq, xbytes)
+            || (n_wsc && memcmp(wsc_copy, wsc, n_wsc * sizeof *wsc))
             || memcmp(xs_copy, xs, sizeof(float) * (size_t)c->n_tok)
             || memcmp(sum_copy, sum, sizeof(int32_t) * (size_t)c->n_tok) || !same_pack(&w_copy, &w)
             || x_copy.q != x.q || x_copy.stride != x.stride || x_copy.scale != x.scale || x_copy.sum != x.sum) {
             describe(c, &w, desc, sizeof desc);
-            bn_ca_fail(ca, BN_CA_TGEMM, l, "%s: modified its inputs", desc);
+            bn_ca_fail(ca, kern, l, "%s: modified its inputs", desc);
         }
     }
     free(codes_copy);
+    free(wsc);
+    free(wsc_copy);
     free(xs_copy);
     free(sum_copy);
     bn_tpack_free(&w);
@@ -302,6 +347,7 @@ void bn_ca_check_tgemm(bn_ca *ca)
                     }
                     c.id = id;
                     c.spat = (int)(id % N_SPAT);
+                    c.form = (int)(id / 2 % N_FORM);
                     c.accumulate = (int)(id / 3 % 2);
                     tile_range((int)(id % 3), n_tiles, &c.tile0, &c.tile1);
                     /* rows of x and y: packed, or with gaps (x: not a
@@ -312,21 +358,23 @@ void bn_ca_check_tgemm(bn_ca *ca)
                 }
             }
 
-    /* every batch size from 1 to 33 tokens (each rest of the kernels' 4- and
-     * 8-token groups), odd row counts, with and without accumulate */
+    /* every batch size from 1 to 33 tokens (each rest of the kernels' 2-, 4-
+     * and 8-token groups), odd row counts, with and without accumulate, each
+     * scale form */
     static const int64_t every_k[] = { 257, 2560 }, every_rows[] = { 5, 19 };
     for (int n = 1; n <= 33; n += ca->quick ? 4 : 1)
         for (size_t ik = 0; ik < 2; ik++)
             for (size_t ir = 0; ir < 2; ir++)
-                for (int acc = 0; acc < 2; acc++, id++) {
+                for (int acc = 0; acc < 2 * N_FORM; acc++, id++) {
                     tcase c = { 0 };
+                    c.form = acc / 2;
                     c.k = every_k[ik];
                     c.rows = every_rows[ir];
                     c.n_tok = n;
                     c.wpat = W_RANDOM;
-                    c.apat = acc ? A_EXTREMES : A_RANDOM;
+                    c.apat = acc % 2 ? A_EXTREMES : A_RANDOM;
                     c.spat = S_NORMAL;
-                    c.accumulate = acc;
+                    c.accumulate = acc % 2;
                     c.id = id;
                     tile_range((int)(id % 3), (c.rows + BN_TP_ROWS - 1) / BN_TP_ROWS, &c.tile0, &c.tile1);
                     c.x_stride = (size_t)bn_tp_k_padded(c.k) + (id % 2 ? 48 : 0);
@@ -344,6 +392,7 @@ void bn_ca_check_tgemm(bn_ca *ca)
         c.wpat = (int)(id % 5 < N_WPAT ? id % 5 : W_RANDOM);
         c.apat = (int)bn_ca_randn(N_APAT);
         c.spat = (int)bn_ca_randn(N_SPAT);
+        c.form = (int)bn_ca_randn(N_FORM);
         c.accumulate = (int)bn_ca_randn(2);
         c.id = id;
         tile_range((int)bn_ca_randn(3), (c.rows + BN_TP_ROWS - 1) / BN_TP_ROWS, &c.tile0, &c.tile1);

@@ -11,7 +11,7 @@
 #define MAX_REPORTS 3
 
 const char *const bn_ca_kernel_names[BN_CA_N_KERNELS] = {
-    "tgemm", "tgemm/file", "tgemm/blockscaled", "quant", "f16gemm", "q8gemm", "attn", "q8conv", "q4gemm",
+    "tgemm", "tgemm/rows", "tgemm/blocks", "tgemm/file", "tgemm/file-scales", "quant", "f16gemm", "q8gemm", "attn", "q8conv", "q4gemm",
 };
 
 void bn_ca_oom(void)

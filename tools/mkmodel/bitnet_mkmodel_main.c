@@ -20,7 +20,7 @@
 
 enum {
     OPT_SHAPE = 256, OPT_TYPE, OPT_FAMILY, OPT_ACT, OPT_ARCH, OPT_PUBLISHED, OPT_EMBD_TYPE,
-    OPT_EMBD_STD, OPT_SEED, OPT_VOCAB, OPT_DRY_RUN, OPT_VERSION, OPT_PLAN,
+    OPT_EMBD_STD, OPT_SEED, OPT_VOCAB, OPT_DRY_RUN, OPT_VERSION, OPT_PLAN, OPT_SCALES,
     OPT_N_EMBD, OPT_N_LAYER, OPT_N_FF, OPT_N_HEAD, OPT_N_HEAD_KV, OPT_N_VOCAB, OPT_N_CTX,
     OPT_ROPE_THETA, OPT_RMS_EPS,
 };
@@ -37,6 +37,7 @@ static const struct option long_opts[] = {
     { "seed", required_argument, NULL, OPT_SEED },
     { "vocab", required_argument, NULL, OPT_VOCAB },
     { "plan", required_argument, NULL, OPT_PLAN },
+    { "scales", required_argument, NULL, OPT_SCALES },
     { "n-embd", required_argument, NULL, OPT_N_EMBD },
     { "n-layer", required_argument, NULL, OPT_N_LAYER },
     { "n-ff", required_argument, NULL, OPT_N_FF },
@@ -59,7 +60,7 @@ static const char usage_line[] =
     "                      [--family {bitnet,llama}] [--act {relu2,silu}]\n"
     "                      [--arch {bitnet-b1.58,bitnet-25,bitnet}] [--published-keys]\n"
     "                      [--embd-type {f16,f32}] [--embd-std F] [--seed N] [--vocab V]\n"
-    "                      [--plan KIND=TYPE,...]\n"
+    "                      [--plan KIND=TYPE,...] [--scales {tensor,row,block}]\n"
     "                      [--n-embd N] [--n-layer N] [--n-ff N] [--n-head N] [--n-head-kv N]\n"
     "                      [--n-vocab N] [--n-ctx N] [--rope-theta F] [--rms-eps F]\n"
     "                      [-o FILE] [--dry-run] [-v] [-h] [--version]\n";
@@ -103,6 +104,10 @@ static const char help_text[] =
     "                        another type (i2_s, tq2_0, tq1_0, f16, f32, q8_0,\n"
     "                        q4_0), same ternary weights (libbitnet only; not in\n"
     "                        mkmodel.py)\n"
+    "  --scales S            block scales of tq2_0/tq1_0 linears: tensor (all\n"
+    "                        equal; default), row (one per output row: per-\n"
+    "                        channel scales) or block (each block its own);\n"
+    "                        the tensor scale times 0.5..1.5 (not in mkmodel.py)\n"
     "  -o, --out FILE        output .gguf path\n"
     "  --dry-run             list metadata and tensors, write nothing\n"
     "  -v, --verbose         log each linear tensor and its scale\n"
@@ -262,6 +267,11 @@ static int parse_value(cli *cl, overrides *ov, int c, const char *arg)
         return 0;
     case OPT_PLAN:
         o->plan = arg;
+        return 0;
+    case OPT_SCALES:
+        if ((v = parse_choice(arg, bn_mkmodel_scales_name, 0, BN_MKMODEL_SCALES_COUNT)) < 0)
+            return choice_error(opt, arg, bn_mkmodel_scales_name, 0, BN_MKMODEL_SCALES_COUNT);
+        o->scales = (enum bn_mkmodel_scales)v;
         return 0;
     case 'o':
         cl->out = arg;

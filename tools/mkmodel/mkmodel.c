@@ -65,6 +65,12 @@ const char *bn_mkmodel_embd_name(int embd)
     return name_of(n, BN_MKMODEL_EMBD_COUNT, embd);
 }
 
+const char *bn_mkmodel_scales_name(int scales)
+{
+    static const char *const n[] = { "tensor", "row", "block" };
+    return name_of(n, BN_MKMODEL_SCALES_COUNT, scales);
+}
+
 void bn_mkmodel_set_shape(bn_mkmodel_opts *o, enum bn_mkmodel_shape shape)
 {
     if ((unsigned)shape >= BN_MKMODEL_SHAPE_COUNT)
@@ -140,7 +146,7 @@ static int write_file(const model *m, const bn_mkmodel_opts *o, bn_gguf_writer *
                       const char *path)
 {
     emit_ctx ctx = { .tensors = m->tensors };
-    int rc = bn_mkmodel_emitter_init(&ctx.e, o->seed, o->embd_std, o->verbose ? o->log : NULL);
+    int rc = bn_mkmodel_emitter_init(&ctx.e, o->seed, o->embd_std, o->scales, o->verbose ? o->log : NULL);
     if (rc)
         return rc;
     FILE *f = fopen(path, "wb");

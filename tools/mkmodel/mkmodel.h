@@ -45,6 +45,13 @@ enum bn_mkmodel_arch { BN_MKMODEL_ARCH_DEFAULT, BN_MKMODEL_ARCH_BITNET_B158,
 enum bn_mkmodel_embd { BN_MKMODEL_EMBD_DEFAULT, BN_MKMODEL_EMBD_F16, BN_MKMODEL_EMBD_F32,
                        BN_MKMODEL_EMBD_COUNT };
 
+/* Scales of TQ2_0 / TQ1_0 linears: one per tensor (every block's d the
+ * same), one per row (per-channel: d differs between rows), or one per
+ * block (d differs within rows). Each is the tensor's scale times a factor
+ * in [0.5, 1.5) from (seed, tensor name, row or block), F16-rounded. */
+enum bn_mkmodel_scales { BN_MKMODEL_SCALES_TENSOR, BN_MKMODEL_SCALES_ROW, BN_MKMODEL_SCALES_BLOCK,
+                         BN_MKMODEL_SCALES_COUNT };
+
 typedef struct bn_mkmodel_hparams {
     int64_t n_embd, n_layer, n_ff, n_head, n_head_kv, n_vocab, n_ctx;
     double rope_theta, rms_eps;     /* stored as f32 */
@@ -72,6 +79,7 @@ typedef struct bn_mkmodel_opts {
      * same ternary weights; NULL (default) for none. Q8_0 and Q4_0 quantise
      * them as llama.cpp does (Q4_0 cannot hold -max: it becomes -7/8 max). */
     const char *plan;
+    enum bn_mkmodel_scales scales;  /* TQ linears; default TENSOR (the only choice of mkmodel.py) */
     FILE *log;                      /* warnings and the verbose log; default stderr, NULL: none */
 } bn_mkmodel_opts;
 
@@ -88,6 +96,7 @@ const char *bn_mkmodel_family_name(int family);
 const char *bn_mkmodel_act_name(int act);
 const char *bn_mkmodel_arch_name(int arch);
 const char *bn_mkmodel_embd_name(int embd);
+const char *bn_mkmodel_scales_name(int scales);
 
 /*
  * Writes the model to `path`. Returns 0, or a negative BN_E_* status with a

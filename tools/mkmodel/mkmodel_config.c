@@ -180,8 +180,12 @@ static int check_enums(const bn_mkmodel_opts *o)
 {
     if ((unsigned)o->shape >= BN_MKMODEL_SHAPE_COUNT || (unsigned)o->type >= BN_MKMODEL_TYPE_COUNT ||
         (unsigned)o->family >= BN_MKMODEL_FAMILY_COUNT || (unsigned)o->act >= BN_MKMODEL_ACT_COUNT ||
-        (unsigned)o->arch >= BN_MKMODEL_ARCH_COUNT || (unsigned)o->embd_type >= BN_MKMODEL_EMBD_COUNT)
+        (unsigned)o->arch >= BN_MKMODEL_ARCH_COUNT || (unsigned)o->embd_type >= BN_MKMODEL_EMBD_COUNT ||
+        (unsigned)o->scales >= BN_MKMODEL_SCALES_COUNT)
         return bn_fail(BN_E_INVALID_ARG, "mkmodel: option value out of range");
+    if (o->scales != BN_MKMODEL_SCALES_TENSOR && o->type != BN_MKMODEL_TQ2_0 && o->type != BN_MKMODEL_TQ1_0)
+        return bn_fail(BN_E_INVALID_ARG, "--scales %s needs --type tq2_0 or tq1_0 (only their block scales "
+                       "can hold row or block scales)", bn_mkmodel_scales_name(o->scales));
     return BN_OK;
 }
 

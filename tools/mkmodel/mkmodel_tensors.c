@@ -112,11 +112,12 @@ int bn_mkmodel_tensor_plan(const bn_mkmodel_config *c, bn_mkmodel_tensor **out, 
     return BN_OK;
 }
 
-int bn_mkmodel_emitter_init(bn_mkmodel_emitter *e, int64_t seed, double embd_std, FILE *log)
+int bn_mkmodel_emitter_init(bn_mkmodel_emitter *e, int64_t seed, double embd_std, int scales, FILE *log)
 {
     memset(e, 0, sizeof *e);
     e->seed = seed;
     e->embd_std = embd_std;
+    e->scales = scales;
     e->log = log;
     e->codes = malloc(CHUNK);
     e->bytes = malloc(4 * CHUNK);
@@ -190,6 +191,11 @@ static int emit_linear(bn_mkmodel_emitter *e, const bn_mkmodel_tensor *t, FILE *
         fprintf(e->log, "%-28s [%5llu,%6llu] %s scale=%.6g\n", t->name,
                 (unsigned long long)t->ne[0], (unsigned long long)t->ne[1],
                 bn_type_name(t->type), scale);
+    /* row or block scales: TQ types only */
+    const int varied = t->type == BN_TYPE_TQ2_0 || t->type == BN_TYPE_TQ1_0 ? e->scales : BN_MKMODEL_SCALES_TENSOR;
+    char vname[320];
+    snprintf(vname, sizeof vname, "%s#%s-scales", t->name, bn_mkmodel_scales_name(varied));
+    const uint64_t vkey = bn_mkmodel_tensor_key(e->seed, vname);
     int rc = BN_OK;
     /* Chunks hold whole blocks: CHUNK and every row length are multiples of
      * the type's block, so blocks never straddle chunks. */
@@ -197,7 +203,15 @@ static int emit_linear(bn_mkmodel_emitter *e, const bn_mkmodel_tensor *t, FILE *
         size_t m = n - i0 < CHUNK ? (size_t)(n - i0) : CHUNK;
         for (size_t j = 0; j < m; j++)
             e->codes[j] = bn_mkmodel_ternary_code(bn_mkmodel_stream(key, i0 + j));
-        bn_mkmodel_encode(t->type, e->codes, m, scale, e->bytes);
+        if (varied)     /* block by block, each with its own d */
+            for (size_t b = 0; b < m / 256; b++) {
+                const uint64_t blk = (i0 + 256 * b) / 256, i = varied == BN_MKMODEL_SCALES_ROW ? blk / (t->ne[0] / 256) : blk;
+                const double u = bn_mkmodel_uniform01(bn_mkmodel_stream(vkey, i));
+                bn_mkmodel_encode(t->type, e->codes + 256 * b, 256, scale * (0.5 + u),
+                                  e->bytes + bn_mkmodel_encoded_size(t->type, 256 * b));
+            }
+        else
+            bn_mkmodel_encode(t->type, e->codes, m, scale, e->bytes);
         rc = put(f, e->bytes, bn_mkmodel_encoded_size(t->type, m));
     }
     if (!rc && t->type == BN_TYPE_I2_S) {

@@ -31,12 +31,13 @@ uint64_t bn_mkmodel_tensor_plan_count(const bn_mkmodel_config *c);
 typedef struct bn_mkmodel_emitter {
     int64_t seed;
     double embd_std;
+    int scales;                     /* enum bn_mkmodel_scales, for TQ linears */
     FILE *log;                      /* per linear tensor: name, shape, scale; NULL: quiet */
     uint8_t *codes;                 /* one chunk of codes */
     uint8_t *bytes;                 /* one chunk of output */
 } bn_mkmodel_emitter;
 
-int bn_mkmodel_emitter_init(bn_mkmodel_emitter *e, int64_t seed, double embd_std, FILE *log);
+int bn_mkmodel_emitter_init(bn_mkmodel_emitter *e, int64_t seed, double embd_std, int scales, FILE *log);
 void bn_mkmodel_emitter_free(bn_mkmodel_emitter *e);
 
 /* Writes exactly the payload of t to f (without alignment padding). */

@@ -11,5 +11,8 @@
 
 void bn_tgemm_dotprod(BN_TGEMM_ARGS)
 {
-    bn_a64_tgemm_tiles(w, tile0, tile1, x, n_tok, y, y_stride, accumulate, bn_a64_tile_dot_sdot);
+    if (w->block_scales)
+        bn_a64_tgemm_blocks(w, tile0, tile1, x, n_tok, y, y_stride, accumulate, bn_a64_chunk_dot_sdot);
+    else
+        bn_a64_tgemm_tiles(w, tile0, tile1, x, n_tok, y, y_stride, accumulate, bn_a64_tile_dot_sdot);
 }

@@ -95,6 +95,11 @@ static inline __attribute__((always_inline)) void tile_mm(const uint8_t *tile, i
 
 void bn_tgemm_i8mm(BN_TGEMM_ARGS)
 {
+    /* block scales: the dotprod level's kernel (one token at a time) */
+    if (w->block_scales) {
+        bn_a64_tgemm_blocks(w, tile0, tile1, x, n_tok, y, y_stride, accumulate, bn_a64_chunk_dot_sdot);
+        return;
+    }
     const size_t tile_bytes = (size_t)w->n_chunks * BN_A64_CHUNK_STRIDE;
     for (int64_t t = tile0; t < tile1; t++) {
         const uint8_t *tile = w->codes + (size_t)t * tile_bytes;
@@ -116,7 +121,7 @@ void bn_tgemm_i8mm(BN_TGEMM_ARGS)
             for (int j = 0; j < n; j++) {
                 float *yi = y + (size_t)(i + j) * y_stride + t * BN_TP_ROWS;
                 for (int r = 0; r < rows; r++)
-                    bn_a64_store(yi + r, dot[j][r], w, x, i + j, accumulate);
+                    bn_a64_store(yi + r, dot[j][r], w, t * BN_TP_ROWS + r, x, i + j, accumulate);
             }
             i += n;
         }

@@ -10,6 +10,8 @@
 #define BN_UNROLL _Pragma("GCC unroll 16")
 
 void bn_tgemm_avx2(BN_TGEMM_ARGS);
+/* the part of bn_tgemm_avx2 for tensors with block scales */
+void bn_tgemm_blocks_avx2(BN_TGEMM_ARGS);
 float bn_quant_avx2(BN_QUANT_ARGS);
 void bn_f16gemm_avx2(BN_F16GEMM_ARGS);
 void bn_attn_avx2(BN_ATTN_ARGS);
@@ -18,6 +20,7 @@ void bn_q4gemm_avx2(BN_Q4GEMM_ARGS);
 void bn_q8_from_f16_avx2(BN_Q8FROMF16_ARGS);
 
 void bn_tgemm_avx512(BN_TGEMM_ARGS);
+void bn_tgemm_blocks_avx512(BN_TGEMM_ARGS);
 float bn_quant_avx512(BN_QUANT_ARGS);
 void bn_f16gemm_avx512(BN_F16GEMM_ARGS);
 void bn_attn_avx512(BN_ATTN_ARGS);

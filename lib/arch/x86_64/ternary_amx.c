@@ -13,8 +13,9 @@
  * The sums are the same integers as every other level computes, and the
  * scaling is the same float expression, so outputs are bit-identical.
  *
- * Decode (few tokens) and calls without enough work buffer go to the
- * AVX-512 kernel. */
+ * Decode (few tokens), tensors with block scales (their per-chunk sums do
+ * not fit the 64-weight tile steps' single sum) and calls without enough
+ * work buffer go to the AVX-512 kernel. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -177,15 +178,15 @@ static void transpose16(__m512i m[16])
 
 /* Scales one tile of sums (s[row][token], 16 x 16) into y for nt tokens from
  * token i and nr rows: the same expression as bn_tgemm_ref, per token. */
-static void scale_tile(const int32_t *s, const bn_tpack *w, const bn_qx *x, int i, int nt, int nr, float *y,
-                       size_t y_stride, int accumulate)
+static void scale_tile(const int32_t *s, const bn_tpack *w, int64_t row0, const bn_qx *x, int i, int nt, int nr,
+                       float *y, size_t y_stride, int accumulate)
 {
     __m512i m[16];
     for (int r = 0; r < 16; r++)
         m[r] = _mm512_load_si512(s + r * 16);
     transpose16(m);
     const __mmask16 rows = (__mmask16)((1u << nr) - 1);
-    const __m512 ws = _mm512_set1_ps(w->scale);
+    const __m512 ws = w->row_scales ? _mm512_maskz_loadu_ps(rows, w->row_scales + row0) : _mm512_set1_ps(w->scale);
     for (int j = 0; j < nt; j++) {
         const __m512 d = _mm512_cvtepi32_ps(_mm512_sub_epi32(m[j], _mm512_set1_epi32(x->sum[i + j])));
         __m512 v = _mm512_mul_ps(_mm512_mul_ps(d, ws), _mm512_set1_ps(x->scale[i + j]));
@@ -202,7 +203,7 @@ void bn_tgemm_amx(BN_TGEMM_ARGS)
     const size_t a_bytes = (size_t)MR * (size_t)kp;
     const size_t need = bn_tgemm_work_amx(kp);
     /* regroup_tokens gathers 16 rows at int32 byte offsets */
-    if (n_tok < AMX_MIN_TOKENS || !x->work || x->work_bytes < need
+    if (n_tok < AMX_MIN_TOKENS || w->block_scales || !x->work || x->work_bytes < need
         || x->stride > ((size_t)INT32_MAX - (size_t)kp) / 16 || (uintptr_t)x->work % 64) {
         bn_tgemm_avx512(w, tile0, tile1, x, n_tok, y, y_stride, accumulate);
         return;
@@ -255,7 +256,7 @@ void bn_tgemm_amx(BN_TGEMM_ARGS)
                     const int tok0 = (g + (h & 1)) * 16;
                     const int64_t row0 = r0 + (h >> 1) * 16;
                     if (tok0 < n && row0 < r1)
-                        scale_tile(sums + h * 256, w, x, i0 + tok0, n - tok0 < 16 ? n - tok0 : 16,
+                        scale_tile(sums + h * 256, w, row0, x, i0 + tok0, n - tok0 < 16 ? n - tok0 : 16,
                                    (int)(r1 - row0 < 16 ? r1 - row0 : 16), y + row0, y_stride, accumulate);
                 }
             }

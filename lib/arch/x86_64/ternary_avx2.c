@@ -125,7 +125,7 @@ static inline __attribute__((always_inline)) void tile_tokens(const bn_tpack *w,
         row_dot_tokens(tile + r * BN_TP_CHUNK_BYTES, w->n_chunks, x->q + (size_t)i * x->stride, x->stride, T, dot);
         for (int j = 0; j < T; j++) {
             float *yj = y + (size_t)(i + j) * y_stride + t * BN_TP_ROWS + r;
-            const float v = (float)(dot[j] - x->sum[i + j]) * w->scale * x->scale[i + j];
+            const float v = (float)(dot[j] - x->sum[i + j]) * bn_tp_row_scale(w, t * BN_TP_ROWS + r) * x->scale[i + j];
             *yj = accumulate ? *yj + v : v;
         }
     }
@@ -138,6 +138,10 @@ static inline __attribute__((always_inline)) void tile_tokens(const bn_tpack *w,
 
 void bn_tgemm_avx2(BN_TGEMM_ARGS)
 {
+    if (w->block_scales) {
+        bn_tgemm_blocks_avx2(w, tile0, tile1, x, n_tok, y, y_stride, accumulate);
+        return;
+    }
     const size_t tile_bytes = (size_t)w->n_chunks * BN_TP_ROWS * BN_TP_CHUNK_BYTES;
     if (n_tok == 1) {
         for (int64_t t = tile0; t < tile1; t++) {
@@ -145,7 +149,7 @@ void bn_tgemm_avx2(BN_TGEMM_ARGS)
             const int rows = w->rows - t * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - t * BN_TP_ROWS) : BN_TP_ROWS;
             for (int r = 0; r < rows; r++) {
                 int32_t dot = row_dot(tile + r * BN_TP_CHUNK_BYTES, w->n_chunks, x->q);
-                float v = (float)(dot - x->sum[0]) * w->scale * x->scale[0];
+                float v = (float)(dot - x->sum[0]) * bn_tp_row_scale(w, t * BN_TP_ROWS + r) * x->scale[0];
                 y[t * BN_TP_ROWS + r] = accumulate ? y[t * BN_TP_ROWS + r] + v : v;
             }
         }

@@ -12,19 +12,7 @@
 #include <string.h>
 
 #include "arch/x86_64/kernels_x86.h"
-
-/* vpdpbusd with the accumulator updated in place. GCC 12 copies the
- * accumulator around the intrinsic and spills to the stack in these loops;
- * the asm form keeps all accumulators in registers. */
-static inline __m512i dpbusd(__m512i acc, __m512i u8, __m512i s8)
-{
-    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "v"(s8)); /* register operands: AddressSanitizer sees the loads */
-    return acc;
-}
-
-/* bytes ahead of the current chunk to prefetch: the stream is sequential, so
- * a few KB keep enough cache misses in flight to approach DRAM bandwidth */
-#define PREFETCH_AHEAD 4096
+#include "arch/x86_64/ternary_avx512.h"
 
 static inline int32_t combine_planes(__m512i a0, __m512i a1, __m512i a2, __m512i a3)
 {
@@ -44,10 +32,7 @@ static inline void tile_dot(const uint8_t *tile, int64_t n_chunks, const int8_t 
     __m512i a30 = a00, a31 = a00, a32 = a00, a33 = a00;
     for (int64_t c = 0; c < n_chunks; c++) {
         const uint8_t *p = tile + c * (BN_TP_ROWS * BN_TP_CHUNK_BYTES);
-        _mm_prefetch((const char *)p + PREFETCH_AHEAD, _MM_HINT_T0);
-        _mm_prefetch((const char *)p + PREFETCH_AHEAD + 64, _MM_HINT_T0);
-        _mm_prefetch((const char *)p + PREFETCH_AHEAD + 128, _MM_HINT_T0);
-        _mm_prefetch((const char *)p + PREFETCH_AHEAD + 192, _MM_HINT_T0);
+        prefetch_chunk(p);
         const int8_t *xc = x + c * BN_TP_CHUNK;
         const __m512i x0 = _mm512_loadu_si512(xc), x1 = _mm512_loadu_si512(xc + 64);
         const __m512i x2 = _mm512_loadu_si512(xc + 128), x3 = _mm512_loadu_si512(xc + 192);
@@ -94,10 +79,7 @@ static inline __attribute__((always_inline)) void tile_dot_tokens(const uint8_t 
         acc[i] = _mm512_setzero_si512();
     for (int64_t c = 0; c < n_chunks; c++) {
         const uint8_t *p = tile + c * (BN_TP_ROWS * BN_TP_CHUNK_BYTES);
-        _mm_prefetch((const char *)p + PREFETCH_AHEAD, _MM_HINT_T0);
-        _mm_prefetch((const char *)p + PREFETCH_AHEAD + 64, _MM_HINT_T0);
-        _mm_prefetch((const char *)p + PREFETCH_AHEAD + 128, _MM_HINT_T0);
-        _mm_prefetch((const char *)p + PREFETCH_AHEAD + 192, _MM_HINT_T0);
+        prefetch_chunk(p);
         __m512i w[4];
         BN_UNROLL
         for (int r = 0; r < 4; r++)
@@ -120,24 +102,6 @@ static inline __attribute__((always_inline)) void tile_dot_tokens(const uint8_t 
     }
 }
 
-/* Horizontal sums of 16 vectors: lane j of the result is the sum of v[j],
- * so 128-bit lane t holds token t's four rows. */
-static inline __m512i sum16(const __m512i v[16])
-{
-    __m512i s[8], u[4];
-    BN_UNROLL
-    for (int j = 0; j < 8; j++)
-        s[j] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * j], v[2 * j + 1]),
-                                _mm512_unpackhi_epi32(v[2 * j], v[2 * j + 1]));
-    BN_UNROLL
-    for (int i = 0; i < 4; i++)
-        u[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(s[2 * i], s[2 * i + 1]),
-                                _mm512_unpackhi_epi64(s[2 * i], s[2 * i + 1]));
-    const __m512i z0 = _mm512_add_epi32(_mm512_shuffle_i32x4(u[0], u[1], 0x88), _mm512_shuffle_i32x4(u[0], u[1], 0xdd));
-    const __m512i z1 = _mm512_add_epi32(_mm512_shuffle_i32x4(u[2], u[3], 0x88), _mm512_shuffle_i32x4(u[2], u[3], 0xdd));
-    return _mm512_add_epi32(_mm512_shuffle_i32x4(z0, z1, 0x88), _mm512_shuffle_i32x4(z0, z1, 0xdd));
-}
-
 /* One tile for tokens [i, i + T): sums, then the reference's expression
  * (float)(dot - sum) * scale * x_scale, per token. */
 static inline __attribute__((always_inline)) void tile_tokens(const bn_tpack *w, int64_t t, int rows, const bn_qx *x,
@@ -152,21 +116,12 @@ static inline __attribute__((always_inline)) void tile_tokens(const bn_tpack *w,
     const __mmask16 tok = (__mmask16)((1u << T) - 1);
     const __m512i spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
     const __m512i sum = _mm512_permutexvar_epi32(spread, _mm512_maskz_loadu_epi32(tok, x->sum + i));
-    const __m512 xsc = _mm512_permutexvar_ps(spread, _mm512_maskz_loadu_ps(tok, x->scale + i));
     const __m512 d = _mm512_cvtepi32_ps(_mm512_sub_epi32(dot, sum));
-    const __m512 v = _mm512_mul_ps(_mm512_mul_ps(d, _mm512_set1_ps(w->scale)), xsc);
-    const __mmask8 rm = (__mmask8)((1u << rows) - 1);
-    float *yt = y + (size_t)i * y_stride + t * BN_TP_ROWS;
-    __m128 vj[4] = { _mm512_extractf32x4_ps(v, 0), _mm512_extractf32x4_ps(v, 1), _mm512_extractf32x4_ps(v, 2),
-                     _mm512_extractf32x4_ps(v, 3) };
-    BN_UNROLL
-    for (int j = 0; j < T; j++) {
-        float *yj = yt + (size_t)j * y_stride;
-        __m128 o = vj[j];
-        if (accumulate)
-            o = _mm_add_ps(_mm_maskz_loadu_ps(rm, yj), o);
-        _mm_mask_storeu_ps(yj, rm, o);
-    }
+    /* the rows' scales in every 128-bit lane */
+    const __m512 ws = w->row_scales ? _mm512_broadcast_f32x4(_mm_loadu_ps(w->row_scales + t * BN_TP_ROWS))
+                                    : _mm512_set1_ps(w->scale);
+    store_tile_tokens(_mm512_mul_ps(_mm512_mul_ps(d, ws), token_scales(x, i, T)), t, rows, i, T, y, y_stride,
+                      accumulate);
 }
 
 static inline void store(float *y, float v, int accumulate)
@@ -182,7 +137,7 @@ static inline void tile_token(const bn_tpack *w, const uint8_t *tile, int64_t t,
     tile_dot(tile, w->n_chunks, x->q + (size_t)i * x->stride, dot);
     float *yi = y + (size_t)i * y_stride + t * BN_TP_ROWS;
     for (int r = 0; r < rows; r++)
-        store(yi + r, (float)(dot[r] - x->sum[i]) * w->scale * x->scale[i], accumulate);
+        store(yi + r, (float)(dot[r] - x->sum[i]) * bn_tp_row_scale(w, t * BN_TP_ROWS + r) * x->scale[i], accumulate);
 }
 
 /* Tiles per block in prompt processing: a block of weights (about 256 KB)
@@ -192,6 +147,10 @@ static inline void tile_token(const bn_tpack *w, const uint8_t *tile, int64_t t,
 
 void bn_tgemm_avx512(BN_TGEMM_ARGS)
 {
+    if (w->block_scales) {
+        bn_tgemm_blocks_avx512(w, tile0, tile1, x, n_tok, y, y_stride, accumulate);
+        return;
+    }
     const size_t tile_bytes = (size_t)w->n_chunks * BN_TP_ROWS * BN_TP_CHUNK_BYTES;
     if (n_tok == 1) {
         /* decode: two halves of the range read side by side, two streams of
