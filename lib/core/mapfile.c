@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/hugepages.h"
 #include "core/platform.h"
 
 static int read_all(int fd, uint8_t *dst, uint64_t size, const char *path)
@@ -58,6 +59,10 @@ int bn_mapfile_open(bn_mapfile *f, const char *path, int use_mmap)
         }
     } else {
         uint8_t *p = malloc((size_t)st.st_size);
+        /* huge pages where the kernel gives them on request, as for the
+         * packed weights: the F16 head is read from here once per token */
+        if (p)
+            bn_advise_hugepages(p, (size_t)st.st_size);
         if (!p)
             rc = bn_fail(BN_E_NOMEM, "%s: cannot allocate %llu bytes", path, (unsigned long long)st.st_size);
         else if ((rc = read_all(fd, p, (uint64_t)st.st_size, path)))

@@ -67,6 +67,15 @@ static void convert_piece(void *arg, int64_t piece)
     const int64_t k = (int64_t)o->ne[0], rows = (int64_t)o->ne[1];
     const int64_t r0 = piece * HEAD_PIECE_ROWS, r1 = rows - r0 < HEAD_PIECE_ROWS ? rows : r0 + HEAD_PIECE_ROWS;
     const int direct = o->type == BN_TYPE_F16 && j->type == BN_TYPE_Q8_0;
+    const uint64_t src_row_bytes = o->nbytes / o->ne[1];
+    if (j->type == o->type) {
+        /* a copy of F16 rows */
+        memcpy(j->q + (size_t)r0 * j->row_bytes, (const uint8_t *)o->data + (uint64_t)r0 * src_row_bytes,
+               (size_t)(r1 - r0) * j->row_bytes);
+        release_range(j->m, (const uint8_t *)o->data + (uint64_t)r0 * src_row_bytes,
+                      (uint64_t)(r1 - r0) * src_row_bytes);
+        return;
+    }
     float *row = NULL;
     if (!direct && !(row = malloc((size_t)k * sizeof *row))) {
         j->failed = 1;
@@ -87,17 +96,21 @@ static void convert_piece(void *arg, int64_t piece)
     free(row);
     /* the float rows are let go as they are converted, so that the peak
      * resident memory does not hold both copies */
-    const uint64_t row_bytes = o->nbytes / o->ne[1];
-    release_range(j->m, (const uint8_t *)o->data + (uint64_t)r0 * row_bytes, (uint64_t)(r1 - r0) * row_bytes);
+    release_range(j->m, (const uint8_t *)o->data + (uint64_t)r0 * src_row_bytes,
+                  (uint64_t)(r1 - r0) * src_row_bytes);
 }
 
 /* Replaces the float output projection by a Q8_0 or Q4_0 copy (model params
- * output_q8, output_q4), converted on all cores: it is most of the load time. */
+ * output_q8, output_q4), converted on all cores: it is most of the load time.
+ * An F16 projection in a mapped file is copied as it is: the file's pages
+ * are mapped 4 KB at a time, and a decode reads the whole head once per
+ * token, one TLB miss per 4 KB; the copy sits on huge pages like the packed
+ * weights (doc/design.md, "Load"). */
 static int convert_output(bn_model *m, uint32_t type)
 {
     bn_tensor *o = &m->output;
-    const char *what = type == BN_TYPE_Q8_0 ? "output_q8" : "output_q4";
-    if (o->type == type)
+    const char *what = type == BN_TYPE_Q8_0 ? "output_q8" : type == BN_TYPE_Q4_0 ? "output_q4" : "output";
+    if (o->type == type && type != BN_TYPE_F16)
         return BN_OK;
     if (o->type != BN_TYPE_F16 && o->type != BN_TYPE_F32 && o->type != BN_TYPE_BF16)
         return bn_fail(BN_E_UNSUPPORTED, "%s: the output projection is %s, not a float type", what,
@@ -105,7 +118,8 @@ static int convert_output(bn_model *m, uint32_t type)
     const int64_t k = (int64_t)o->ne[0], rows = (int64_t)o->ne[1];
     if (k % 32)
         return bn_fail(BN_E_UNSUPPORTED, "%s: rows of %lld are not a multiple of 32", what, (long long)k);
-    const size_t row_bytes = (size_t)(k / 32) * (type == BN_TYPE_Q8_0 ? sizeof(bn_block_q8_0) : sizeof(bn_block_q4_0));
+    const size_t row_bytes = type == BN_TYPE_F16 ? (size_t)k * 2
+                             : (size_t)(k / 32) * (type == BN_TYPE_Q8_0 ? sizeof(bn_block_q8_0) : sizeof(bn_block_q4_0));
     const size_t bytes = (size_t)rows * row_bytes;
     head_job job = { m, type, malloc(bytes), row_bytes, 0 };
     if (!job.q)
@@ -247,6 +261,8 @@ int bn_model_prepare_kernels(bn_model *m, const bn_model_params *p)
         rc = convert_output(m, BN_TYPE_Q8_0);
     else if (!rc && p->output_q4)
         rc = convert_output(m, BN_TYPE_Q4_0);
+    else if (!rc && m->output.type == BN_TYPE_F16 && m->file.mapped)
+        rc = convert_output(m, BN_TYPE_F16);
     if (rc)
         return rc;
     const int fast_output = is_fast_float(m->output.type);
