@@ -193,7 +193,12 @@ typedef struct bn_model_params {
      *  When -1, the environment variable BITNET_CPU_LEVEL (a number or a name:
      *  scalar, avx2, avx512vnni, amx, neon, dotprod, i8mm) may set the cap.
      *  Another value, or an environment value that is neither, makes the
-     *  load fail with BN_E_INVALID_ARG. */
+     *  load fail with BN_E_INVALID_ARG. Within the level, a context's
+     *  single-token decodes may use a lower level's kernel for a product
+     *  where that gives the same bits and runs faster on this machine,
+     *  which the context times on its first decodes; the environment
+     *  variable BITNET_KERNEL_PICK=own or lower fixes that choice (timed is
+     *  the default; another value fails the load). See doc/design.md. */
     int32_t cpu_level_cap;
     /** Keep the output projection (the LM head, often the tied F16 embedding)
      *  as Q8_0, converted at load: about half the bytes read per decoded

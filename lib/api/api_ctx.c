@@ -179,6 +179,7 @@ static int ctx_new(bn_ctx **out, bn_model *m, const bn_ctx_params *user_params, 
         rc = plan_buffers(c);
     if (!rc)
         rc = bn_graph_build(&c->graph, m);
+    bn_kernel_pick_init(&c->pick, (bn_pick_mode)m->pick_mode, m->pick_has_alt);
     if (!rc && pool) {
         c->shared = pool;
         c->pool = bn_threadpool_pool(pool);

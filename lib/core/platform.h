@@ -30,6 +30,9 @@ int bn_os_random(void *buf, size_t n);
 /* The wall-clock time in nanoseconds since 1970 (for seeds, not timing). */
 uint64_t bn_time_ns(void);
 
+/* A monotonic clock in nanoseconds from an arbitrary start, for timing. */
+uint64_t bn_monotonic_ns(void);
+
 /* Logical CPUs online for this process, at least 1. */
 int bn_cpu_count(void);
 

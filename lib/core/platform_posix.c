@@ -55,6 +55,13 @@ uint64_t bn_time_ns(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+uint64_t bn_monotonic_ns(void)
+{
+    struct timespec t = { 0, 0 };
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 int bn_cpu_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

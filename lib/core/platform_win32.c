@@ -69,6 +69,16 @@ uint64_t bn_time_ns(void)
     return (t - 116444736000000000ull) * 100u;
 }
 
+uint64_t bn_monotonic_ns(void)
+{
+    LARGE_INTEGER c, f;
+    QueryPerformanceCounter(&c);
+    QueryPerformanceFrequency(&f);
+    /* seconds and remainder apart: c * 1e9 overflows after a few hours */
+    const uint64_t n = (uint64_t)c.QuadPart, hz = (uint64_t)f.QuadPart;
+    return n / hz * 1000000000u + n % hz * 1000000000u / hz;
+}
+
 int bn_cpu_count(void)
 {
     /* all processor groups: GetSystemInfo counts only the caller's (64) */

@@ -55,6 +55,11 @@ struct bn_ctx {
     void *abort_data;
     atomic_int cancelled;
 
+    /* the decode passes' kernels (graph/kernel_pick.h), and those of the
+     * pass being run (1: the alternative) */
+    bn_kernel_pick pick;
+    uint8_t run_alt[BN_PICK_COUNT];
+
     /* what the last successful decode left: the LOGITS row of each of its
      * last_batch tokens, or -1 */
     int32_t *batch_row;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/fp16.h"
+#include "core/platform.h"
 #include "gguf/gguf_types.h"
 #include "ctx/context.h"
 #include "runtime/shared_pool.h"
@@ -101,13 +102,19 @@ static void matmul_units(bn_ctx *c, const bn_tensor *w, bn_buf dst, int accumula
     if (w->pack) {
         bn_qx qx = { c->xq, c->width[BN_BUF_XN], c->qscale, c->qsum,
                      c->work ? c->work + (size_t)ith * c->work_bytes : NULL, c->work_bytes, stamp };
-        k->tgemm(w->pack, lo, hi, &qx, n_tok, y, ys, accumulate);
-    } else if (w->type == BN_TYPE_F16 && !accumulate && w->out_scale == 1.0f) {
-        k->f16gemm(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys);
+        (c->run_alt[BN_PICK_TERNARY] ? k->tgemm_alt : k->tgemm)(w->pack, lo, hi, &qx, n_tok, y, ys, accumulate);
+        return;
+    }
+    const int alt = c->run_alt[BN_PICK_FLOAT];
+    if (w->type == BN_TYPE_F16 && !accumulate && w->out_scale == 1.0f) {
+        (alt ? k->f16gemm_alt : k->f16gemm)(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN],
+                                            c->width[BN_BUF_XN], n_tok, y, ys);
     } else if (w->type == BN_TYPE_Q8_0 && !accumulate && w->out_scale == 1.0f) {
-        k->q8gemm(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys);
+        (alt ? k->q8gemm_alt : k->q8gemm)(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN],
+                                          c->width[BN_BUF_XN], n_tok, y, ys);
     } else if (w->type == BN_TYPE_Q4_0 && !accumulate && w->out_scale == 1.0f) {
-        k->q4gemm(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys);
+        (alt ? k->q4gemm_alt : k->q4gemm)(w->data, (int64_t)w->ne[0], lo, hi, c->buf[BN_BUF_XN],
+                                          c->width[BN_BUF_XN], n_tok, y, ys);
     } else {
         bn_matmul_float(w, c->buf[BN_BUF_XN], c->width[BN_BUF_XN], n_tok, y, ys, lo, hi, accumulate);
     }
@@ -281,9 +288,17 @@ int bn_graph_run(bn_ctx *c)
     for (int i = 0; i < c->graph.n_nodes; i++)
         atomic_store_explicit(&c->graph.nodes[i].next_unit, 0, memory_order_relaxed);
     atomic_store_explicit(&c->cancelled, 0, memory_order_relaxed);
+    /* a single-token pass may take the alternative kernels, and may be timed */
+    memset(c->run_alt, 0, sizeof c->run_alt);
+    const int timed = c->run_n == 1 && bn_kernel_pick_begin(&c->pick, c->run_alt);
+    const uint64_t t0 = timed ? bn_monotonic_ns() : 0;
     if (c->shared)
         bn_threadpool_run(c->shared, graph_task, c);
     else
         bn_pool_run(c->pool, graph_task, c);
-    return atomic_load_explicit(&c->cancelled, memory_order_relaxed) ? BN_E_CANCELLED : BN_OK;
+    if (atomic_load_explicit(&c->cancelled, memory_order_relaxed))
+        return BN_E_CANCELLED;
+    if (timed)
+        bn_kernel_pick_end(&c->pick, bn_monotonic_ns() - t0);
+    return BN_OK;
 }

@@ -35,6 +35,7 @@ void bn_kernels_init(bn_kernels *k, int max_level)
         k->q8gemm = bn_q8gemm_avx2;
         k->q4gemm = bn_q4gemm_avx2;
         k->q8_from_f16 = bn_q8_from_f16_avx2;
+        k->q8_x_bits = 16;
         k->level = BN_LEVEL_X86_AVX2;
     }
     if (level >= BN_LEVEL_X86_AVX512) {
@@ -44,14 +45,19 @@ void bn_kernels_init(bn_kernels *k, int max_level)
         k->attn = bn_attn_avx512;
         k->q8gemm = bn_q8gemm_avx512;
         k->q4gemm = bn_q4gemm_avx512;
-        k->q8_x_bits = 16;
         k->level = BN_LEVEL_X86_AVX512;
+        /* the same bits: reduce_x86.h */
+        k->tgemm_alt = bn_tgemm_avx2;
+        k->f16gemm_alt = bn_f16gemm_avx2;
+        k->q8gemm_alt = bn_q8gemm_avx2;
+        k->q4gemm_alt = bn_q4gemm_avx2;
+        k->tgemm_alt_name = k->float_alt_name = bn_cpu_level_name(BN_LEVEL_X86_AVX2);
     }
 #if defined(BN_HAVE_AMX)
     /* the tile state is requested only when AMX is going to be used */
     if (level >= BN_LEVEL_X86_AMX && bn_x86_amx_enable()) {
         k->tgemm = bn_tgemm_amx;
-        k->tgemm_work = bn_tgemm_work_amx;
+        k->tgemm_work = bn_tgemm_work_amx;     /* one token: the AVX-512 kernel; the alternative stays AVX2 */
         k->level = BN_LEVEL_X86_AMX;
     }
 #endif
@@ -66,12 +72,18 @@ void bn_kernels_init(bn_kernels *k, int max_level)
         k->q4gemm = bn_q4gemm_neon;
         k->level = BN_LEVEL_ARM_NEON;
     }
+    /* every ternary kernel gives the reference's bits: the level below is
+     * the alternative */
     if (level >= BN_LEVEL_ARM_DOTPROD) {
         k->tgemm = bn_tgemm_dotprod;
+        k->tgemm_alt = bn_tgemm_neon;
+        k->tgemm_alt_name = bn_cpu_level_name(BN_LEVEL_ARM_NEON);
         k->level = BN_LEVEL_ARM_DOTPROD;
     }
     if (level >= BN_LEVEL_ARM_I8MM) {
         k->tgemm = bn_tgemm_i8mm;
+        k->tgemm_alt = bn_tgemm_dotprod;
+        k->tgemm_alt_name = bn_cpu_level_name(BN_LEVEL_ARM_DOTPROD);
         k->level = BN_LEVEL_ARM_I8MM;
     }
 #endif

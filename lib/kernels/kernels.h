@@ -100,6 +100,16 @@ typedef struct bn_kernels {
     /* Scratch tgemm wants per thread for activations of kp bytes (bn_qx.work),
      * NULL when it needs none. With less it is still exact, only slower. */
     size_t (*tgemm_work)(int64_t kp);
+    /* Kernels of a lower level that give the same bits as the ones above
+     * (checkasm checks it), NULL where there is none. A decode may use
+     * them instead where they run faster on this machine: a context times
+     * both on its first single-token passes (graph/kernel_pick.h). The
+     * alternative ternary kernel needs no scratch. */
+    bn_tgemm_fn tgemm_alt;
+    bn_f16gemm_fn f16gemm_alt;
+    bn_q8gemm_fn q8gemm_alt;
+    bn_q4gemm_fn q4gemm_alt;
+    const char *tgemm_alt_name, *float_alt_name;    /* their levels */
 } bn_kernels;
 
 /* The highest level this CPU and OS support (lib/arch/<arch>/cpu_*.c). */

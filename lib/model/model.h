@@ -8,6 +8,7 @@
 #include "bitnet/bitnet.h"
 #include "core/mapfile.h"
 #include "gguf/gguf.h"
+#include "graph/kernel_pick.h"
 #include "kernels/kernels.h"
 #include "kernels/tpack.h"
 #include "model/arch.h"
@@ -57,7 +58,9 @@ struct bn_model {
     void *output_converted;     /* the output projection converted to Q8_0 or Q4_0, or NULL */
     int embed_by_pread;         /* token rows read with pread (model_embed.c) */
     int n_packs;
-    char kernel_desc[96];       /* for bn_model_kernel_name() */
+    char kernel_desc[160];      /* for bn_model_kernel_name() */
+    int pick_mode;              /* bn_pick_mode for the contexts' decode passes */
+    uint8_t pick_has_alt[BN_PICK_COUNT];    /* products with an alternative kernel the model uses */
     uint64_t n_params;
     uint64_t weight_bytes;
     struct bn_vocab *vocab;     /* tokenizer (tokenizer/vocab.h); NULL when the file has none */

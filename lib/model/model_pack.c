@@ -145,6 +145,35 @@ static void pack_one(void *arg, int64_t i)
         release_pages(j->m, t);
 }
 
+/* the weight types with kernels of their own (f16gemm, q8gemm, q4gemm) */
+static int is_fast_float(uint32_t type)
+{
+    return type == BN_TYPE_F16 || type == BN_TYPE_Q8_0 || type == BN_TYPE_Q4_0;
+}
+
+static int uses_fast_float(const bn_model *m)
+{
+    if (is_fast_float(m->output.type))
+        return 1;
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const bn_layer *L = &m->layers[il];
+        const bn_tensor *ts[] = { &L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down };
+        for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+            if (is_fast_float(ts[i]->type))
+                return 1;
+    }
+    return 0;
+}
+
+/* what a decode may use instead of the level's kernels (graph/kernel_pick.h) */
+static void describe_alt(char *buf, size_t size, int mode, const char *alt)
+{
+    if (mode == BN_PICK_TIMED)
+        snprintf(buf, size, " (decode: or %s, timed)", alt);
+    else if (mode == BN_PICK_LOWER)
+        snprintf(buf, size, " (decode: %s)", alt);
+}
+
 int bn_model_prepare_kernels(bn_model *m, const bn_model_params *p)
 {
     int cap = p->cpu_level_cap;
@@ -154,6 +183,10 @@ int bn_model_prepare_kernels(bn_model *m, const bn_model_params *p)
             return rc;
     }
     bn_kernels_init(&m->kernels, cap);
+    m->pick_mode = bn_kernel_pick_mode_env();
+    if (m->pick_mode < 0)
+        return bn_fail(BN_E_INVALID_ARG, "BITNET_KERNEL_PICK '%.32s': expected timed, own or lower",
+                       getenv("BITNET_KERNEL_PICK"));
     const size_t max_packs = (size_t)m->hp.n_layer * 7;
     m->packs = calloc(max_packs, sizeof *m->packs);
     bn_tensor **tensors = malloc(max_packs * sizeof *tensors);
@@ -216,10 +249,16 @@ int bn_model_prepare_kernels(bn_model *m, const bn_model_params *p)
         rc = convert_output(m, BN_TYPE_Q4_0);
     if (rc)
         return rc;
-    const int fast_output = m->output.type == BN_TYPE_F16 || m->output.type == BN_TYPE_Q8_0
-                            || m->output.type == BN_TYPE_Q4_0;
-    snprintf(m->kernel_desc, sizeof m->kernel_desc, "ternary %s, output %s %s, quant %s",
-             m->kernels.name, bn_type_name(m->output.type), fast_output ? m->kernels.float_name : "scalar",
-             m->kernels.float_name);
+    const int fast_output = is_fast_float(m->output.type);
+    m->pick_has_alt[BN_PICK_TERNARY] = m->kernels.tgemm_alt && m->n_packs > 0;
+    m->pick_has_alt[BN_PICK_FLOAT] = m->kernels.f16gemm_alt && uses_fast_float(m);
+    char tern_alt[48] = "", float_alt[48] = "";
+    if (m->pick_has_alt[BN_PICK_TERNARY])
+        describe_alt(tern_alt, sizeof tern_alt, m->pick_mode, m->kernels.tgemm_alt_name);
+    if (m->pick_has_alt[BN_PICK_FLOAT])
+        describe_alt(float_alt, sizeof float_alt, m->pick_mode, m->kernels.float_alt_name);
+    snprintf(m->kernel_desc, sizeof m->kernel_desc, "ternary %s%s, output %s %s%s, quant %s", m->kernels.name,
+             tern_alt, bn_type_name(m->output.type), fast_output ? m->kernels.float_name : "scalar",
+             fast_output ? float_alt : "", m->kernels.float_name);
     return BN_OK;
 }

@@ -2,29 +2,18 @@
 # The official OpenAI Node SDK (npm package openai, pinned 4.x: the 4.x line
 # runs on Node 18/20) as a real client of bitnet-server: chat completion,
 # streaming, completions, models list, a wrong key rejected (sdk_test.mjs).
-# The package is installed once into WORKDIR/openai-sdk with npm; without
-# node, npm or the registry the test is skipped (exit status 77).
+# The package is installed once into WORKDIR/openai-sdk with npm
+# (test/util/npm-install.sh); without node, npm or the registry the test is
+# skipped (exit status 77).
 #   sdk-test.sh BITNET_SERVER MODEL WORKDIR (MODEL: the bundled model, which writes English)
 set -u
 server=$1 model=$2 work=$3/server-sdk
 OPENAI_VER=4.104.0
 here=$(cd "$(dirname "$0")" && pwd)
 
-skip() {
-    echo "SKIP: $*" >&2
-    exit 77
-}
-command -v node >/dev/null 2>&1 || skip "node is not installed"
-command -v npm >/dev/null 2>&1 || skip "npm is not installed"
 mkdir -p "$work" || exit 1
 sdk=$work/openai-sdk
-if [ ! -f "$sdk/node_modules/openai/package.json" ] ||
-   ! grep -q "\"version\": \"$OPENAI_VER\"" "$sdk/node_modules/openai/package.json"; then
-    rm -rf "$sdk" && mkdir -p "$sdk" || exit 1
-    echo '{"private": true}' > "$sdk/package.json"
-    (cd "$sdk" && npm install --silent --no-audit --no-fund --fetch-retries=1 "openai@$OPENAI_VER") \
-        >"$work/npm.log" 2>&1 || { cat "$work/npm.log" >&2; skip "npm install openai@$OPENAI_VER failed (no registry access?)"; }
-fi
+sh "$here/../util/npm-install.sh" "$sdk" "openai@$OPENAI_VER" || exit $?
 # the server on a free port with the bundled model and an API key; stopped
 # whatever happens
 "$server" -m "$model" --host 127.0.0.1 --port 0 -t 1 --alias bitnet-small --api-key sdk-test-key \

@@ -1,18 +1,13 @@
-/* AVX2 F16 x F32 matrix products (the output projection), FMA in 8 lanes. */
+/* AVX2 F16 and Q8_0 x F32 matrix products (the output projection and Q8_0
+ * linears): sixteen lanes as two __m256, in the order reduce_x86.h fixes,
+ * so that they give the AVX-512 kernels' bits. */
 #include <immintrin.h>
 #include <string.h>
 
 #include "gguf/gguf_types.h"
 
 #include "arch/x86_64/kernels_x86.h"
-
-static inline float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+#include "arch/x86_64/reduce_x86.h"
 
 static inline float row_dot(const uint16_t *w, const float *x, int64_t k)
 {
@@ -24,10 +19,7 @@ static inline float row_dot(const uint16_t *w, const float *x, int64_t k)
         s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const void *)(w + i + 8))),
                              _mm256_loadu_ps(x + i + 8), s1);
     }
-    float s = hsum8(_mm256_add_ps(s0, s1));
-    for (; i < k; i++)
-        s += _cvtsh_ss(w[i]) * x[i];
-    return s;
+    return bn_x86_f16_tail(w, x, i, k, bn_x86_hsum16_halves(s0, s1));
 }
 
 /* One row against NT tokens (2 to 4 once inlined): each 16 weights are
@@ -52,10 +44,7 @@ static inline __attribute__((always_inline)) void row_dot_tokens(const uint16_t 
     }
     for (int t = 0; t < nt; t++) {
         const float *xt = x + (size_t)t * x_stride;
-        float s = hsum8(_mm256_add_ps(s0[t], s1[t]));
-        for (int64_t j = i; j < k; j++)
-            s += _cvtsh_ss(w[j]) * xt[j];
-        y[(size_t)t * y_stride] = s;
+        y[(size_t)t * y_stride] = bn_x86_f16_tail(w, xt, i, k, bn_x86_hsum16_halves(s0[t], s1[t]));
     }
 }
 
@@ -76,27 +65,126 @@ void bn_f16gemm_avx2(BN_F16GEMM_ARGS)
     }
 }
 
+/* Q8_0 rows, as the AVX-512 kernel computes them (float_avx512.c has the
+ * reasons): the activations rounded to int16 per block of 32 with the
+ * block's own scale, a block one widening of the weights to int16 and two
+ * vpmaddwd, the sixteen int32 lanes scaled in float by d_weight * d_x into
+ * four accumulators taken in turn within each step of sixteen blocks. Rows
+ * longer than Q8_K_MAX widen the weights to float instead. */
+#define Q8_K_MAX 8192
+#define Q8_ROWS_PER_PASS 32
+
+static void quantise_x16(const float *x, int64_t k, int16_t *xq, float *dx)
+{
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int64_t b = 0; b < k / 32; b++) {
+        __m256 v[4], m = _mm256_setzero_ps();
+        for (int j = 0; j < 4; j++) {
+            v[j] = _mm256_loadu_ps(x + 32 * b + 8 * j);
+            m = _mm256_max_ps(_mm256_and_ps(v[j], abs_mask), m);
+        }
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        const float max = _mm_cvtss_f32(h);
+        dx[b] = max / 32767.0f;
+        const __m256 inv = _mm256_set1_ps(max > 0.0f ? 32767.0f / max : 0.0f);
+        __m256i q[4];
+        for (int j = 0; j < 4; j++)
+            q[j] = _mm256_cvtps_epi32(_mm256_mul_ps(v[j], inv));    /* to nearest */
+        /* saturating packs work within 128-bit halves: put the quarters back */
+        const __m256i a = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8);
+        const __m256i c = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8);
+        _mm256_storeu_si256((__m256i *)(void *)(xq + 32 * b), a);
+        _mm256_storeu_si256((__m256i *)(void *)(xq + 32 * b + 16), c);
+    }
+}
+
+/* lanes 0-7 (elements 0-15) and 8-15 (16-31) of a block, scaled by *sc */
+static inline void q8_block_x16(const bn_block_q8_0 *blk, const int16_t *x16, float sc, __m256 *lo, __m256 *hi)
+{
+    const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)blk->qs));
+    const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(blk->qs + 16)));
+    const __m256i p0 = _mm256_madd_epi16(w0, _mm256_loadu_si256((const __m256i *)(const void *)x16));
+    const __m256i p1 = _mm256_madd_epi16(w1, _mm256_loadu_si256((const __m256i *)(const void *)(x16 + 16)));
+    const __m256 s = _mm256_set1_ps(sc);
+    *lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), s, *lo);
+    *hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), s, *hi);
+}
+
+static float q8_row_x16(const bn_block_q8_0 *br, int64_t nb, const int16_t *xq, const float *dx)
+{
+    float sc[16];
+    __m256 a[4][2];
+    for (int j = 0; j < 4; j++)
+        a[j][0] = a[j][1] = _mm256_setzero_ps();
+    for (int64_t b0 = 0; b0 < nb; b0 += 16) {
+        const int n = nb - b0 < 16 ? (int)(nb - b0) : 16;
+        const bn_block_q8_0 *blk = br + b0;
+        for (int l = 0; l < 9; l++)
+            _mm_prefetch((const char *)blk + 4096 + 64 * l, _MM_HINT_T0);
+        for (int j = 0; j < n; j++) {
+            uint16_t dh;
+            memcpy(&dh, &blk[j].d, 2);
+            sc[j] = _cvtsh_ss(dh) * dx[b0 + j];
+        }
+        const int16_t *xb = xq + 32 * b0;
+        int j = 0;
+        for (; j + 4 <= n; j += 4)
+            for (int u = 0; u < 4; u++)
+                q8_block_x16(&blk[j + u], xb + 32 * (j + u), sc[j + u], &a[u][0], &a[u][1]);
+        for (; j < n; j++)
+            q8_block_x16(&blk[j], xb + 32 * j, sc[j], &a[0][0], &a[0][1]);
+    }
+    const __m256 lo = _mm256_add_ps(_mm256_add_ps(a[0][0], a[1][0]), _mm256_add_ps(a[2][0], a[3][0]));
+    const __m256 hi = _mm256_add_ps(_mm256_add_ps(a[0][1], a[1][1]), _mm256_add_ps(a[2][1], a[3][1]));
+    return bn_x86_hsum16_halves(lo, hi);
+}
+
+/* the float form: lanes 0-7 take elements 0-7 then 16-23 of each block,
+ * lanes 8-15 elements 8-15 then 24-31 */
+static float q8_row_f32(const bn_block_q8_0 *br, int64_t nb, const float *xt)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+    for (int64_t b = 0; b < nb; b++) {
+        _mm_prefetch((const char *)(br + b) + 1024, _MM_HINT_T0);
+        uint16_t dh;
+        memcpy(&dh, &br[b].d, 2);
+        const __m256 d = _mm256_set1_ps(_cvtsh_ss(dh));
+        for (int h = 0; h < 4; h += 2) {
+            __m256 w0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const void *)(br[b].qs + 8 * h))));
+            __m256 w1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const void *)(br[b].qs + 8 * h + 8))));
+            s0 = _mm256_fmadd_ps(_mm256_mul_ps(w0, d), _mm256_loadu_ps(xt + 32 * b + 8 * h), s0);
+            s1 = _mm256_fmadd_ps(_mm256_mul_ps(w1, d), _mm256_loadu_ps(xt + 32 * b + 8 * h + 8), s1);
+        }
+    }
+    return bn_x86_hsum16_halves(s0, s1);
+}
+
 void bn_q8gemm_avx2(BN_Q8GEMM_ARGS)
 {
     const int64_t nb = k / 32;
     const bn_block_q8_0 *base = w;
-    for (int64_t r = r0; r < r1; r++) {
-        const bn_block_q8_0 *br = base + r * nb;
+    if (k > Q8_K_MAX) {
+        for (int64_t r = r0; r < r1; r++)
+            for (int t = 0; t < n_tok; t++)
+                y[(size_t)t * y_stride + r] = q8_row_f32(base + r * nb, nb, x + (size_t)t * x_stride);
+        return;
+    }
+    int16_t xq[Q8_K_MAX];
+    float dx[Q8_K_MAX / 32];
+    if (n_tok == 1) {
+        quantise_x16(x, k, xq, dx);
+        for (int64_t r = r0; r < r1; r++)
+            y[r] = q8_row_x16(base + r * nb, nb, xq, dx);
+        return;
+    }
+    for (int64_t p0 = r0; p0 < r1; p0 += Q8_ROWS_PER_PASS) {
+        const int64_t p1 = r1 - p0 < Q8_ROWS_PER_PASS ? r1 : p0 + Q8_ROWS_PER_PASS;
         for (int t = 0; t < n_tok; t++) {
-            const float *xt = x + (size_t)t * x_stride;
-            __m256 s0 = _mm256_setzero_ps(), s1 = s0;
-            for (int64_t b = 0; b < nb; b++) {
-                uint16_t dh;
-                memcpy(&dh, &br[b].d, 2);
-                const __m256 d = _mm256_set1_ps(_cvtsh_ss(dh));
-                for (int h = 0; h < 4; h += 2) {
-                    __m256 w0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const void *)(br[b].qs + 8 * h))));
-                    __m256 w1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const void *)(br[b].qs + 8 * h + 8))));
-                    s0 = _mm256_fmadd_ps(_mm256_mul_ps(w0, d), _mm256_loadu_ps(xt + 32 * b + 8 * h), s0);
-                    s1 = _mm256_fmadd_ps(_mm256_mul_ps(w1, d), _mm256_loadu_ps(xt + 32 * b + 8 * h + 8), s1);
-                }
-            }
-            y[(size_t)t * y_stride + r] = hsum8(_mm256_add_ps(s0, s1));
+            quantise_x16(x + (size_t)t * x_stride, k, xq, dx);
+            for (int64_t r = p0; r < p1; r++)
+                y[(size_t)t * y_stride + r] = q8_row_x16(base + r * nb, nb, xq, dx);
         }
     }
 }

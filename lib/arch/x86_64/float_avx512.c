@@ -1,11 +1,14 @@
-/* AVX-512 F16 x F32 matrix products (the output projection). FMA in 16 lanes:
- * rounding differs from the scalar reference within float accuracy. */
+/* AVX-512 F16 and Q8_0 x F32 matrix products (the output projection and
+ * Q8_0 linears). FMA in 16 lanes: rounding differs from the scalar reference
+ * within float accuracy, and equals the AVX2 kernels bit for bit (the lanes'
+ * chains and their reduction as reduce_x86.h fixes). */
 #include <immintrin.h>
 #include <string.h>
 
 #include "gguf/gguf_types.h"
 
 #include "arch/x86_64/kernels_x86.h"
+#include "arch/x86_64/reduce_x86.h"
 
 /* bytes ahead of each row to prefetch. The four rows of a group are 2k bytes
  * apart, so from 16 KB on most prefetches land in the next groups: on the
@@ -71,19 +74,11 @@ static inline __attribute__((always_inline)) void rows4_tokens(const uint16_t *w
         }
         i += 16;
     }
-    if (i < k) {
-        const __mmask16 m = (__mmask16)((1u << (k - i)) - 1);
-        for (int t = 0; t < nt; t++) {
-            const __m512 xv = _mm512_maskz_loadu_ps(m, x + (size_t)t * x_stride + i);
-            s[t][0] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w0 + i)), xv, s[t][0]);
-            s[t][1] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w1 + i)), xv, s[t][1]);
-            s[t][2] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w2 + i)), xv, s[t][2]);
-            s[t][3] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w3 + i)), xv, s[t][3]);
-        }
-    }
+    const uint16_t *wr[4] = { w0, w1, w2, w3 };
     for (int t = 0; t < nt; t++)
         for (int j = 0; j < 4; j++)
-            y[(size_t)t * y_stride + j] = _mm512_reduce_add_ps(s[t][j]);
+            y[(size_t)t * y_stride + j] = bn_x86_f16_tail(wr[j], x + (size_t)t * x_stride, i, k,
+                                                          bn_x86_hsum16(s[t][j]));
 }
 
 /* Four rows at a time share the activation loads; for a batch, groups of up
@@ -139,32 +134,21 @@ void bn_f16gemm_avx512(BN_F16GEMM_ARGS)
                 s3 = f16_fma(w3 + i, xv, s3);
                 i += 16;
             }
-            if (i < k) {
-                const __mmask16 m = (__mmask16)((1u << (k - i)) - 1);
-                const __m512 xv = _mm512_maskz_loadu_ps(m, xt + i);
-                s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w0 + i)), xv, s0);
-                s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w1 + i)), xv, s1);
-                s2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w2 + i)), xv, s2);
-                s3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w3 + i)), xv, s3);
-            }
-            yt[r] = _mm512_reduce_add_ps(s0);
-            yt[r + 1] = _mm512_reduce_add_ps(s1);
-            yt[r + 2] = _mm512_reduce_add_ps(s2);
-            yt[r + 3] = _mm512_reduce_add_ps(s3);
+            yt[r] = bn_x86_f16_tail(w0, xt, i, k, bn_x86_hsum16(s0));
+            yt[r + 1] = bn_x86_f16_tail(w1, xt, i, k, bn_x86_hsum16(s1));
+            yt[r + 2] = bn_x86_f16_tail(w2, xt, i, k, bn_x86_hsum16(s2));
+            yt[r + 3] = bn_x86_f16_tail(w3, xt, i, k, bn_x86_hsum16(s3));
         }
     }
     for (; r < r1; r++) {
         for (int t = 0; t < n_tok; t++) {
             const float *xt = x + (size_t)t * x_stride;
-            float *yt = y + (size_t)t * y_stride;
             const uint16_t *wr = w + r * k;
             __m512 s0 = _mm512_setzero_ps();
-            for (int64_t i = 0; i < k; i += 16) {
-                const __mmask16 m = k - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - i)) - 1);
-                s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, wr + i)),
-                                     _mm512_maskz_loadu_ps(m, xt + i), s0);
-            }
-            yt[r] = _mm512_reduce_add_ps(s0);
+            int64_t i = 0;
+            for (; i + 16 <= k; i += 16)
+                s0 = f16_fma(wr + i, _mm512_loadu_ps(xt + i), s0);
+            y[(size_t)t * y_stride + r] = bn_x86_f16_tail(wr, xt, i, k, bn_x86_hsum16(s0));
         }
     }
 }
@@ -242,11 +226,12 @@ static float q8_row_x16(const bn_block_q8_0 *br, int64_t nb, const int16_t *xq, 
         for (; j < n; j++)
             a0 = q8_block_x16(&blk[j], xb + 32 * j, &sc[j], a0);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    return bn_x86_hsum16(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
-/* The float form: each block's int8 widened to float, for rows too long for
- * the stack buffers. */
+/* The float form, for rows too long for the stack buffers: each block's
+ * int8 widened to float; lane j takes elements j and 16 + j of each block,
+ * the AVX2 kernel's chains. */
 static inline __m512 q8_block_half(const bn_block_q8_0 *b, int half, __m512 d)
 {
     __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(b->qs + 16 * half))));
@@ -255,16 +240,16 @@ static inline __m512 q8_block_half(const bn_block_q8_0 *b, int half, __m512 d)
 
 static float q8_row_f32(const bn_block_q8_0 *br, int64_t nb, const float *xt)
 {
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+    __m512 s = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         _mm_prefetch((const char *)(br + b) + 1024, _MM_HINT_T0);
         uint16_t dh;
         memcpy(&dh, &br[b].d, 2);
         const __m512 d = _mm512_set1_ps(_cvtsh_ss(dh));
-        s0 = _mm512_fmadd_ps(q8_block_half(&br[b], 0, d), _mm512_loadu_ps(xt + 32 * b), s0);
-        s1 = _mm512_fmadd_ps(q8_block_half(&br[b], 1, d), _mm512_loadu_ps(xt + 32 * b + 16), s1);
+        s = _mm512_fmadd_ps(q8_block_half(&br[b], 0, d), _mm512_loadu_ps(xt + 32 * b), s);
+        s = _mm512_fmadd_ps(q8_block_half(&br[b], 1, d), _mm512_loadu_ps(xt + 32 * b + 16), s);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    return bn_x86_hsum16(s);
 }
 
 void bn_q8gemm_avx512(BN_Q8GEMM_ARGS)

@@ -12,6 +12,7 @@
 
 #include "arch/x86_64/kernels_x86.h"
 #include "arch/x86_64/q4_x86.h"
+#include "arch/x86_64/reduce_x86.h"
 
 void bn_q4_x_round_avx2(const float *x, int64_t k, int8_t *q, float *dx, int32_t *sum)
 {
@@ -82,11 +83,7 @@ static float row_dot(const bn_block_q4_0 *b, int64_t nb, const int8_t *q, const 
         acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(s0), acc0);
         corr += (float)(8 * sum[j]) * s0;
     }
-    const __m256 a = _mm256_add_ps(acc0, acc1);
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    return _mm_cvtss_f32(h) - corr;
+    return bn_x86_hsum16_halves(acc0, acc1) - corr;
 }
 
 void bn_q4gemm_avx2(BN_Q4GEMM_ARGS)

@@ -2,7 +2,8 @@
  * step, their nibbles unpacked into one 64-byte vector and multiplied with
  * the int8 activations by one vpdpbusd (sixteen int32 lanes, eight per
  * block), each half scaled by its block's d_weight * d_x in one FMA. The
- * activations are rounded as bn_q4_x_block does (q4_avx2.c). */
+ * activations are rounded as bn_q4_x_block does (q4_avx2.c), and the lanes
+ * are summed as the AVX2 kernel sums them (reduce_x86.h): the same bits. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 
 #include "arch/x86_64/kernels_x86.h"
 #include "arch/x86_64/q4_x86.h"
+#include "arch/x86_64/reduce_x86.h"
 
 static inline __m256i nibbles(const bn_block_q4_0 *b)
 {
@@ -42,20 +44,18 @@ static float row_dot(const bn_block_q4_0 *b, int64_t nb, const int8_t *q, const 
         acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sv, acc);
         corr += (float)(8 * sum[j]) * s0 + (float)(8 * sum[j + 1]) * s1;
     }
-    float tail = 0.0f;
     if (j < nb) {
+        /* the odd block into lanes 0-7 only, where the AVX2 kernel puts it */
         uint16_t d0;
         memcpy(&d0, &b[j].d, 2);
         const float s0 = _cvtsh_ss(d0) * dx[j];
         const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles(b + j),
                                               _mm256_loadu_si256((const __m256i *)(const void *)(q + 32 * j)));
-        const __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(s0));
-        __m128 h = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
-        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-        tail = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+        acc = _mm512_mask3_fmadd_ps(_mm512_castps256_ps512(_mm256_cvtepi32_ps(p)), _mm512_set1_ps(s0), acc,
+                                    (__mmask16)0x00ff);
         corr += (float)(8 * sum[j]) * s0;
     }
-    return _mm512_reduce_add_ps(acc) + tail - corr;
+    return bn_x86_hsum16(acc) - corr;
 }
 
 void bn_q4gemm_avx512(BN_Q4GEMM_ARGS)
