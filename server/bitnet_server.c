@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     st.model = bn_tool_load_model(BN_SRV_PROG, path);
     if (st.model && (st.chat_template = choose_template(&o, st.model))) {
         srv_sched_params sp = { .n_parallel = o.n_parallel, .n_ctx = o.n_ctx, .n_batch = o.n_batch,
-                                .n_threads = o.n_threads, .queue_max = o.queue };
+                                .n_threads = o.n_threads, .queue_max = o.queue, .n_draft = o.n_draft };
         if (srv_sched_new(&st.sched, st.model, &sp, &st.metrics, err, sizeof err) == BN_OK)
             status = BN_SRV_OK;
         else

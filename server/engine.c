@@ -18,6 +18,14 @@ int srv_engine_new(srv_engine **out, bn_model *m, const srv_engine_params *p)
     cp.n_seq_max = p->n_seq;
     cp.n_ctx = p->n_ctx;
     cp.n_batch = p->n_batch;
+    if (p->n_draft > 0) {
+        /* every sequence's pending token and drafts fit in every pass, with
+         * logits for each: a sequence's drafts never depend on the others */
+        const int32_t per_pass = p->n_seq * (1 + p->n_draft);
+        if (cp.n_batch < per_pass)
+            cp.n_batch = per_pass;
+        cp.n_outputs_max = per_pass;
+    }
     cp.n_threads = p->n_threads;
     int rc = bn_ctx_new(&e->ctx, m, &cp);
     if (!rc)
@@ -55,10 +63,12 @@ int srv_engine_add(srv_engine *e, bn_token t, int32_t seq, int want_logits)
 
 int srv_engine_decode(srv_engine *e) { return bn_decode_batch(e->ctx, e->batch); }
 
-const float *srv_engine_logits(const srv_engine *e, int32_t seq)
+const float *srv_engine_logits(const srv_engine *e, int32_t i)
 {
-    return bn_ctx_seq_logits(e->ctx, seq);
+    return bn_ctx_batch_logits(e->ctx, i);
 }
+
+bn_ctx *srv_engine_ctx(srv_engine *e) { return e->ctx; }
 
 int srv_engine_seq_truncate(srv_engine *e, int32_t seq, int32_t n)
 {

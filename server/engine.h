@@ -14,6 +14,7 @@ typedef struct srv_engine srv_engine;
 
 typedef struct srv_engine_params {
     int32_t n_seq, n_ctx, n_batch, n_threads;
+    int32_t n_draft;                /* drafts per sequence and pass: room for them in every pass */
     int (*abort_fn)(void *user);    /* asked during a pass; non-zero stops it */
     void *abort_user;
 } srv_engine_params;
@@ -29,8 +30,10 @@ int32_t srv_engine_n_batch(const srv_engine *e);
 void srv_engine_clear(srv_engine *e);
 int srv_engine_add(srv_engine *e, bn_token t, int32_t seq, int want_logits);
 int srv_engine_decode(srv_engine *e);
-/* The logits of seq's last token of the last pass, or NULL. */
-const float *srv_engine_logits(const srv_engine *e, int32_t seq);
+/* The logits of token i of the last pass, or NULL. */
+const float *srv_engine_logits(const srv_engine *e, int32_t i);
+/* The context, for the speculative decoder's calls (bn_spec_draft, bn_spec_accept). */
+bn_ctx *srv_engine_ctx(srv_engine *e);
 
 int srv_engine_seq_truncate(srv_engine *e, int32_t seq, int32_t n);
 /* dst = the first n tokens of src (their keys and values copied, not recomputed). */

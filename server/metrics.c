@@ -67,6 +67,14 @@ void srv_metrics_generated(srv_metrics *m, int n)
     pthread_mutex_unlock(&m->mu);
 }
 
+void srv_metrics_drafts(srv_metrics *m, int drafted, int accepted)
+{
+    pthread_mutex_lock(&m->mu);
+    m->drafted += (uint64_t)drafted;
+    m->draft_accepted += (uint64_t)accepted;
+    pthread_mutex_unlock(&m->mu);
+}
+
 void srv_metrics_step(srv_metrics *m, double now, double seconds, int generated)
 {
     pthread_mutex_lock(&m->mu);
@@ -135,6 +143,12 @@ int srv_metrics_write(srv_metrics *m, srv_buf *out)
     rc |= put(out, "# HELP bitnet_requests_cancelled_total Generations stopped because the client went away.\n"
                    "# TYPE bitnet_requests_cancelled_total counter\n"
                    "bitnet_requests_cancelled_total %llu\n", (unsigned long long)m->cancelled);
+    rc |= put(out, "# HELP bitnet_draft_tokens_total Drafted tokens checked (--draft).\n"
+                   "# TYPE bitnet_draft_tokens_total counter\n"
+                   "bitnet_draft_tokens_total %llu\n", (unsigned long long)m->drafted);
+    rc |= put(out, "# HELP bitnet_draft_tokens_accepted_total Drafted tokens the model agreed with.\n"
+                   "# TYPE bitnet_draft_tokens_accepted_total counter\n"
+                   "bitnet_draft_tokens_accepted_total %llu\n", (unsigned long long)m->draft_accepted);
     rc |= put(out, "# HELP bitnet_decode_steps_total Forward passes (batches) run.\n"
                    "# TYPE bitnet_decode_steps_total counter\n"
                    "bitnet_decode_steps_total %llu\n", (unsigned long long)m->decode_steps);

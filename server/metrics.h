@@ -24,6 +24,7 @@ typedef struct srv_metrics {
     uint64_t generated_tokens;
     uint64_t cancelled;                     /* requests whose client went away */
     uint64_t decode_steps;
+    uint64_t drafted, draft_accepted;       /* speculative decoding (--draft) */
     double decode_seconds;                  /* time spent in bn_decode_batch() */
     uint64_t ttft_count, ttft_bucket[SRV_TTFT_BUCKETS];
     double ttft_sum;
@@ -42,6 +43,8 @@ void srv_metrics_finished(srv_metrics *m, int32_t prompt, int32_t cached, int32_
                           int cancelled);
 /* Tokens generated (counted as they come, before the client hears of them). */
 void srv_metrics_generated(srv_metrics *m, int n);
+/* Drafted tokens checked in a pass, and how many of them were accepted. */
+void srv_metrics_drafts(srv_metrics *m, int drafted, int accepted);
 /* A decode step: how long it took and how many tokens it generated. */
 void srv_metrics_step(srv_metrics *m, double now, double seconds, int generated);
 void srv_metrics_gauges(srv_metrics *m, int queue_depth, int busy);

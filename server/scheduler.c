@@ -93,7 +93,10 @@ typedef struct slot {
     bn_token next;
     bn_sampler *sampler;
     bn_text_stream *stream;
-    int32_t batch_index;        /* where its logits are in this pass, or -1 */
+    bn_spec *spec;              /* the job's speculative decoder, when drafting */
+    bn_token *draft;            /* this pass's drafts after `next` (n_draft room) */
+    int32_t n_draft;
+    int32_t batch_index;        /* where its (first) logits are in this pass, or -1 */
     int32_t n_in_batch;         /* its tokens in this pass */
     double last_used;
 } slot;
@@ -106,7 +109,10 @@ struct srv_sched {
     slot *slots;
     bn_token *eog;              /* the end-of-generation tokens, for ignore_eos */
     int32_t n_eog, n_vocab;
-    float *masked;              /* logits with those tokens ruled out */
+    int32_t n_draft;            /* drafts per sequence and pass (0: none) */
+    float *masked;              /* 1 + n_draft rows of logits with those tokens ruled out */
+    const float **rows;         /* 1 + n_draft: one sequence's logits rows of a pass */
+    bn_token *out;              /* 1 + n_draft: the tokens a sequence gets from a pass */
     pthread_t thread;
     int started;
 
@@ -197,6 +203,7 @@ static void slot_release(srv_sched *s, slot *sl, const char *finish, int status,
     srv_metrics_finished(s->metrics, sl->n_fed, j->n_cached, j->n_generated, cancelled);
     bn_sampler_free(&sl->sampler);
     bn_text_stream_free(&sl->stream);
+    bn_spec_free(&sl->spec);
     sl->job = NULL;
     sl->generating = 0;
     sl->last_used = bn_tool_now();
@@ -215,6 +222,23 @@ static int32_t common_prefix(const bn_token *a, int32_t na, const bn_token *b, i
     while (i < n && a[i] == b[i])
         i++;
     return i;
+}
+
+/*
+ * The cost of one drafted token in a pass shared by the n_slots sequences,
+ * relative to the sequence's own share of that pass, which is what the
+ * decoder's draft length weighs against the tokens it may save. With r the
+ * cost of one more token relative to a one-token pass (the library's
+ * draft_cost), a pass of B tokens costs 1 + (B - 1) r, of which each of B
+ * sequences owns (1 + (B - 1) r) / B, while a draft adds r for all of them.
+ * Taken at B = n_slots (not at the sequences busy right now), so that a
+ * request's drafts, and with them its seeded draws, never depend on the
+ * other requests; at 1 sequence it is r.
+ */
+static float draft_cost(const srv_sched *s, float r)
+{
+    const double b = s->n_slots;
+    return (float)(b * r / (1.0 + (b - 1.0) * r));
 }
 
 /* Puts a job into a free slot, starting from the longest cached common prefix. */
@@ -254,6 +278,15 @@ static void slot_assign(srv_sched *s, srv_job *j)
     int rc = bn_sampler_new(&sl->sampler, s->model, &j->sampling);
     if (!rc)
         rc = bn_text_stream_new(&sl->stream, s->model, (const char *const *)j->stop, j->n_stop);
+    if (!rc && s->n_draft) {
+        /* a decoder of its own per job: the draft lengths adapt to this
+         * answer only, so that it does not depend on what ran before */
+        bn_spec_params sp;
+        bn_spec_params_default(&sp);
+        sp.n_draft_max = s->n_draft;
+        sp.draft_cost = draft_cost(s, sp.draft_cost);
+        rc = bn_spec_new(&sl->spec, &sp);
+    }
     if (rc) {
         snprintf(msg, sizeof msg, "cannot start the generation: %s", bn_strerror(rc));
         slot_release(s, sl, NULL, rc == BN_E_NOMEM ? 500 : 400, msg);
@@ -338,7 +371,28 @@ static void reap(srv_sched *s, double now)
     }
 }
 
-/* One pass: every generating slot's next token, then prompt pieces up to n_batch. */
+/* The next slot whose prompt goes into the pass: the one with the fewest
+ * prompt tokens left (then the earliest), so that short prompts get their
+ * first token after one pass instead of waiting behind a long one; -1 when
+ * none waits. A long prompt still gets what room the short ones leave. */
+static int32_t next_prompt(const srv_sched *s)
+{
+    int32_t best = -1;
+    for (int32_t i = 0; i < s->n_slots; i++) {
+        const slot *sl = &s->slots[i];
+        if (!sl->job || sl->generating || sl->n_in_batch)
+            continue;
+        const slot *b = best >= 0 ? &s->slots[best] : NULL;
+        int32_t left = sl->job->n_prompt - sl->n_fed;
+        if (!b || left < b->job->n_prompt - b->n_fed
+            || (left == b->job->n_prompt - b->n_fed && sl->job->t_arrival < b->job->t_arrival))
+            best = i;
+    }
+    return best;
+}
+
+/* One pass: every generating slot's next token and its drafts, then prompt
+ * pieces, shortest remainder first, up to n_batch. */
 static int build_batch(srv_sched *s)
 {
     srv_engine_clear(s->eng);
@@ -347,15 +401,24 @@ static int build_batch(srv_sched *s)
         slot *sl = &s->slots[i];
         sl->batch_index = -1;
         sl->n_in_batch = 0;
-        if (sl->job && sl->generating && srv_engine_add(s->eng, sl->next, i, 1) == BN_OK) {
-            sl->batch_index = n++;
-            sl->n_in_batch = 1;
+        sl->n_draft = 0;
+        if (!sl->job || !sl->generating || srv_engine_add(s->eng, sl->next, i, 1) != BN_OK)
+            continue;
+        sl->batch_index = n++;
+        sl->n_in_batch = 1;
+        size_t nd = 0;
+        /* the engine keeps room for n_draft per sequence: a sequence's drafts
+         * never depend on the others (nor do its answers, seeded or not) */
+        if (sl->spec && bn_spec_draft(sl->spec, srv_engine_ctx(s->eng), i, sl->draft, (size_t)s->n_draft, &nd))
+            nd = 0;
+        for (size_t k = 0; k < nd && srv_engine_add(s->eng, sl->draft[k], i, 1) == BN_OK; k++) {
+            sl->n_draft++;
+            sl->n_in_batch++;
+            n++;
         }
     }
-    for (int32_t i = 0; i < s->n_slots && n < s->n_batch; i++) {
+    for (int32_t i; n < s->n_batch && (i = next_prompt(s)) >= 0;) {
         slot *sl = &s->slots[i];
-        if (!sl->job || sl->generating)
-            continue;
         srv_job *j = sl->job;
         int32_t k = j->n_prompt - sl->n_fed;
         if (k > s->n_batch - n)
@@ -372,7 +435,55 @@ static int build_batch(srv_sched *s)
     return n;
 }
 
-/* After a pass: the cache bookkeeping, then a token for every slot that has logits. */
+/* The tokens a slot gets from this pass, into s->out: one sampled from its
+ * logits, or, with a speculative decoder, the accepted drafts and one more
+ * (bn_spec_accept, which also cuts the rejected drafts from the cache).
+ * Brings the slot's record of its cache up to date. 0 when it failed. */
+static int32_t slot_tokens(srv_sched *s, slot *sl, int32_t seq)
+{
+    srv_job *j = sl->job;
+    for (int32_t r = 0; r <= sl->n_draft; r++) {
+        const float *l = srv_engine_logits(s->eng, sl->batch_index + r);
+        if (l && j->ignore_eos) {
+            float *m = s->masked + (size_t)r * (size_t)s->n_vocab;
+            memcpy(m, l, (size_t)s->n_vocab * sizeof *l);
+            for (int32_t k = 0; k < s->n_eog; k++)
+                m[s->eog[k]] = -1e30f;
+            l = m;
+        }
+        if (!l)
+            return 0;
+        s->rows[r] = l;
+    }
+    if (!sl->spec) {
+        if (bn_sampler_sample(sl->sampler, s->rows[0], &s->out[0]) != BN_OK)
+            return 0;
+        if (sl->generating)
+            sl->cache[sl->n_cache++] = sl->next;
+        return 1;
+    }
+    /* the prompt's pass: the decoder starts from the sequence's tokens */
+    if (!sl->generating && bn_spec_begin(sl->spec, sl->cache, (size_t)sl->n_cache) != BN_OK)
+        return 0;
+    bn_spec_stats before, after;
+    bn_spec_get_stats(sl->spec, &before);
+    size_t n = 0;
+    if (bn_spec_accept(sl->spec, srv_engine_ctx(s->eng), seq, sl->sampler, s->rows, sl->draft,
+                       (size_t)sl->n_draft, s->out, (size_t)s->n_draft + 1, &n) != BN_OK || !n)
+        return 0;
+    bn_spec_get_stats(sl->spec, &after);
+    srv_metrics_drafts(s->metrics, sl->n_draft, (int)(after.n_accepted - before.n_accepted));
+    /* the cache now holds `next` and the accepted drafts: all but the last token */
+    if (sl->generating) {
+        sl->cache[sl->n_cache++] = sl->next;
+        for (size_t k = 0; k + 1 < n; k++)
+            sl->cache[sl->n_cache++] = s->out[k];
+    }
+    return (int32_t)n;
+}
+
+/* After a pass: the cache bookkeeping, then the tokens of every slot that
+ * has logits, as text to its job, until one ends it. */
 static int after_pass(srv_sched *s, double now)
 {
     int generated = 0;
@@ -383,9 +494,7 @@ static int after_pass(srv_sched *s, double now)
             continue;
         if (!sl->n_in_batch)
             continue;
-        if (sl->generating) {
-            sl->cache[sl->n_cache++] = sl->next;
-        } else {
+        if (!sl->generating) {
             int32_t fed = sl->n_in_batch;
             memcpy(sl->cache + sl->n_cache, j->prompt + sl->n_fed, (size_t)fed * sizeof *sl->cache);
             sl->n_cache += fed;
@@ -393,47 +502,44 @@ static int after_pass(srv_sched *s, double now)
             if (sl->n_fed < j->n_prompt)
                 continue;
         }
-        const float *logits = srv_engine_logits(s->eng, i);
-        if (logits && j->ignore_eos) {
-            memcpy(s->masked, logits, (size_t)s->n_vocab * sizeof *logits);
-            for (int32_t k = 0; k < s->n_eog; k++)
-                s->masked[s->eog[k]] = -1e30f;
-            logits = s->masked;
-        }
-        bn_token t;
-        if (!logits || bn_sampler_sample(sl->sampler, logits, &t) != BN_OK) {
+        const int32_t n = slot_tokens(s, sl, i);
+        if (!n) {
             slot_release(s, sl, NULL, 500, "no logits for the sequence (a bug in bitnet-server)");
             continue;
         }
-        generated++;
-        srv_metrics_generated(s->metrics, 1);
-        pthread_mutex_lock(&j->mu);
-        if (++j->n_generated == 1) {
-            srv_metrics_ttft(s->metrics, now - j->t_arrival);
-            pthread_cond_broadcast(&j->cv);   /* a stream's first event */
+        int ended = 0;
+        for (int32_t k = 0; k < n && !ended; k++) {
+            generated++;
+            srv_metrics_generated(s->metrics, 1);
+            pthread_mutex_lock(&j->mu);
+            if (++j->n_generated == 1) {
+                srv_metrics_ttft(s->metrics, now - j->t_arrival);
+                pthread_cond_broadcast(&j->cv);   /* a stream's first event */
+            }
+            pthread_mutex_unlock(&j->mu);
+            const char *text;
+            size_t len;
+            int stopped = 0;
+            if (bn_text_stream_push(sl->stream, s->out[k], &text, &len, &stopped) != BN_OK
+                || job_append(j, text, len)) {
+                slot_release(s, sl, NULL, 500, "cannot turn the tokens into text");
+                ended = 1;
+            } else if (stopped) {
+                slot_release(s, sl, "stop", 0, NULL);
+                ended = 1;
+            } else if ((j->max_tokens > 0 && j->n_generated >= j->max_tokens)
+                       /* no room for the last token: only the last can meet this */
+                       || (k + 1 == n && sl->n_cache + 1 > s->n_ctx)) {
+                if (bn_text_stream_flush(sl->stream, &text, &len) == BN_OK)
+                    job_append(j, text, len);
+                slot_release(s, sl, "length", 0, NULL);
+                ended = 1;
+            }
         }
-        pthread_mutex_unlock(&j->mu);
-        const char *text;
-        size_t len;
-        int stopped = 0;
-        if (bn_text_stream_push(sl->stream, t, &text, &len, &stopped) != BN_OK
-            || job_append(j, text, len)) {
-            slot_release(s, sl, NULL, 500, "cannot turn the tokens into text");
+        if (ended)
             continue;
-        }
-        if (stopped) {
-            slot_release(s, sl, "stop", 0, NULL);
-            continue;
-        }
-        int full = sl->n_cache + 1 > s->n_ctx;
-        if ((j->max_tokens > 0 && j->n_generated >= j->max_tokens) || full) {
-            if (bn_text_stream_flush(sl->stream, &text, &len) == BN_OK)
-                job_append(j, text, len);
-            slot_release(s, sl, "length", 0, NULL);
-            continue;
-        }
         sl->generating = 1;
-        sl->next = t;
+        sl->next = s->out[n - 1];
     }
     return generated;
 }
@@ -514,7 +620,8 @@ int srv_sched_new(srv_sched **out, bn_model *m, const srv_sched_params *p, srv_m
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     srv_engine_params ep = { .n_seq = p->n_parallel, .n_ctx = p->n_ctx, .n_batch = p->n_batch,
-                             .n_threads = p->n_threads, .abort_fn = abort_cb, .abort_user = s };
+                             .n_threads = p->n_threads, .n_draft = p->n_draft, .abort_fn = abort_cb,
+                             .abort_user = s };
     if (!ep.n_ctx) {
         int32_t train = bn_model_n_ctx_train(m);
         ep.n_ctx = train > 0 && train < 4096 ? train : 4096;
@@ -528,6 +635,10 @@ int srv_sched_new(srv_sched **out, bn_model *m, const srv_sched_params *p, srv_m
     s->n_slots = srv_engine_n_seq(s->eng);
     s->n_ctx = srv_engine_n_ctx(s->eng);
     s->n_batch = srv_engine_n_batch(s->eng);
+    /* a context shorter than the passes drafting needs keeps fewer drafts */
+    s->n_draft = p->n_draft;
+    if (s->n_draft > s->n_batch / s->n_slots - 1)
+        s->n_draft = s->n_batch / s->n_slots - 1 > 0 ? s->n_batch / s->n_slots - 1 : 0;
     s->slots = calloc((size_t)s->n_slots, sizeof *s->slots);
     for (int32_t i = 0; s->slots && i < s->n_slots; i++)
         if (!(s->slots[i].cache = malloc((size_t)s->n_ctx * sizeof(bn_token)))) {
@@ -535,12 +646,17 @@ int srv_sched_new(srv_sched **out, bn_model *m, const srv_sched_params *p, srv_m
             break;
         }
     s->n_vocab = bn_model_n_vocab(m);
-    s->masked = malloc((size_t)s->n_vocab * sizeof *s->masked);
+    s->masked = malloc((size_t)(1 + s->n_draft) * (size_t)s->n_vocab * sizeof *s->masked);
+    s->rows = malloc((size_t)(1 + s->n_draft) * sizeof *s->rows);
+    s->out = malloc((size_t)(1 + s->n_draft) * sizeof *s->out);
+    for (int32_t i = 0; s->slots && s->n_draft && i < s->n_slots; i++)
+        if (!(s->slots[i].draft = malloc((size_t)s->n_draft * sizeof(bn_token))))
+            rc = BN_E_NOMEM;
     s->eog = malloc((size_t)s->n_vocab * sizeof *s->eog);
     for (bn_token t = 0; s->eog && t < s->n_vocab; t++)
         if (bn_model_token_is_eog(m, t))
             s->eog[s->n_eog++] = t;
-    if (!s->slots || rc || !s->masked || !s->eog) {
+    if (!s->slots || rc || !s->masked || !s->eog || !s->rows || !s->out) {
         snprintf(err, err_size, "out of memory");
         srv_sched_free(&s);
         return BN_E_NOMEM;
@@ -599,8 +715,12 @@ void srv_sched_free(srv_sched **sp)
         free(s->slots[i].cache);
         bn_sampler_free(&s->slots[i].sampler);
         bn_text_stream_free(&s->slots[i].stream);
+        bn_spec_free(&s->slots[i].spec);
+        free(s->slots[i].draft);
     }
     free(s->slots);
+    free(s->rows);
+    free(s->out);
     free(s->eog);
     free(s->masked);
     srv_engine_free(&s->eng);

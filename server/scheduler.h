@@ -3,8 +3,10 @@
  * Requests (jobs) wait in a bounded queue, take a free sequence between two
  * forward passes, and leave it when they finish or their client goes away.
  * Each pass (bn_decode_batch) carries one token of every generating sequence
- * plus pieces of waiting prompts, at most n_batch tokens in all, so a long
- * prompt delays the others by one piece at a time (continuous batching). A
+ * (with its drafts, when drafting: bn_spec_draft/bn_spec_accept) plus pieces
+ * of waiting prompts, shortest remainder first, at most n_batch tokens in
+ * all, so a long prompt delays the others by one piece at a time
+ * (continuous batching). A
  * new prompt starts from the longest common prefix cached in any sequence
  * (bn_ctx_seq_copy), so a shared system prompt is computed once.
  */
@@ -62,6 +64,7 @@ typedef struct srv_sched srv_sched;
 
 typedef struct srv_sched_params {
     int32_t n_parallel, n_ctx, n_batch, n_threads, queue_max;
+    int32_t n_draft;            /* most drafted tokens per sequence and pass; 0 = no drafting */
 } srv_sched_params;
 
 /* Creates the context and starts the thread. 0, or a bn_status with *err filled. */

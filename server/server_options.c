@@ -13,7 +13,7 @@
 
 enum {
     OPT_HOST = 256, OPT_PORT, OPT_QUEUE, OPT_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_DRAIN_TIMEOUT,
-    OPT_MAX_BODY, OPT_API_KEY, OPT_API_KEY_FILE, OPT_ALIAS, OPT_TEMPLATE, OPT_VERSION,
+    OPT_MAX_BODY, OPT_API_KEY, OPT_API_KEY_FILE, OPT_ALIAS, OPT_TEMPLATE, OPT_VERSION, OPT_DRAFT,
 };
 
 static const struct option long_opts[] = {
@@ -23,6 +23,7 @@ static const struct option long_opts[] = {
     { "parallel", required_argument, NULL, 'P' },
     { "ctx-size", required_argument, NULL, 'c' },
     { "batch-size", required_argument, NULL, 'b' },
+    { "draft", required_argument, NULL, OPT_DRAFT },
     { "threads", required_argument, NULL, 't' },
     { "queue", required_argument, NULL, OPT_QUEUE },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -78,6 +79,9 @@ static void help(void)
            "                            model's training context (default 0)\n"
            "  -b, --batch-size N        tokens per forward pass; a long prompt is fed in\n"
            "                            pieces of at most this (default 512)\n"
+           "      --draft N             speculative decoding: up to N tokens per sequence\n"
+           "                            drafted from its own text and checked in the same\n"
+           "                            pass, same output (0-64; default 0: off)\n"
            "\n"
            "  -v, --verbose             log one line per request to standard error\n"
            "  -h, --help                show this help and exit\n"
@@ -139,6 +143,7 @@ static int parse(srv_options *o, int argc, char **argv)
         case 'P': rc = int_arg(opt, optarg, 1, 256, &o->n_parallel); break;
         case 'c': rc = int_arg(opt, optarg, 0, 1 << 24, &o->n_ctx); break;
         case 'b': rc = int_arg(opt, optarg, 1, 1 << 16, &o->n_batch); break;
+        case OPT_DRAFT: rc = int_arg("--draft", optarg, 0, 64, &o->n_draft); break;
         case 't': rc = int_arg(opt, optarg, 0, 512, &o->n_threads); break;
         case OPT_QUEUE: rc = int_arg("--queue", optarg, 0, 1 << 16, &o->queue); break;
         case OPT_TIMEOUT: rc = int_arg("--timeout", optarg, 0, 86400 * 7, &o->timeout); break;

@@ -16,6 +16,7 @@ typedef struct srv_options {
     int n_parallel;             /* -np: sequences decoded together (default 4) */
     int n_ctx;                  /* -c: tokens per sequence; 0 = min(4096, training) */
     int n_batch;                /* -b: tokens per forward pass (default 512) */
+    int n_draft;                /* --draft: most drafted tokens per sequence and pass; 0 = off */
     int n_threads;              /* -t; 0 = all CPUs */
     int queue;                  /* --queue: requests waiting for a sequence (default 64) */
     int timeout;                /* --timeout: seconds one request may take; 0 = none */

@@ -3,7 +3,8 @@
 # Idempotent; uses sudo when not run as root. Pass --cross to add the arm64
 # cross toolchain, qemu and the arm64 cmocka (cross/aarch64-linux-gnu.ini),
 # --windows for mingw-w64, Wine and a mingw cmocka built from Debian's source
-# (cross/x86_64-w64-mingw32.ini), --all for everything CI uses.
+# (cross/x86_64-w64-mingw32.ini), --train for tools/train (PyTorch, the KJV),
+# --all for everything CI uses.
 set -eu
 
 # arm64 libraries come from Debian's arm64 archive (multiarch): dpkg must
@@ -20,6 +21,12 @@ windows=0
 # (bindings/python/, doc/api/); without them those tests are skipped
 python_docs_pkgs="python3-pytest python3-mypy python3-cffi python3-numpy python3-venv python3-setuptools doxygen"
 
+# bitnet_train.py (tools/train/): PyTorch for the CPU, which the tests
+# finetune-smoke and mixed-precision need (about 1.5 minutes in build/ and
+# build-asan/ together; skipped without it); the KJV corpus and a threaded
+# BLAS only for training and doc/training.md's measurements (--train)
+train_pkgs="python3-torch"
+
 # scdoc: man pages (doc/man/); the build needs neither python3 nor unicode-data
 # (unicode-data only lets the test unicode-table check the committed table).
 pkgs="meson ninja-build gcc pkg-config libcmocka-dev unicode-data scdoc"
@@ -31,7 +38,8 @@ pkgs="$pkgs libmicrohttpd-dev curl"
 for arg in "$@"; do
     case "$arg" in
     # nginx-light: the two-replica test of bitnet-server (test/server/test_nginx.py)
-    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools nginx-light $cross_pkgs $python_docs_pkgs $win_pkgs"; arm64=1; windows=1 ;;
+    --all|--ci) pkgs="$pkgs g++ clang llvm libclang-rt-14-dev abigail-tools nginx-light $cross_pkgs $python_docs_pkgs $win_pkgs $train_pkgs"; arm64=1; windows=1 ;;
+    --train) pkgs="$pkgs $train_pkgs bible-kjv libopenblas0-openmp" ;;
     --windows) pkgs="$pkgs $win_pkgs"; windows=1 ;;
     --cross) pkgs="$pkgs $cross_pkgs"; arm64=1 ;;
     *) echo "setup-debian.sh: unknown option $arg" >&2; exit 2 ;;

@@ -540,9 +540,12 @@ BN_API int bn_decode_batch(bn_ctx *c, const bn_batch *b);
  * Logits of token i of the last successful bn_decode_batch() or bn_decode()
  * call (0 = its first token, negative counts from the end): n_vocab floats,
  * or NULL when that token did not ask for logits or i is out of range.
- * Valid until the next call on this context that decodes or changes a
- * sequence (truncate, clear, copy, keep, state load); such a change makes
- * this return NULL.
+ * Valid until the next call on this context that decodes, or that changes
+ * the token's sequence (truncate, clear, copy into it), keeps another
+ * sequence (bn_ctx_seq_keep) or loads a state; such a change makes this
+ * return NULL for the tokens concerned; the other sequences' tokens keep
+ * theirs (so that the sequences of one pass can be settled one after the
+ * other, e.g. by bn_spec_accept()).
  */
 BN_API const float *bn_ctx_batch_logits(const bn_ctx *c, int32_t i);
 
@@ -925,6 +928,92 @@ BN_API int bn_spec_step(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, bn_
                         size_t *n_out);
 /** Copies the counters into *out. s and out must not be NULL. */
 BN_API void bn_spec_get_stats(const bn_spec *s, bn_spec_stats *out);
+
+/*
+ * The split form of bn_spec_step() (since API 0.2), for a caller that decodes
+ * many sequences in one bn_decode_batch(), such as a server: each sequence's
+ * drafts ride in the shared batch.
+ *
+ *     bn_spec_begin(spec, prompt, n_prompt);
+ *     ... a pass decodes the prompt, its last token asking for logits ...
+ *     rows[0] = bn_ctx_batch_logits(ctx, i_last);
+ *     bn_spec_accept(spec, ctx, seq, smp, rows, NULL, 0, out, n_max, &n);   // the first token
+ *     for (;;) {                              // out[n - 1] is the pending token
+ *         bn_spec_draft(spec, ctx, seq, draft, k_max, &k);
+ *         ... add out[n - 1], then draft[0, k), all asking for logits, to the
+ *             batch (with other sequences' tokens); bn_decode_batch() ...
+ *         rows[j] = bn_ctx_batch_logits(ctx, i_pending + j), j = 0..k;
+ *         bn_spec_accept(spec, ctx, seq, smp, rows, draft, k, out, n_max, &n);
+ *     }
+ *
+ * bn_spec_step() is bn_spec_draft(), a pass of its own and bn_spec_accept():
+ * the same drafts, the same rule, the same tokens. Changing one sequence
+ * (bn_spec_accept() truncates it) leaves the other sequences' logits of the
+ * pass valid (bn_ctx_batch_logits()), so the sequences of one pass can be
+ * accepted one after the other. Thread safety: a bn_spec is used by one
+ * thread at a time, and its calls take the context as any bn_ctx call does
+ * (one thread at a time); every array belongs to the caller and is only
+ * used during the call.
+ */
+/**
+ * The drafts for the sequence's next pass: up to n_max tokens to follow the
+ * pending token (the last one bn_spec_accept() returned), as many as the
+ * acceptance seen so far makes worth checking (bn_spec_step()'s adaptation:
+ * when none pays, one every 16 calls, to measure again), and no more than
+ * the sequence's room in the context, n_batch - 1 and n_outputs_max - 1
+ * allow. None before the first token is returned.
+ * The caller's next pass must feed the pending token and then a prefix of
+ * these drafts (possibly none) to the sequence, every one asking for logits.
+ * @param s        the speculative decoder, started by bn_spec_begin().
+ * @param c        the context holding the sequence (only read).
+ * @param seq      the sequence.
+ * @param draft    receives the drafts; room for n_max tokens (NULL if 0).
+ * @param n_max    most drafts wanted, on top of the decoder's n_draft_max.
+ * @param n_draft  receives the number of drafts written.
+ * @return BN_OK; BN_E_INVALID_ARG (NULL, the pending token ended the
+ *         generation); BN_E_RANGE (seq); BN_E_CTX_FULL (no room for the
+ *         pending token).
+ */
+BN_API int bn_spec_draft(bn_spec *s, const bn_ctx *c, int32_t seq, bn_token *draft, size_t n_max,
+                         size_t *n_draft);
+/**
+ * After the pass: applies the acceptance rule of bn_spec_step() to the drafts
+ * with the sampler, removes the rejected drafts from the sequence's cache
+ * (bn_ctx_seq_truncate()), and writes the tokens that follow (the accepted
+ * drafts, then one picked or drawn from the logits: 1 to n_draft + 1, none
+ * after an end-of-generation token) to out[0, *n_out). The last of them is
+ * the new pending token: returned, not in the cache.
+ * @param s        the speculative decoder, started by bn_spec_begin().
+ * @param c        the context holding the sequence, whose last pass fed the
+ *                 pending token and draft[0, n_draft) to the end of the
+ *                 sequence (for the first call after bn_spec_begin(): no
+ *                 token, the prompt's pass left the logits).
+ * @param seq      the sequence.
+ * @param smp      the sampler that picks every token.
+ * @param logits   n_draft + 1 pointers, each to bn_model_n_vocab() floats,
+ *                 read only: logits[0] after the pending token (first call:
+ *                 after the prompt's last token), logits[j] after draft j - 1.
+ *                 Usually bn_ctx_batch_logits() of those tokens; a caller may
+ *                 pass changed copies (tokens it rules out set to -INFINITY).
+ * @param draft    the drafts the pass fed after the pending token (NULL if
+ *                 n_draft is 0); usually bn_spec_draft()'s, but any tokens
+ *                 keep the output exact.
+ * @param n_draft  their number; 0 on the first call.
+ * @param out      receives the tokens.
+ * @param n_max    room in out: at least n_draft + 1.
+ * @param n_out    receives the number of tokens written.
+ * @return BN_OK; BN_E_INVALID_ARG (NULL, n_max too small, drafts on the first
+ *         call or more than the sequence holds, a NULL row or one whose
+ *         logits are all -inf or NaN); BN_E_RANGE (seq, a draft outside the
+ *         vocabulary); BN_E_NOMEM. A bad argument changes nothing. After an
+ *         error in judging (bad logits, BN_E_NOMEM) the decoder is as before
+ *         the pass and the sequence's cache is cut back to before it (the
+ *         pending token is out of the cache again), so the pass can be
+ *         repeated; the sampler's penalty window may keep tokens judged
+ *         before the error (as after bn_spec_step()'s errors).
+ */
+BN_API int bn_spec_accept(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, const float *const *logits,
+                          const bn_token *draft, size_t n_draft, bn_token *out, size_t n_max, size_t *n_out);
 
 /* ------------------------------------------------------------------------ */
 /* Streaming text out                                                        */

@@ -111,7 +111,7 @@ static int plan_buffers(bn_ctx *c)
     sizes[BN_BUF_COUNT + 9] = ns * 4;                       /* seq_scratch */
     sizes[BN_BUF_COUNT + 10] = nb * 4 * 2;                  /* run_seq, run_pos */
     sizes[BN_BUF_COUNT + 11] = (size_t)c->n_rows * 4;       /* run_out */
-    sizes[BN_BUF_COUNT + 12] = nb * 4;                      /* batch_row */
+    sizes[BN_BUF_COUNT + 12] = nb * 4 * 2;                  /* batch_row, batch_seq */
     for (int i = 0; i < BN_BUF_COUNT + N_EXTRA; i++) {
         off[i] = total;
         size_t padded = (sizes[i] + 63) & ~(size_t)63;
@@ -141,6 +141,7 @@ static int plan_buffers(bn_ctx *c)
     c->run_pos = c->run_seq + nb;
     c->run_out = (int32_t *)(a + off[BN_BUF_COUNT + 11]);
     c->batch_row = (int32_t *)(a + off[BN_BUF_COUNT + 12]);
+    c->batch_seq = c->batch_row + nb;
     for (size_t i = 0; i < ns; i++)
         c->seq_row[i] = -1;
     return BN_OK;

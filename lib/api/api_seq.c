@@ -145,8 +145,10 @@ int bn_ctx_run_batch(bn_ctx *c, const bn_token *tokens, const int32_t *seq, cons
         return bn_fail(BN_E_CANCELLED, "%s: cancelled by the abort callback", fn);
     /* commit: lengths, then which logits row belongs to which token */
     memcpy(c->seq_len, next, (size_t)c->n_seq_max * sizeof *next);
-    for (int32_t t = 0; t < n; t++)
+    for (int32_t t = 0; t < n; t++) {
         c->batch_row[t] = -1;
+        c->batch_seq[t] = c->run_seq[t];
+    }
     for (int32_t i = 0; i < c->run_n_out; i++)
         c->batch_row[c->run_out[i]] = i;
     c->last_batch = n;
@@ -212,12 +214,15 @@ static int check_seq(const bn_ctx *c, int32_t seq, const char *fn)
     return BN_OK;
 }
 
-/* A sequence changed: its logits, and the per-token logits of the last
- * batch, are no longer valid. */
+/* A sequence changed: its logits, and the per-token logits of its tokens
+ * in the last batch, are no longer valid (the rows stay in place, so the
+ * other sequences' are). */
 static void changed(bn_ctx *c, int32_t seq)
 {
     c->seq_row[seq] = -1;
-    c->last_batch = 0;
+    for (int32_t t = 0; t < c->last_batch; t++)
+        if (c->batch_seq[t] == seq)
+            c->batch_row[t] = -1;
 }
 
 int bn_ctx_seq_clear(bn_ctx *c, int32_t seq)

@@ -104,6 +104,50 @@ int bn_spec_step(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, bn_token *
     return bn_spec_run_step(s, c, seq, smp, out, n_out);
 }
 
+int bn_spec_draft(bn_spec *s, const bn_ctx *c, int32_t seq, bn_token *draft, size_t n_max, size_t *n_draft)
+{
+    if (!n_draft)
+        return bn_fail(BN_E_INVALID_ARG, "bn_spec_draft: n_draft is NULL");
+    *n_draft = 0;
+    if (!s || !c || (!draft && n_max))
+        return bn_fail(BN_E_INVALID_ARG, "bn_spec_draft: NULL %s", !s ? "decoder" : !c ? "context" : "draft");
+    if (seq < 0 || seq >= c->n_seq_max)
+        return bn_fail(BN_E_RANGE, "bn_spec_draft: sequence %d outside [0, %d)", seq, c->n_seq_max);
+    return bn_spec_plan(s, c, seq, draft, n_max, n_draft);
+}
+
+int bn_spec_accept(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, const float *const *logits,
+                   const bn_token *draft, size_t n_draft, bn_token *out, size_t n_max, size_t *n_out)
+{
+    if (!n_out)
+        return bn_fail(BN_E_INVALID_ARG, "bn_spec_accept: n_out is NULL");
+    *n_out = 0;
+    if (!s || !c || !smp || !logits || !out || (!draft && n_draft))
+        return bn_fail(BN_E_INVALID_ARG, "bn_spec_accept: NULL %s",
+                       !s ? "decoder" : !c ? "context" : !smp ? "sampler" : !logits ? "logits" : !out ? "out"
+                       : "draft");
+    if (n_max < n_draft + 1)
+        return bn_fail(BN_E_INVALID_ARG, "bn_spec_accept: room for %zu tokens, %zu drafts may return %zu", n_max,
+                       n_draft, n_draft + 1);
+    if (seq < 0 || seq >= c->n_seq_max)
+        return bn_fail(BN_E_RANGE, "bn_spec_accept: sequence %d outside [0, %d)", seq, c->n_seq_max);
+    if (smp->n_vocab != c->model->hp.n_vocab)
+        return bn_fail(BN_E_INVALID_ARG, "bn_spec_accept: the sampler is for %d tokens, the model has %d",
+                       smp->n_vocab, c->model->hp.n_vocab);
+    if (!s->has_pending && n_draft)
+        return bn_fail(BN_E_INVALID_ARG, "bn_spec_accept: %zu drafts before the first token was returned", n_draft);
+    if ((size_t)bn_ctx_seq_pos(c, seq) < n_draft + (size_t)s->has_pending)
+        return bn_fail(BN_E_INVALID_ARG, "bn_spec_accept: sequence %d holds %d tokens, fewer than the pass fed",
+                       seq, bn_ctx_seq_pos(c, seq));
+    for (size_t i = 0; i <= n_draft; i++)
+        if (!logits[i])
+            return bn_fail(BN_E_INVALID_ARG, "bn_spec_accept: logits[%zu] is NULL", i);
+    for (size_t i = 0; i < n_draft; i++)
+        if (draft[i] < 0 || draft[i] >= c->model->hp.n_vocab)
+            return bn_fail(BN_E_RANGE, "bn_spec_accept: draft %zu is %d, outside the vocabulary", i, draft[i]);
+    return bn_spec_settle(s, c, seq, smp, logits, draft, n_draft, out, n_out);
+}
+
 void bn_spec_get_stats(const bn_spec *s, bn_spec_stats *out)
 {
     if (s && out)

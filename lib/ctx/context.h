@@ -61,8 +61,8 @@ struct bn_ctx {
     uint8_t run_alt[BN_PICK_COUNT];
 
     /* what the last successful decode left: the LOGITS row of each of its
-     * last_batch tokens, or -1 */
-    int32_t *batch_row;
+     * last_batch tokens, or -1, and each token's sequence */
+    int32_t *batch_row, *batch_seq;
     int32_t last_batch;
 };
 

@@ -17,6 +17,10 @@
  * The first rejection ends the step: its replacement is returned and becomes
  * the next step's pending token, and the cache is cut back to x0..d_{i-1}.
  * When every draft is accepted, a token picked from the last logits ends it.
+ *
+ * A step is three parts: bn_spec_plan (the drafts), a pass that the caller
+ * may share with other sequences (bn_spec_draft/bn_spec_accept) or that
+ * bn_spec_run_step makes alone, and bn_spec_settle (the rule and the cut).
  */
 #include "sampling/speculative.h"
 
@@ -83,7 +87,7 @@ int bn_spec_set_history(bn_spec *s, const bn_token *t, size_t n)
     return BN_OK;
 }
 
-size_t bn_spec_draft(const bn_spec *s, bn_token *draft, size_t k)
+size_t bn_spec_lookup(const bn_spec *s, bn_token *draft, size_t k)
 {
     const bn_token *h = s->hist;
     const size_t n = s->n_hist;
@@ -157,35 +161,17 @@ int bn_spec_judge(bn_sampler *smp, const float *logits, bn_token d, int *keep, b
     return BN_OK;
 }
 
-int bn_spec_run_step(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, bn_token *out, size_t *n_out)
+int bn_spec_plan(bn_spec *s, const bn_ctx *c, int32_t seq, bn_token *draft, size_t n_max, size_t *n_draft)
 {
-    const bn_model *m = bn_ctx_model(c);
-    /* room for this step's tokens */
-    int rc = reserve(s, s->n_hist + (size_t)s->p.n_draft_max + 2);
-    if (rc)
-        return rc;
-    if (!s->has_pending) {
-        /* the first token comes from the logits the caller's decode left */
-        const float *logits = bn_ctx_seq_logits(c, seq);
-        if (!logits)
-            return bn_fail(BN_E_INVALID_ARG, "bn_spec_step: sequence %d has no logits to start from "
-                           "(decode its prompt first)", seq);
-        rc = bn_sampler_pick(smp, logits, &out[0]);
-        if (rc)
-            return rc;
-        bn_sampler_record(smp, out[0]);
-        s->hist[s->n_hist++] = out[0];
-        s->has_pending = 1;
-        s->stats.n_tokens++;
-        *n_out = 1;
-        return BN_OK;
-    }
+    *n_draft = 0;
+    if (!s->has_pending)
+        return BN_OK;   /* the first token comes from the logits the prompt left */
     const bn_token x0 = s->hist[s->n_hist - 1];
     const int32_t room = bn_ctx_n_ctx(c) - bn_ctx_seq_pos(c, seq);
     if (room < 1)
-        return bn_fail(BN_E_CTX_FULL, "bn_spec_step: sequence %d is full (n_ctx %d)", seq, bn_ctx_n_ctx(c));
-    if (bn_model_token_is_eog(m, x0))
-        return bn_fail(BN_E_INVALID_ARG, "bn_spec_step: the last token returned ended the generation");
+        return bn_fail(BN_E_CTX_FULL, "speculative decoding: sequence %d is full (n_ctx %d)", seq, bn_ctx_n_ctx(c));
+    if (bn_model_token_is_eog(bn_ctx_model(c), x0))
+        return bn_fail(BN_E_INVALID_ARG, "speculative decoding: the last token returned ended the generation");
     int32_t k = bn_spec_draft_len(s);
     if (k == 0 && ++s->idle_steps >= PROBE_EVERY)
         k = 1;
@@ -195,26 +181,34 @@ int bn_spec_run_step(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, bn_tok
         k = bn_ctx_n_batch(c) - 1;
     if (k > c->n_outputs - 1)         /* every token of the pass asks for logits */
         k = c->n_outputs - 1;
-    bn_token draft[64];
-    const size_t n_draft = k > 0 ? bn_spec_draft(s, draft, (size_t)k) : 0;
-    if (n_draft)
+    if (k > 0 && (size_t)k > n_max)
+        k = (int32_t)n_max;
+    const size_t n = k > 0 ? bn_spec_lookup(s, draft, (size_t)k) : 0;
+    if (n)
         s->idle_steps = 0;
+    *n_draft = n;
+    return BN_OK;
+}
 
-    bn_batch_clear(s->batch);
-    bn_batch_add(s->batch, x0, seq, BN_POS_NEXT, 1);
-    for (size_t i = 0; i < n_draft; i++)
-        bn_batch_add(s->batch, draft[i], seq, BN_POS_NEXT, 1);
-    const int32_t pos0 = bn_ctx_seq_pos(c, seq);
-    rc = bn_decode_batch(c, s->batch);
-    if (rc)
+int bn_spec_settle(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, const float *const *rows,
+                   const bn_token *draft, size_t n_draft, bn_token *out, size_t *n_out)
+{
+    const bn_model *m = bn_ctx_model(c);
+    const int fed_pending = s->has_pending;
+    /* the pass left the pending token (if any) and the drafts at the end of the cache */
+    const int32_t pos0 = bn_ctx_seq_pos(c, seq) - (int32_t)n_draft - fed_pending;
+    int rc = reserve(s, s->n_hist + n_draft + 1);
+    if (rc) {
+        bn_ctx_seq_truncate(c, seq, pos0);
         return rc;
+    }
     /* judge the drafts in order; the first rejection's replacement, or a
      * token picked after the last accepted draft, ends the step */
     size_t n = 0, agreed = 0, accepted = 0;    /* accepted: agreed and kept in the cache */
     int ended = 0;
     for (size_t i = 0; i < n_draft && !ended && !rc; i++) {
         int keep;
-        rc = bn_spec_judge(smp, bn_ctx_batch_logits(c, (int32_t)i), draft[i], &keep, &out[n]);
+        rc = bn_spec_judge(smp, rows[i], draft[i], &keep, &out[n]);
         if (rc)
             break;
         agreed += keep;
@@ -223,30 +217,59 @@ int bn_spec_run_step(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, bn_tok
         n++;
     }
     if (!rc && !ended) {
-        rc = bn_sampler_pick(smp, bn_ctx_batch_logits(c, (int32_t)n_draft), &out[n]);
+        rc = bn_sampler_pick(smp, rows[n_draft], &out[n]);
         if (!rc)
             bn_sampler_record(smp, out[n++]);
     }
     if (rc) {
-        bn_ctx_seq_truncate(c, seq, pos0);      /* the sequence as before the call */
+        bn_ctx_seq_truncate(c, seq, pos0);      /* the sequence as before the pass */
         return rc;
     }
-    /* the cache keeps x0 and the drafts returned before the last token */
-    const int32_t keep_pos = pos0 + 1 + (int32_t)accepted;
+    /* the cache keeps the pending token and the drafts returned before the last token */
+    const int32_t keep_pos = pos0 + fed_pending + (int32_t)accepted;
     if (keep_pos < bn_ctx_seq_pos(c, seq))
         bn_ctx_seq_truncate(c, seq, keep_pos);
     for (size_t i = 0; i < n; i++)
         s->hist[s->n_hist++] = out[i];
+    s->has_pending = 1;
     if (n_draft) {
         /* running acceptance per drafted token, weighted by tokens seen */
         const double judged = (double)(n < n_draft ? n : n_draft);
         const double rate = (double)agreed / judged, w = judged / (judged + 16.0);
         s->accept_rate = (1.0 - w) * s->accept_rate + w * rate;
     }
-    s->stats.n_steps++;
+    s->stats.n_steps += fed_pending;    /* the first token needs no pass of its own */
     s->stats.n_drafted += (int64_t)n_draft;
     s->stats.n_accepted += (int64_t)agreed;
     s->stats.n_tokens += (int64_t)n;
     *n_out = n;
     return BN_OK;
+}
+
+int bn_spec_run_step(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, bn_token *out, size_t *n_out)
+{
+    const float *rows[65];
+    if (!s->has_pending) {
+        /* the first token comes from the logits the caller's decode left */
+        rows[0] = bn_ctx_seq_logits(c, seq);
+        if (!rows[0])
+            return bn_fail(BN_E_INVALID_ARG, "bn_spec_step: sequence %d has no logits to start from "
+                           "(decode its prompt first)", seq);
+        return bn_spec_settle(s, c, seq, smp, rows, NULL, 0, out, n_out);
+    }
+    bn_token draft[64];
+    size_t n_draft;
+    int rc = bn_spec_plan(s, c, seq, draft, 64, &n_draft);
+    if (rc)
+        return rc;
+    bn_batch_clear(s->batch);
+    bn_batch_add(s->batch, s->hist[s->n_hist - 1], seq, BN_POS_NEXT, 1);
+    for (size_t i = 0; i < n_draft; i++)
+        bn_batch_add(s->batch, draft[i], seq, BN_POS_NEXT, 1);
+    rc = bn_decode_batch(c, s->batch);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i <= n_draft; i++)
+        rows[i] = bn_ctx_batch_logits(c, (int32_t)i);
+    return bn_spec_settle(s, c, seq, smp, rows, draft, n_draft, out, n_out);
 }

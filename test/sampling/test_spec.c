@@ -2,7 +2,8 @@
  * on the bundled model (with drafts accepted on repeating text); the
  * acceptance rule reproduces the sampler's filtered distribution (a
  * statistical check of bn_spec_judge against bn_sampler_probs); errors,
- * cancellation and the counters. */
+ * cancellation and the counters; the split form (bn_spec_draft,
+ * bn_spec_accept) in a batch shared by two sequences equals the step. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -343,6 +344,191 @@ static void test_draft_longer_than_outputs(void **state)
     bn_ctx_free(&c);
 }
 
+/* The split form (bn_spec_draft, a shared pass, bn_spec_accept) for two
+ * sequences decoded in one batch returns exactly what bn_spec_step returns
+ * for each alone: the same tokens with greedy and with seeded random
+ * sampling (the same drafts, the same rule, the same draws), with the same
+ * counters. So the step's tests (greedy equals plain, the acceptance rule's
+ * distribution) hold for the split form too. */
+#define N_SPLIT 2
+
+static void run_alone(fixture *f, const bn_token *prompt, size_t n_prompt, const bn_sampler_params *smp_p,
+                      const bn_spec_params *sp, bn_token *out, size_t n_want, bn_spec_stats *st)
+{
+    bn_ctx *c = new_ctx(f->m);
+    bn_sampler *s = NULL;
+    assert_int_equal(bn_sampler_new(&s, f->m, smp_p), BN_OK);
+    bn_spec *spec = NULL;
+    assert_int_equal(bn_spec_new(&spec, sp), BN_OK);
+    for (size_t i = 0; i < n_prompt; i++)
+        bn_sampler_accept(s, prompt[i]);
+    assert_int_equal(bn_decode(c, prompt, n_prompt), BN_OK);
+    assert_int_equal(bn_spec_begin(spec, prompt, n_prompt), BN_OK);
+    size_t n_got = 0;
+    while (n_got < n_want) {
+        size_t n = 0;
+        if (bn_spec_step(spec, c, 0, s, out + n_got, 65, &n))
+            fail_msg("bn_spec_step: %s", bn_last_error());
+        n_got += n;
+    }
+    bn_spec_get_stats(spec, st);
+    bn_spec_free(&spec);
+    bn_sampler_free(&s);
+    bn_ctx_free(&c);
+}
+
+static void run_split(fixture *f, const bn_token *const *prompt, const size_t *n_prompt,
+                      const bn_sampler_params *smp_p, const bn_spec_params *sp, bn_token (*out)[N_GEN + 65],
+                      size_t n_want, bn_spec_stats *st)
+{
+    bn_ctx_params cp;
+    bn_ctx_params_default(&cp);
+    cp.n_ctx = 512;
+    cp.n_threads = 2;
+    cp.n_seq_max = N_SPLIT;
+    cp.n_outputs_max = N_SPLIT * (sp->n_draft_max + 1);
+    bn_ctx *c = NULL;
+    assert_int_equal(bn_ctx_new(&c, f->m, &cp), BN_OK);
+    bn_batch *b = NULL;
+    assert_int_equal(bn_batch_new(&b, 512), BN_OK);
+    bn_sampler *s[N_SPLIT];
+    bn_spec *spec[N_SPLIT];
+    size_t n_got[N_SPLIT] = { 0 };
+    int32_t first[N_SPLIT];
+    /* both prompts in one pass */
+    for (int q = 0; q < N_SPLIT; q++) {
+        assert_int_equal(bn_sampler_new(&s[q], f->m, smp_p), BN_OK);
+        assert_int_equal(bn_spec_new(&spec[q], sp), BN_OK);
+        for (size_t i = 0; i < n_prompt[q]; i++) {
+            bn_sampler_accept(s[q], prompt[q][i]);
+            assert_int_equal(bn_batch_add(b, prompt[q][i], q, BN_POS_NEXT, i + 1 == n_prompt[q]), BN_OK);
+        }
+        first[q] = bn_batch_n_tokens(b) - 1;
+        assert_int_equal(bn_spec_begin(spec[q], prompt[q], n_prompt[q]), BN_OK);
+    }
+    assert_int_equal(bn_decode_batch(c, b), BN_OK);
+    bn_token draft[N_SPLIT][64];
+    size_t n_draft[N_SPLIT] = { 0 };
+    for (;;) {
+        for (int q = 0; q < N_SPLIT; q++) {
+            if (first[q] < 0)
+                continue;
+            const float *rows[65];
+            for (size_t j = 0; j <= n_draft[q]; j++)
+                assert_non_null(rows[j] = bn_ctx_batch_logits(c, first[q] + (int32_t)j));
+            size_t n = 0;
+            if (bn_spec_accept(spec[q], c, q, s[q], rows, draft[q], n_draft[q], out[q] + n_got[q], 65, &n))
+                fail_msg("bn_spec_accept: %s", bn_last_error());
+            assert_true(n >= 1 && n <= n_draft[q] + 1);
+            n_got[q] += n;
+            /* the rejected drafts left the cache, and with them their logits */
+            assert_int_equal(bn_ctx_seq_pos(c, q), (int32_t)(n_prompt[q] + n_got[q] - 1));
+            if (n < n_draft[q] + 1)
+                assert_null(bn_ctx_batch_logits(c, first[q]));
+        }
+        bn_batch_clear(b);
+        for (int q = 0; q < N_SPLIT; q++) {
+            first[q] = -1;
+            n_draft[q] = 0;
+            if (n_got[q] >= n_want)
+                continue;
+            if (bn_spec_draft(spec[q], c, q, draft[q], 64, &n_draft[q]))
+                fail_msg("bn_spec_draft: %s", bn_last_error());
+            first[q] = bn_batch_n_tokens(b);
+            bn_batch_add(b, out[q][n_got[q] - 1], q, BN_POS_NEXT, 1);
+            for (size_t j = 0; j < n_draft[q]; j++)
+                bn_batch_add(b, draft[q][j], q, BN_POS_NEXT, 1);
+        }
+        if (!bn_batch_n_tokens(b))
+            break;
+        if (bn_decode_batch(c, b))
+            fail_msg("bn_decode_batch: %s", bn_last_error());
+    }
+    for (int q = 0; q < N_SPLIT; q++) {
+        bn_spec_get_stats(spec[q], &st[q]);
+        bn_spec_free(&spec[q]);
+        bn_sampler_free(&s[q]);
+    }
+    bn_batch_free(&b);
+    bn_ctx_free(&c);
+}
+
+static void test_split_equals_step(void **state)
+{
+    fixture *f = *state;
+    const bn_token *prompt[N_SPLIT] = { f->prompt, f->prompt + 9 };
+    const size_t n_prompt[N_SPLIT] = { f->n_prompt, f->n_prompt - 9 };
+    bn_spec_params sp;
+    bn_spec_params_default(&sp);
+    sp.draft_cost = 0.02f;
+    for (int sampled = 0; sampled < 2; sampled++) {
+        bn_sampler_params smp;
+        bn_sampler_params_default(&smp);
+        smp.temperature = sampled ? 0.8f : 0.0f;
+        smp.repeat_penalty = 1.05f;
+        smp.seed = 77;
+        bn_token split[N_SPLIT][N_GEN + 65];
+        bn_spec_stats st_split[N_SPLIT];
+        run_split(f, prompt, n_prompt, &smp, &sp, split, N_GEN, st_split);
+        for (int q = 0; q < N_SPLIT; q++) {
+            bn_token alone[N_GEN + 65];
+            bn_spec_stats st;
+            run_alone(f, prompt[q], n_prompt[q], &smp, &sp, alone, N_GEN, &st);
+            for (int i = 0; i < N_GEN; i++)
+                if (split[q][i] != alone[i])
+                    fail_msg("%s, sequence %d: token %d is %d in the shared batch, %d alone",
+                             sampled ? "sampled" : "greedy", q, i, split[q][i], alone[i]);
+            assert_int_equal(st.n_steps, st_split[q].n_steps);
+            assert_int_equal(st.n_drafted, st_split[q].n_drafted);
+            assert_int_equal(st.n_accepted, st_split[q].n_accepted);
+            assert_int_equal(st.n_tokens, st_split[q].n_tokens);
+            assert_true(st.n_accepted > 0);
+            print_message("%s, sequence %d: %lld tokens in %lld passes, %lld of %lld drafted accepted\n",
+                          sampled ? "sampled" : "greedy", q, (long long)st.n_tokens, (long long)st.n_steps,
+                          (long long)st.n_accepted, (long long)st.n_drafted);
+        }
+    }
+}
+
+static void test_split_errors(void **state)
+{
+    fixture *f = *state;
+    bn_ctx *c = new_ctx(f->m);
+    bn_sampler *s = greedy(f->m);
+    bn_spec *spec = NULL;
+    assert_int_equal(bn_spec_new(&spec, NULL), BN_OK);
+    bn_token draft[8] = { 0 }, out[9];
+    size_t n = 7;
+    assert_int_equal(bn_spec_begin(spec, f->prompt, f->n_prompt), BN_OK);
+    assert_int_equal(bn_decode(c, f->prompt, f->n_prompt), BN_OK);
+    /* no drafts before the first token */
+    assert_int_equal(bn_spec_draft(spec, c, 0, draft, 8, &n), BN_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(bn_spec_draft(spec, c, 1, draft, 8, &n), BN_E_RANGE);
+    assert_int_equal(bn_spec_draft(NULL, c, 0, draft, 8, &n), BN_E_INVALID_ARG);
+    assert_int_equal(bn_spec_draft(spec, c, 0, NULL, 8, &n), BN_E_INVALID_ARG);
+    const float *rows[9] = { bn_ctx_logits(c) };
+    assert_int_equal(bn_spec_accept(spec, c, 0, s, rows, draft, 1, out, 9, &n), BN_E_INVALID_ARG);
+    assert_int_equal(n, 0);
+    assert_int_equal(bn_spec_accept(spec, c, 0, s, rows, NULL, 0, out, 0, &n), BN_E_INVALID_ARG);
+    assert_int_equal(bn_spec_accept(spec, c, 1, s, rows, NULL, 0, out, 1, &n), BN_E_RANGE);
+    assert_int_equal(bn_spec_accept(spec, c, 0, NULL, rows, NULL, 0, out, 1, &n), BN_E_INVALID_ARG);
+    const float *none[1] = { NULL };
+    assert_int_equal(bn_spec_accept(spec, c, 0, s, none, NULL, 0, out, 1, &n), BN_E_INVALID_ARG);
+    assert_int_equal(bn_spec_accept(spec, c, 0, s, rows, NULL, 0, out, 1, &n), BN_OK);
+    assert_int_equal(n, 1);
+    /* a pass of the pending token and one draft, then a draft out of range */
+    assert_int_equal(bn_decode(c, out, 1), BN_OK);
+    assert_int_equal(bn_decode(c, out, 1), BN_OK);
+    rows[0] = rows[1] = bn_ctx_logits(c);
+    draft[0] = bn_model_n_vocab(f->m);
+    assert_int_equal(bn_spec_accept(spec, c, 0, s, rows, draft, 1, out + 1, 2, &n), BN_E_RANGE);
+    assert_int_equal(bn_spec_accept(spec, c, 0, s, rows, draft, 1, out + 1, 1, &n), BN_E_INVALID_ARG);
+    bn_spec_free(&spec);
+    bn_sampler_free(&s);
+    bn_ctx_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +537,8 @@ int main(void)
         cmocka_unit_test(test_errors_and_cancel),
         cmocka_unit_test(test_drafting_pauses),
         cmocka_unit_test(test_draft_longer_than_outputs),
+        cmocka_unit_test(test_split_equals_step),
+        cmocka_unit_test(test_split_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

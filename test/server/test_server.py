@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bitnet-server end to end, on loopback. One case per run:
     test_server.py CASE BITNET_SERVER BITNET_MKMODEL WORKDIR
-CASE: api, sse, batching, disconnect, queue, sigterm. Synthetic models give
+CASE: api, sse, batching, draft, disconnect, queue, sigterm. Synthetic models give
 random-looking text: structure and equality are tested, not meaning."""
 import json
 import os
@@ -191,38 +191,76 @@ def case_sse():
         check(s.terminate() == 0, "exit status 0 after SIGTERM")
 
 
+def stream_chat(s, body):
+    """A streamed chat answer's (text, finish reason), or ("status N", None)."""
+    st, h, raw = s.request("POST", "/v1/chat/completions", body, timeout=120)
+    return stream_text(sse_events(raw)) if st == 200 else ("status %d" % st, None)
+
+
+def together_and_alone(s, bodies):
+    """The answers to bodies sent all at once, then one at a time."""
+    together = [None] * len(bodies)
+
+    def run(i):
+        together[i] = stream_chat(s, bodies[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(bodies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    metrics = {m: s.metric(m) for m in ("bitnet_decode_steps_total", "bitnet_generated_tokens_total",
+                                        "bitnet_draft_tokens_total", "bitnet_draft_tokens_accepted_total")}
+    return together, [stream_chat(s, b) for b in bodies], metrics
+
+
+def check_same(together, alone, what):
+    n = len(together)
+    same = sum(1 for i in range(n) if together[i] == alone[i] and together[i][1] is not None)
+    check(same == n, "%s (%d/%d)" % (what, same, n),
+          [(together[i], alone[i]) for i in range(n) if together[i] != alone[i]][:2])
+
+
 def case_batching():
     """16 concurrent streams equal the same requests served one at a time."""
     s = Server(exe, small, ["--parallel", "4", "--queue", "32"], workdir)
     n = 16
     bodies = [chat("Tell me story %d." % i + (" More." * (i % 5)), max_tokens=24 + i, seed=100 + i,
                    stream=True) for i in range(n)]
-    together = [None] * n
-
-    def run(i):
-        st, h, raw = s.request("POST", "/v1/chat/completions", bodies[i], timeout=120)
-        together[i] = stream_text(sse_events(raw)) if st == 200 else ("status %d" % st, None)
-
     try:
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(180)
-        steps_together = s.metric("bitnet_decode_steps_total")
-        gen_together = s.metric("bitnet_generated_tokens_total")
-        alone = []
-        for i in range(n):
-            st, h, raw = s.request("POST", "/v1/chat/completions", bodies[i], timeout=120)
-            alone.append(stream_text(sse_events(raw)) if st == 200 else ("status %d" % st, None))
-        same = sum(1 for i in range(n) if together[i] == alone[i] and together[i][1] is not None)
-        check(same == n, "16 concurrent streams: each text equals the same request served alone (%d/%d)"
-              % (same, n), [(together[i], alone[i]) for i in range(n) if together[i] != alone[i]][:2])
-        check(steps_together < gen_together,
+        together, alone, m = together_and_alone(s, bodies)
+        check_same(together, alone, "16 concurrent streams: each text equals the same request served alone")
+        check(m["bitnet_decode_steps_total"] < m["bitnet_generated_tokens_total"],
               "the concurrent streams shared forward passes (%d passes for %d tokens)"
-              % (steps_together, gen_together))
+              % (m["bitnet_decode_steps_total"], m["bitnet_generated_tokens_total"]))
     finally:
         check(s.terminate() == 0, "exit status 0 after SIGTERM")
+
+
+def case_draft():
+    """--draft: 16 concurrent streams (greedy and seeded sampling) equal the same
+    requests served alone, and the greedy ones equal a server without drafting.
+    On the bundled model, whose answers repeat their prompt's phrases, so that
+    drafts come and, when sampling, the random draws of the acceptance rule
+    decide the text (a synthetic model's sampled text never repeats)."""
+    bundled = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "default.gguf")
+    s = Server(exe, bundled, ["--parallel", "4", "--queue", "32", "--draft", "6"], workdir, "draft")
+    plain = Server(exe, bundled, ["--parallel", "4", "--queue", "32"], workdir, "plain")
+    n = 16
+    again = "In the beginning God created the heaven and the earth. And the earth was without form, and void. "
+    bodies = [chat(again * (1 + i % 3) + "Verse %d." % i, max_tokens=40 + i, seed=100 + i, stream=True,
+                   temperature=0 if i % 2 == 0 else 0.5) for i in range(n)]
+    try:
+        together, alone, m = together_and_alone(s, bodies)
+        check_same(together, alone, "--draft: 16 concurrent streams equal the same requests served alone")
+        greedy = [i for i in range(n) if i % 2 == 0]
+        check_same([together[i] for i in greedy], [stream_chat(plain, bodies[i]) for i in greedy],
+                   "--draft: greedy answers equal a server's without drafting")
+        drafted, accepted = m["bitnet_draft_tokens_total"], m["bitnet_draft_tokens_accepted_total"]
+        check(drafted > 0 and accepted > 0, "drafts were checked (%d) and accepted (%d)" % (drafted, accepted))
+    finally:
+        check(s.terminate() == 0, "exit status 0 after SIGTERM")
+        check(plain.terminate() == 0, "exit status 0 after SIGTERM (without drafting)")
 
 
 def open_stream(port, body, path="/v1/completions"):
@@ -364,6 +402,6 @@ def case_sigterm():
           "its stream ends with an error event and [DONE]", rest[-200:])
 
 
-{"api": case_api, "sse": case_sse, "batching": case_batching, "disconnect": case_disconnect,
+{"api": case_api, "sse": case_sse, "batching": case_batching, "draft": case_draft, "disconnect": case_disconnect,
  "queue": case_queue, "sigterm": case_sigterm}[case]()
 finish()

@@ -5,7 +5,7 @@ Subcommands (run with Debian's /usr/bin/python3 and python3-torch):
   prepare    corpus (bible-kjv) -> train/held-out split, byte-level BPE vocabulary, token ids
   train      quantisation-aware training; checkpoints to OUT/last.pt, resumes from it
   finetune   QAT of an existing model (checkpoint or GGUF) on a text file, then a GGUF
-             (per-channel scales, Q8_0/Q4_0 precision plans); resumes like train
+             (per-channel scales, Q8_0/Q4_0/F16 precision plans); resumes like train
   export     checkpoint -> GGUF (I2_S, TQ2_0 or TQ1_0 ternary weights)
   eval       held-out loss and perplexity of a GGUF file in PyTorch (exact f64/f32 forward)
   sample     text from a GGUF file or checkpoint with PyTorch (greedy or sampled)
@@ -113,8 +113,8 @@ def add_finetune_args(p):
     g.add_argument("--plan", default="",
                    help="linear kinds kept at more bits, e.g. attn_output=q8_0,ffn_down=q4_0 "
                         "(kinds: attn_q attn_k attn_v attn_output ffn_gate ffn_up ffn_down; "
-                        "types q8_0 q4_0): trained with fake quantisation to those blocks "
-                        "and exported in that type")
+                        "types q8_0 q4_0 f16): trained with fake quantisation to that type "
+                        "and exported in it")
     g.add_argument("--act-bits", type=int, default=8,
                    help="activation bits of the ternary products (8 only: what libbitnet computes)")
     g = p.add_argument_group("optimisation")

@@ -248,6 +248,8 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "bn_spec_begin": (_int, [_p, _ptok, _size]),
     "bn_spec_step": (_int, [_p, _p, _i32, _p, _ptok, _size, _psize]),
     "bn_spec_get_stats": (None, [_p, ctypes.POINTER(SpecStats)]),
+    "bn_spec_draft": (_int, [_p, _p, _i32, _ptok, _size, _psize]),
+    "bn_spec_accept": (_int, [_p, _p, _i32, _p, ctypes.POINTER(_pfloat), _ptok, _size, _ptok, _size, _psize]),
 }
 
 

@@ -51,6 +51,35 @@ class Speculative(Owner):
                                                 self._room, ctypes.byref(n)))
         return list(out[:n.value])
 
+    def draft(self, ctx: Context, seq: int = 0, n_max: Optional[int] = None) -> list[int]:
+        """The split form of step(), for a pass shared with other sequences:
+        the drafts for seq's next pass (none before the first token). Put the
+        last token returned, then these, into the batch, every one asking for
+        logits; after the pass, accept()."""
+        room = self._room - 1 if n_max is None else n_max
+        out = (ctypes.c_int32 * max(room, 1))()
+        n = ctypes.c_size_t()
+        check(self._lib.bn_spec_draft(self._ptr, ctx._ptr, seq, out, room, ctypes.byref(n)))
+        return list(out[:n.value])
+
+    def accept(self, ctx: Context, sampler: Sampler, first: int, drafts: Sequence[int] = (),
+               seq: int = 0) -> list[int]:
+        """After the pass: token `first` of the last batch is the last token
+        returned (on the first call: the prompt's last token), followed by
+        `drafts`. Applies the acceptance rule, cuts the rejected drafts from
+        seq's cache and returns the next tokens (at least one)."""
+        rows = (_ffi._pfloat * (len(drafts) + 1))()
+        for j in range(len(drafts) + 1):
+            rows[j] = ctx._lib.bn_ctx_batch_logits(ctx._ptr, first + j)
+            if not rows[j]:
+                raise ValueError(f"no logits for token {first + j} of the last batch")
+        out = (ctypes.c_int32 * (len(drafts) + 1))()
+        n = ctypes.c_size_t()
+        check(self._lib.bn_spec_accept(self._ptr, ctx._ptr, seq, sampler._ptr, rows,
+                                       _tokens_array(drafts), len(drafts), out, len(drafts) + 1,
+                                       ctypes.byref(n)))
+        return list(out[:n.value])
+
     @property
     def stats(self) -> dict[str, int]:
         """Counters since creation: steps, drafted, accepted, tokens."""

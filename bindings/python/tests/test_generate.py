@@ -108,3 +108,58 @@ def test_speculative_sampling_runs_to_the_end(model: bitnet.Model) -> None:
     with bitnet.Speculative() as spec:
         text = "".join(model.generate("And God said", n_ctx=48, seed=4, speculative=spec))
     assert text                       # stopped by the full context, without an error
+
+
+def test_speculative_split_in_a_shared_batch_equals_step(model: bitnet.Model) -> None:
+    # two sequences' pending tokens and drafts in one pass (draft/accept), as
+    # a server does, give what step() gives each sequence alone
+    prompts = [model.tokenize("And God said, Let there be light: and there was light. " * 3, add_special=True),
+               model.tokenize("In the beginning God created the heaven and the earth. " * 3, add_special=True)]
+    n_gen = 40
+
+    def alone(prompt: list[int]) -> list[int]:
+        with bitnet.Context(model, n_ctx=256, n_threads=1) as ctx, \
+                bitnet.Sampler(model, temperature=0) as s, bitnet.Speculative(n_draft_max=6) as spec:
+            s.accept(prompt)
+            ctx.decode(prompt)
+            spec.begin(prompt)
+            out: list[int] = []
+            while len(out) < n_gen:
+                out += spec.step(ctx, s)
+            return out[:n_gen]
+
+    with bitnet.Context(model, n_ctx=256, n_threads=1, n_seq_max=2, n_outputs_max=14) as ctx:
+        samplers = [bitnet.Sampler(model, temperature=0) for _ in prompts]
+        specs = [bitnet.Speculative(n_draft_max=6) for _ in prompts]
+        batch = bitnet.Batch(512)
+        first, drafts = [], [[], []]
+        for q, prompt in enumerate(prompts):
+            samplers[q].accept(prompt)
+            specs[q].begin(prompt)
+            for i, t in enumerate(prompt):
+                batch.add(t, q, logits=i == len(prompt) - 1)
+            first.append(len(batch) - 1)
+        ctx.decode_batch(batch)
+        got: list[list[int]] = [[], []]
+        while True:
+            for q in range(2):
+                if first[q] >= 0:
+                    got[q] += specs[q].accept(ctx, samplers[q], first[q], drafts[q], seq=q)
+            batch.clear()
+            for q in range(2):
+                first[q] = -1
+                if len(got[q]) >= n_gen:
+                    continue
+                drafts[q] = specs[q].draft(ctx, seq=q)
+                first[q] = len(batch)
+                for t in [got[q][-1]] + drafts[q]:
+                    batch.add(t, q, logits=True)
+            if not len(batch):
+                break
+            ctx.decode_batch(batch)
+        stats = [spec.stats for spec in specs]
+        for o in samplers + specs:
+            o.close()
+    for q, prompt in enumerate(prompts):
+        assert got[q][:n_gen] == alone(prompt)
+        assert stats[q]["accepted"] > 0

@@ -20,7 +20,7 @@ def write_gguf(model: BitNet, tok: Tokenizer, path: str, wtype: str = "i2_s",
     scale the training forward pass used, or, with f16_scales, the same f16
     value as the TQ formats (then all three formats give identical logits).
     Per-channel scales (cfg.per_channel) need TQ2_0 or TQ1_0; the linears of
-    the precision plan (cfg.plan) are written as Q8_0 / Q4_0."""
+    the precision plan (cfg.plan) are written as Q8_0 / Q4_0 / F16."""
     cfg = model.cfg
     if tok.n_vocab != cfg.n_vocab:
         raise ValueError(f"tokenizer has {tok.n_vocab} tokens, model {cfg.n_vocab}")
@@ -83,6 +83,10 @@ def write_gguf(model: BitNet, tok: Tokenizer, path: str, wtype: str = "i2_s",
             row = 0
             for i, (n, o) in enumerate(zip(TERNARY_NAMES[attr], grp.outs)):
                 ne = [grp.weights[i].shape[1], o]
+                if grp.types[i] == "f16":
+                    w.add_tensor(p + n + ".weight", ne, gguf.T_F16,
+                                 f32(grp.weights[i]).astype("<f2").tobytes())
+                    continue
                 if grp.types[i] != quant.TERNARY:
                     qf = quant.q8_0 if grp.types[i] == "q8_0" else quant.q4_0
                     q, d = qf(grp.weights[i])
@@ -146,17 +150,18 @@ def _linear(r: gguf.Reader, name: str):
             raise ValueError(f"{name}: block scales differ within a row (not one scale per row)")
         return (quant.TERNARY, torch.from_numpy(c.astype(np.float64)),
                 torch.from_numpy(rows.astype(np.float64)))
-    if tt in (gguf.T_Q8_0, gguf.T_Q4_0):
-        return ("q8_0" if tt == gguf.T_Q8_0 else "q4_0",
-                torch.from_numpy(np.array(r.tensor(name), dtype=np.float64)))
+    kept = {gguf.T_Q8_0: "q8_0", gguf.T_Q4_0: "q4_0", gguf.T_F16: "f16"}
+    if tt in kept:
+        return (kept[tt], torch.from_numpy(np.array(r.tensor(name), dtype=np.float64)))
     raise ValueError(f"{name}: type {gguf.TYPE_NAMES.get(tt, tt)} is not read here "
-                     "(I2_S, TQ2_0, Q8_0, Q4_0)")
+                     "(I2_S, TQ2_0, Q8_0, Q4_0, F16)")
 
 
 def load_gguf(path: str, dtype=torch.float64) -> tuple[BitNet, dict]:
     """The model of a file of ours (I2_S or TQ2_0 ternary linears, per tensor
-    or per row, and Q8_0 / Q4_0 linears), with the weights frozen exactly as
-    stored, in `dtype`, ready for BitNet.forward (eval mode)."""
+    or per row, and Q8_0 / Q4_0 / F16 linears, each layer with its own), with
+    the weights frozen exactly as stored, in `dtype`, ready for BitNet.forward
+    (eval mode). cfg.plan names layer 0's types."""
     r = gguf.Reader(path)
     kv = r.kv
     lin = {}
@@ -185,9 +190,7 @@ def load_gguf(path: str, dtype=torch.float64) -> tuple[BitNet, dict]:
             for attr, names in TERNARY_NAMES.items():
                 grp = getattr(blk, attr)
                 fr = [lin[p + n] for n in names]
-                if [e[0] for e in fr] != grp.types:
-                    raise ValueError(f"{path}: layer {i} has other linear types than layer 0 "
-                                     "(a plan per tensor kind is read here)")
+                grp.types = [e[0] for e in fr]   # layers may differ (cfg.plan: layer 0's)
                 grp.frozen = [tuple(x.to(dtype) if torch.is_tensor(x) else x for x in e)
                               for e in fr]
     m = m.to(dtype)
@@ -200,7 +203,7 @@ def latent_from_gguf(path: str, cfg: Config) -> dict:
     cfg's quantisation: float tensors as stored; a ternary weight that stays
     ternary as codes * s / f, f the fraction of non-zero codes (per tensor or
     per row, as cfg.per_channel), so that absmean gives back s and rounding
-    gives back the codes; a weight that becomes Q8_0 / Q4_0 as the values the
+    gives back the codes; a weight that becomes Q8_0 / Q4_0 / F16 as the values the
     file computes with (codes * s, or the dequantised blocks)."""
     m, _ = load_gguf(path, torch.float32)
     sd = {name: p.detach().clone() for name, p in m.named_parameters()}
@@ -222,7 +225,7 @@ def latent_from_gguf(path: str, cfg: Config) -> dict:
 
 def latent_from_checkpoint(model: BitNet, cfg: Config) -> dict:
     """A state dict for cfg from a trained model: the latent weights, except that
-    a linear that becomes Q8_0 / Q4_0 starts from the ternary weights the model
+    a linear that becomes Q8_0 / Q4_0 / F16 starts from the ternary weights the model
     was trained to compute with (codes * s), so the starting model is the
     trained one."""
     sd = {name: p.detach().clone() for name, p in model.named_parameters()}

@@ -3,7 +3,7 @@
 Starts from latent weights (a checkpoint of `train`, e.g. models/default-weights.pt)
 or from a GGUF file of ours (export.latent_from_gguf), optionally switching
 to per-channel ternary scales and to a precision plan (some linear kinds as
-Q8_0 / Q4_0 blocks), and trains with the loop of `train` (AdamW, warm-up and
+Q8_0 / Q4_0 blocks or F16), and trains with the loop of `train` (AdamW, warm-up and
 cosine schedule, clipping, checkpoints to OUT/last.pt, resume).
 """
 from __future__ import annotations

@@ -103,7 +103,7 @@ class _TernaryMatmul(torch.autograd.Function):
 
 class _Bf16Matmul(torch.autograd.Function):
     """y = x w^T with bf16 operands and f32 results, and the same in the backward
-    pass: the training products of the Q8_0 / Q4_0 linears (their fake-quantised
+    pass: the training products of the Q8_0 / Q4_0 / F16 linears (their fake-quantised
     weights and float activations are not exact in bf16, as the attention
     products are not; evaluation computes them in f32 or f64)."""
 
@@ -138,7 +138,7 @@ class BitLinearGroup(nn.Module):
     as in the GGUF file; the input is quantised once (the per-token
     quantisation of one input is the same for all of them) and one matmul
     computes all ternary outputs. A weight whose type (`types`, from the
-    precision plan) is q8_0 or q4_0 is fake-quantised to those blocks instead
+    precision plan) is q8_0, q4_0 or f16 is fake-quantised to that type instead
     (straight-through estimator) and reads the activations as floats, as
     libbitnet's kernels of those types do (Q4_0 rounds them to int8 per block
     of 32).

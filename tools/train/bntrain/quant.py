@@ -1,4 +1,4 @@
-"""Block quantisation of linear weights (Q8_0, Q4_0) and precision plans.
+"""Linear weights kept at more bits (Q8_0, Q4_0 blocks, F16) and precision plans.
 
 The quantisers reproduce libbitnet's bn_q8_from_f32_ref / bn_q4_from_f32_ref
 (the same as llama.cpp's quantize_row_q8_0_ref / quantize_row_q4_0_ref) bit
@@ -10,6 +10,8 @@ for bit, in f32:
 d is stored as f16; the dequantised weight is q * f16(d).
 The library's Q4_0 product rounds the activations to int8 per block of 32
 (dx = max|x| / 127, round half to even; bn_q4_x_block); `q4_act` does the same.
+F16: the weight rounded to f16 (round to nearest even); the library's F16
+product reads the activations as floats.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import torch
 LINEAR_KINDS = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
 TERNARY = "ternary"
 BLOCK_TYPES = ("q8_0", "q4_0")
+PLAN_TYPES = BLOCK_TYPES + ("f16",)   # what a plan may keep a linear kind at
 
 
 def parse_plan(plan: str) -> dict[str, str]:
@@ -30,8 +33,8 @@ def parse_plan(plan: str) -> dict[str, str]:
             raise ValueError(f"plan: '{item}' is not KIND=TYPE")
         if kind not in LINEAR_KINDS:
             raise ValueError(f"plan: unknown kind '{kind}' ({', '.join(LINEAR_KINDS)})")
-        if typ not in BLOCK_TYPES + (TERNARY,):
-            raise ValueError(f"plan: unknown type '{typ}' (q8_0, q4_0, ternary)")
+        if typ not in PLAN_TYPES + (TERNARY,):
+            raise ValueError(f"plan: unknown type '{typ}' (q8_0, q4_0, f16, ternary)")
         if typ != TERNARY:
             out[kind] = typ
     return out
@@ -74,14 +77,16 @@ def q4_0(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def dequant(typ: str, w: torch.Tensor) -> torch.Tensor:
-    """The weights as the file stores them, in f32, shaped like w."""
+    """The weights as the file stores them (q8_0, q4_0, f16), in f32, shaped like w."""
     if typ == "q8_0":
         q, d = q8_0(w)
         return (q * d.float()[:, None]).reshape(w.shape)
     if typ == "q4_0":
         q, d = q4_0(w)
         return ((q - 8.0) * d.float()[:, None]).reshape(w.shape)
-    raise ValueError(f"not a block type: {typ}")
+    if typ == "f16":
+        return w.detach().half().float()
+    raise ValueError(f"not a plan type: {typ}")
 
 
 def q4_act(x: torch.Tensor) -> torch.Tensor:
