@@ -382,6 +382,26 @@ void bn_ca_check_tgemm(bn_ca *ca)
                     run_case(ca, &c);
                 }
 
+    /* rows longer than the chunks whose activation sums a call keeps
+     * (ternary_blocks_avx512.c: 128 chunks, K = 32768), each scale form */
+    for (int n = 1; n <= 5; n++, id++) {
+        tcase c = { 0 };
+        c.k = 32768 + 1000 * n;
+        c.rows = 5;
+        c.n_tok = n;
+        c.wpat = W_RANDOM;
+        c.apat = A_RANDOM;
+        c.spat = S_NORMAL;
+        c.form = n % N_FORM;
+        c.accumulate = n % 2;
+        c.id = id;
+        c.tile0 = 0;
+        c.tile1 = 2;
+        c.x_stride = (size_t)bn_tp_k_padded(c.k);
+        c.y_stride = (size_t)c.rows;
+        run_case(ca, &c);
+    }
+
     /* random shapes: any tail of K, any partial tile, 4-token groups and rests */
     const int n_random = ca->quick ? 20 : 400;
     for (int i = 0; i < n_random; i++, id++) {
