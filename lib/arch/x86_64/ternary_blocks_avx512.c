@@ -115,7 +115,13 @@ static inline __attribute__((always_inline)) void tile_tokens(const bn_tpack *w,
             if (g >= left)
                 break;
             /* chunk g's lanes down to lanes 0..T-1 */
-            const __m512 d = _mm512_cvtepi32_ps(g ? _mm512_alignr_epi32(dot, dot, 4 * g * T) : dot);
+            /* (lane + 4gT) mod 16, a rotation by lanes: valignd wants an
+             * immediate, which clang does not see through the unrolling */
+            const __m512i rot = _mm512_and_si512(_mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                                                                    12, 13, 14, 15),
+                                                                  _mm512_set1_epi32(4 * g * T)),
+                                                 _mm512_set1_epi32(15));
+            const __m512 d = _mm512_cvtepi32_ps(g ? _mm512_permutexvar_epi32(rot, dot) : dot);
             const __m512 bs = _mm512_broadcast_f32x4(_mm_loadu_ps(bn_tp_block_scales(w, t, c0 + g)));
             acc = _mm512_fmadd_ps(d, bs, acc);
         }
