@@ -18,6 +18,19 @@
 #include "mkmodel.h"
 #include "test_util.h"
 
+/* setenv is POSIX; Windows' CRT has _putenv_s, where "" removes the variable */
+static void set_env(const char *name, const char *value)
+{
+#if defined(_WIN32)
+    _putenv_s(name, value ? value : "");
+#else
+    if (value)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
+#endif
+}
+
 /* enough single-token passes to finish timing both products */
 #define N (2 + 4 * BN_PICK_SAMPLES + 8)
 
@@ -101,9 +114,9 @@ static bn_model *load(const char *path, int head, const char *mode)
     mp.use_mmap = 0;
     mp.output_q8 = head == 1;
     mp.output_q4 = head == 2;
-    setenv("BITNET_KERNEL_PICK", mode, 1);
+    set_env("BITNET_KERNEL_PICK", mode);
     const int rc = bn_model_load(&m, path, &mp);
-    unsetenv("BITNET_KERNEL_PICK");
+    set_env("BITNET_KERNEL_PICK", NULL);
     if (rc)
         fail_msg("bn_model_load: %s", bn_last_error());
     return m;
@@ -172,7 +185,7 @@ static void test_same_bits(void **state)
 static void test_bad_env(void **state)
 {
     (void)state;
-    setenv("BITNET_KERNEL_PICK", "fastest", 1);
+    set_env("BITNET_KERNEL_PICK", "fastest");
     bn_mkmodel_opts o;
     bn_mkmodel_default_opts(&o);
     o.log = NULL;
@@ -182,7 +195,7 @@ static void test_bad_env(void **state)
     bn_model *m = NULL;
     assert_int_equal(bn_model_load(&m, path, NULL), BN_E_INVALID_ARG);
     assert_non_null(strstr(bn_last_error(), "BITNET_KERNEL_PICK"));
-    unsetenv("BITNET_KERNEL_PICK");
+    set_env("BITNET_KERNEL_PICK", NULL);
     bn_test_temp_file_remove(path);
 }
 
