@@ -1,6 +1,7 @@
 /* Scalar reference of the kernel table: straightforward loops over the packed
  * layout, the oracle every SIMD variant is tested against. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/fp16.h"
@@ -24,8 +25,34 @@ static void store(float *y, float v, int accumulate)
     *y = accumulate ? *y + v : v;
 }
 
+/* a * b + c with one rounding, as the FMA instruction of every SIMD level:
+ * libm's fmaf is not that everywhere (mingw-w64's rounds twice, through
+ * double). The product of two floats is exact in double; the sum is
+ * rounded to odd (when inexact, the last bit forced to 1 towards the exact
+ * value), and a double rounded to odd, having 29 more bits than a float,
+ * rounds to the float nearest the exact value. */
+static float fma_once(float a, float b, float c)
+{
+    const double ab = (double)a * (double)b, s = ab + (double)c;
+    if (!isfinite(s))
+        return (float)s;
+    /* the error of s, exactly (TwoSum) */
+    const double cv = s - ab, err = (ab - (s - cv)) + ((double)c - cv);
+    uint64_t u;
+    memcpy(&u, &s, sizeof u);
+    if (err != 0.0 && !(u & 1)) {
+        /* one unit away from zero if the exact value is larger in
+         * magnitude, else towards zero (s is not 0: an inexact sum isn't) */
+        u += (err > 0.0) == (s > 0.0) ? 1 : (uint64_t)-1;
+        double odd;
+        memcpy(&odd, &u, sizeof odd);
+        return (float)odd;
+    }
+    return (float)s;
+}
+
 /* Block scales: each chunk's exact sum (c - 1) . x folded in chunk order
- * with one rounding (fmaf), then scaled by the token's x scale (tpack.h). */
+ * with one rounding (fma_once), then scaled by the token's x scale (tpack.h). */
 static float blockscaled_dot(const bn_tpack *w, int64_t t, int r, const int8_t *xq)
 {
     float acc = 0.0f;
@@ -34,7 +61,7 @@ static float blockscaled_dot(const bn_tpack *w, int64_t t, int r, const int8_t *
         for (int j = 0; j < BN_TP_CHUNK; j++)
             xs += xq[c * BN_TP_CHUNK + j];
         const int32_t dot = chunk_dot(bn_tp_row_chunk(w, t, c, r), xq + c * BN_TP_CHUNK) - xs;
-        acc = fmaf((float)dot, bn_tp_block_scales(w, t, c)[r], acc);
+        acc = fma_once((float)dot, bn_tp_block_scales(w, t, c)[r], acc);
     }
     return acc;
 }
