@@ -51,6 +51,11 @@ static void release_pages(const bn_model *m, const bn_tensor *t)
 
 /* The output projection's conversion to Q8_0 or Q4_0, in pieces of rows. */
 #define HEAD_PIECE_ROWS 1024
+/* An F16 head is copied off the file's mapping from this size on: about
+ * what the L2 TLB of a current core maps with 4 KB pages (2-3 thousand
+ * entries); a smaller head gains nothing and the load would start threads
+ * for it. */
+#define HEAD_COPY_MIN_BYTES ((uint64_t)32 << 20)
 
 typedef struct head_job {
     const bn_model *m;
@@ -261,7 +266,7 @@ int bn_model_prepare_kernels(bn_model *m, const bn_model_params *p)
         rc = convert_output(m, BN_TYPE_Q8_0);
     else if (!rc && p->output_q4)
         rc = convert_output(m, BN_TYPE_Q4_0);
-    else if (!rc && m->output.type == BN_TYPE_F16 && m->file.mapped)
+    else if (!rc && m->output.type == BN_TYPE_F16 && m->file.mapped && m->output.nbytes >= HEAD_COPY_MIN_BYTES)
         rc = convert_output(m, BN_TYPE_F16);
     if (rc)
         return rc;
