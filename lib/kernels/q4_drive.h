@@ -11,18 +11,29 @@
 #include "gguf/gguf_types.h"
 #include "kernels/kernels.h"
 
-/* Rows of up to this many weights are rounded on the stack (9 KB); longer
+/* Rows of up to this many weights are rounded on the stack (13 KB); longer
  * ones take the reference. Rows per pass: each token's x is rounded once per
  * pass, while the pass's rows stay in cache for every token. */
 #define BN_Q4_K_MAX 8192
 #define BN_Q4_ROWS_PER_PASS 32
+/* room for a kernel that pads x to whole groups of this many blocks */
+#define BN_Q4_PAD_BLOCKS 16
 
-/* k/32 blocks of x rounded as bn_q4_x_block does: q[k], scales dx[k/32],
- * sums of q sum[k/32]. */
-typedef void (*bn_q4_round_fn)(const float *x, int64_t k, int8_t *q, float *dx, int32_t *sum);
+/* One token's x rounded as bn_q4_x_block does, k/32 blocks: int8 values,
+ * each block's scale dx and the sum of its values (as an integer, and as
+ * 8 * sum in float: the "- 8" of the nibbles). Each kernel fills what its
+ * rows read, in the order they read it (x86-64 interleaves pairs of blocks,
+ * q4_x86.h), and may pad with zero blocks up to BN_Q4_PAD_BLOCKS more. */
+typedef struct {
+    int8_t q[BN_Q4_K_MAX + 32 * BN_Q4_PAD_BLOCKS];
+    float dx[BN_Q4_K_MAX / 32 + BN_Q4_PAD_BLOCKS];
+    int32_t sum[BN_Q4_K_MAX / 32 + BN_Q4_PAD_BLOCKS];
+    float c8[BN_Q4_K_MAX / 32 + BN_Q4_PAD_BLOCKS];
+} bn_q4_xq;
+
+typedef void (*bn_q4_round_fn)(const float *x, int64_t k, bn_q4_xq *xq);
 /* One row of nb blocks against rounded activations. */
-typedef float (*bn_q4_row_fn)(const bn_block_q4_0 *b, int64_t nb, const int8_t *q, const float *dx,
-                              const int32_t *sum);
+typedef float (*bn_q4_row_fn)(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq);
 
 static inline void bn_q4gemm_drive(BN_Q4GEMM_ARGS, bn_q4_round_fn round_x, bn_q4_row_fn row_dot)
 {
@@ -32,23 +43,21 @@ static inline void bn_q4gemm_drive(BN_Q4GEMM_ARGS, bn_q4_round_fn round_x, bn_q4
     }
     const int64_t nb = k / 32;
     const bn_block_q4_0 *base = w;
-    int8_t q[BN_Q4_K_MAX];
-    float dx[BN_Q4_K_MAX / 32];
-    int32_t sum[BN_Q4_K_MAX / 32];
+    bn_q4_xq xq;
     if (n_tok == 1) {
         /* decode: x rounded once, not once per pass (a sixth of the work
          * per pass of 32 rows of 2560) */
-        round_x(x, k, q, dx, sum);
+        round_x(x, k, &xq);
         for (int64_t r = r0; r < r1; r++)
-            y[r] = row_dot(base + r * nb, nb, q, dx, sum);
+            y[r] = row_dot(base + r * nb, nb, &xq);
         return;
     }
     for (int64_t p0 = r0; p0 < r1; p0 += BN_Q4_ROWS_PER_PASS) {
         const int64_t p1 = r1 - p0 < BN_Q4_ROWS_PER_PASS ? r1 : p0 + BN_Q4_ROWS_PER_PASS;
         for (int t = 0; t < n_tok; t++) {
-            round_x(x + (size_t)t * x_stride, k, q, dx, sum);
+            round_x(x + (size_t)t * x_stride, k, &xq);
             for (int64_t r = p0; r < p1; r++)
-                y[(size_t)t * y_stride + r] = row_dot(base + r * nb, nb, q, dx, sum);
+                y[(size_t)t * y_stride + r] = row_dot(base + r * nb, nb, &xq);
         }
     }
 }

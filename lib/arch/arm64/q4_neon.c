@@ -13,8 +13,9 @@
 
 #include "arch/arm64/kernels_arm64.h"
 
-static void round_x(const float *x, int64_t k, int8_t *q, float *dx, int32_t *sum)
+static void round_x(const float *x, int64_t k, bn_q4_xq *xq)
 {
+    int8_t *q = xq->q;
     for (int64_t b = 0; b < k / 32; b++) {
         float32x4_t v[8], m = vdupq_n_f32(0.0f);
         for (int j = 0; j < 8; j++) {
@@ -22,7 +23,7 @@ static void round_x(const float *x, int64_t k, int8_t *q, float *dx, int32_t *su
             m = vmaxnmq_f32(vabsq_f32(v[j]), m);
         }
         const float d = vmaxnmvq_f32(m) / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        dx[b] = d;
+        xq->dx[b] = d;
         int32x4_t s = vdupq_n_s32(0);
         for (int j = 0; j < 8; j += 2) {
             const int32x4_t a = vcvtnq_s32_f32(vmulq_n_f32(v[j], id)), c = vcvtnq_s32_f32(vmulq_n_f32(v[j + 1], id));
@@ -30,12 +31,15 @@ static void round_x(const float *x, int64_t k, int8_t *q, float *dx, int32_t *su
             const int16x8_t h = vcombine_s16(vmovn_s32(a), vmovn_s32(c));
             vst1_s8(q + 32 * b + 4 * j, vmovn_s16(h));
         }
-        sum[b] = vaddvq_s32(s);
+        xq->sum[b] = vaddvq_s32(s);
     }
 }
 
-static float row_dot(const bn_block_q4_0 *b, int64_t nb, const int8_t *q, const float *dx, const int32_t *sum)
+static float row_dot(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq)
 {
+    const int8_t *q = xq->q;
+    const float *dx = xq->dx;
+    const int32_t *sum = xq->sum;
     float32x4_t acc = vdupq_n_f32(0.0f);
     float corr = 0.0f;
     const uint8x16_t m = vdupq_n_u8(15);

@@ -1,9 +1,10 @@
-/* AVX2 Q4_0 x float product (the 4-bit output head). The activations are
- * rounded to int8 per block of 32 exactly as bn_q4_x_block does (same
- * float operations, round to nearest even); each block is one unpacking of
- * the nibbles, one vpmaddubsw + vpmaddwd against the int8 activations, and
- * one FMA of the eight int32 lanes by d_weight * d_x. The "- 8" of the
- * nibbles is folded into one scalar product per block. */
+/* AVX2 Q4_0 x float product (the 4-bit output head), in the group and pair
+ * order of q4_x86.h. The activations are rounded to int8 per block of 32
+ * exactly as bn_q4_x_block does (same float operations, round to nearest
+ * even). A pair of blocks is one load of its nibbles, one shift, two masks,
+ * two vpmaddubsw + vpmaddwd against the int8 activations, and two FMAs of
+ * the int32 lanes by their blocks' d_weight * d_x; a group's sixteen
+ * d_weight come in by two gathers. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -14,10 +15,11 @@
 #include "arch/x86_64/q4_x86.h"
 #include "arch/x86_64/reduce_x86.h"
 
-void bn_q4_x_round_avx2(const float *x, int64_t k, int8_t *q, float *dx, int32_t *sum)
+void bn_q4_x_round_avx2(const float *x, int64_t k, bn_q4_xq *xq)
 {
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    for (int64_t b = 0; b < k / 32; b++) {
+    const int64_t nb = k / 32, padded = (nb + BN_Q4_X86_GROUP - 1) / BN_Q4_X86_GROUP * BN_Q4_X86_GROUP;
+    for (int64_t b = 0; b < nb; b++) {
         const float *xb = x + 32 * b;
         __m256 v[4], m = _mm256_setzero_ps();
         for (int j = 0; j < 4; j++) {
@@ -28,7 +30,7 @@ void bn_q4_x_round_avx2(const float *x, int64_t k, int8_t *q, float *dx, int32_t
         h = _mm_max_ps(h, _mm_movehl_ps(h, h));
         h = _mm_max_ss(h, _mm_movehdup_ps(h));
         const float d = _mm_cvtss_f32(h) / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        dx[b] = d;
+        xq->dx[b] = d;
         __m256i qi[4];
         for (int j = 0; j < 4; j++) {
             const __m256 p = _mm256_mul_ps(v[j], _mm256_set1_ps(id));
@@ -38,52 +40,72 @@ void bn_q4_x_round_avx2(const float *x, int64_t k, int8_t *q, float *dx, int32_t
         const __m256i a = _mm256_packs_epi32(qi[0], qi[1]), c = _mm256_packs_epi32(qi[2], qi[3]);
         const __m256i b8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(a, c),
                                                        _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-        _mm256_storeu_si256((__m256i *)(void *)(q + 32 * b), b8);
+        /* values 0-15 and 16-31 of block b go to the first and the second
+         * half of its pair, each beside the other block's */
+        int8_t *pair = xq->q + 64 * (b / 2) + 16 * (b % 2);
+        _mm_storeu_si128((__m128i *)(void *)pair, _mm256_castsi256_si128(b8));
+        _mm_storeu_si128((__m128i *)(void *)(pair + 32), _mm256_extracti128_si256(b8, 1));
         const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), b8);
         const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
         __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
         t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
         t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
-        sum[b] = _mm_cvtsi128_si32(t);
+        xq->c8[b] = (float)(8 * _mm_cvtsi128_si32(t));
+    }
+    for (int64_t b = nb; b < padded; b++) {
+        int8_t *pair = xq->q + 64 * (b / 2) + 16 * (b % 2);
+        memset(pair, 0, 16);
+        memset(pair + 32, 0, 16);
+        xq->dx[b] = 0.0f;
+        xq->c8[b] = 0.0f;
     }
 }
 
-static inline __m256i nibbles(const bn_block_q4_0 *b)
+/* d_weight of blocks 0-7 and 8-15 of a group: four bytes gathered at each
+ * block (its d and two nibble bytes), the low halves packed and widened. */
+static inline void group_d(const bn_block_q4_0 *g, __m256 *lo, __m256 *hi)
 {
-    const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)b->qs), m = _mm_set1_epi8(0x0f);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
+    const __m256i at = _mm256_setr_epi32(0, 18, 36, 54, 72, 90, 108, 126), low = _mm256_set1_epi32(0xffff);
+    const __m256i a = _mm256_and_si256(_mm256_i32gather_epi32((const int *)(const void *)g, at, 1), low);
+    const __m256i b = _mm256_and_si256(_mm256_i32gather_epi32((const int *)(const void *)(g + 8), at, 1), low);
+    const __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
+    *lo = _mm256_cvtph_ps(_mm256_castsi256_si128(h));
+    *hi = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
 }
 
-static float row_dot(const bn_block_q4_0 *b, int64_t nb, const int8_t *q, const float *dx, const int32_t *sum)
+static float row_dot(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq)
 {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-    const __m256i ones = _mm256_set1_epi16(1);
-    float corr = 0.0f;
-    int64_t j = 0;
-    for (; j + 2 <= nb; j += 2) {
-        _mm_prefetch((const char *)(b + j) + 4096, _MM_HINT_T0);
-        uint16_t d0, d1;
-        memcpy(&d0, &b[j].d, 2);
-        memcpy(&d1, &b[j + 1].d, 2);
-        const float s0 = _cvtsh_ss(d0) * dx[j], s1 = _cvtsh_ss(d1) * dx[j + 1];
-        const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles(b + j),
-                                             _mm256_loadu_si256((const __m256i *)(const void *)(q + 32 * j))), ones);
-        const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles(b + j + 1),
-                                             _mm256_loadu_si256((const __m256i *)(const void *)(q + 32 * j + 32))), ones);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(s0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(s1), acc1);
-        corr += (float)(8 * sum[j]) * s0 + (float)(8 * sum[j + 1]) * s1;
+    _Static_assert(sizeof(bn_block_q4_0) == 18, "group_d's offsets");
+    __m256 acc_lo = _mm256_setzero_ps(), acc_hi = acc_lo, corr_lo = acc_lo, corr_hi = acc_lo;
+    const __m256i ones = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0f);
+    /* the lanes of pair i (mod 4) read scales 2i and 2i + 1 of their half */
+    const __m256i sel[4] = { _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3),
+                             _mm256_setr_epi32(4, 4, 4, 4, 5, 5, 5, 5), _mm256_setr_epi32(6, 6, 6, 6, 7, 7, 7, 7) };
+    bn_block_q4_0 pad[BN_Q4_X86_GROUP];
+    for (int64_t g = 0; g < nb; g += BN_Q4_X86_GROUP) {
+        const bn_block_q4_0 *gb = nb - g < BN_Q4_X86_GROUP ? bn_q4_x86_pad_group(b + g, nb - g, pad) : b + g;
+        __m256 s_lo, s_hi;
+        group_d(gb, &s_lo, &s_hi);
+        s_lo = _mm256_mul_ps(s_lo, _mm256_loadu_ps(xq->dx + g));
+        s_hi = _mm256_mul_ps(s_hi, _mm256_loadu_ps(xq->dx + g + 8));
+        corr_lo = _mm256_fmadd_ps(s_lo, _mm256_loadu_ps(xq->c8 + g), corr_lo);
+        corr_hi = _mm256_fmadd_ps(s_hi, _mm256_loadu_ps(xq->c8 + g + 8), corr_hi);
+        const int8_t *q = xq->q + 32 * g;
+        for (int i = 0; i < BN_Q4_X86_GROUP / 2; i++) {
+            const __m256i t = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)gb[2 * i].qs)),
+                _mm_loadu_si128((const __m128i *)(const void *)gb[2 * i + 1].qs), 1);
+            const __m256i lo = _mm256_and_si256(t, m4), hi = _mm256_and_si256(_mm256_srli_epi16(t, 4), m4);
+            const __m256i p_lo = _mm256_madd_epi16(
+                _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(const void *)(q + 64 * i))), ones);
+            const __m256i p_hi = _mm256_madd_epi16(
+                _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(const void *)(q + 64 * i + 32))), ones);
+            const __m256 sc = _mm256_permutevar8x32_ps(i < 4 ? s_lo : s_hi, sel[i % 4]);
+            acc_lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_lo), sc, acc_lo);
+            acc_hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_hi), sc, acc_hi);
+        }
     }
-    for (; j < nb; j++) {
-        uint16_t d0;
-        memcpy(&d0, &b[j].d, 2);
-        const float s0 = _cvtsh_ss(d0) * dx[j];
-        const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles(b + j),
-                                             _mm256_loadu_si256((const __m256i *)(const void *)(q + 32 * j))), ones);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(s0), acc0);
-        corr += (float)(8 * sum[j]) * s0;
-    }
-    return bn_x86_hsum16_halves(acc0, acc1) - corr;
+    return bn_x86_hsum16_halves(acc_lo, acc_hi) - bn_x86_hsum16_halves(corr_lo, corr_hi);
 }
 
 void bn_q4gemm_avx2(BN_Q4GEMM_ARGS)

@@ -1,9 +1,12 @@
-/* AVX-512 VNNI Q4_0 x float product (the 4-bit output head): two blocks per
- * step, their nibbles unpacked into one 64-byte vector and multiplied with
- * the int8 activations by one vpdpbusd (sixteen int32 lanes, eight per
- * block), each half scaled by its block's d_weight * d_x in one FMA. The
- * activations are rounded as bn_q4_x_block does (q4_avx2.c), and the lanes
- * are summed as the AVX2 kernel sums them (reduce_x86.h): the same bits. */
+/* AVX-512 VNNI Q4_0 x float product (the 4-bit output head), in the group
+ * and pair order of q4_x86.h: a pair of blocks is one 32-byte load of its
+ * nibbles copied to both halves of a vector, one masked shift of the upper
+ * half and one mask, one vpdpbusd against the int8 activations (sixteen
+ * int32 lanes, four products each), and one FMA by the lanes' d_weight *
+ * d_x, picked from the group's sixteen by one permute; the sixteen d_weight
+ * come in by one gather. The activations are rounded as bn_q4_x_block does
+ * (q4_avx2.c), and lanes and reduction are the AVX2 kernel's: the same
+ * bits. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -14,48 +17,51 @@
 #include "arch/x86_64/q4_x86.h"
 #include "arch/x86_64/reduce_x86.h"
 
-static inline __m256i nibbles(const bn_block_q4_0 *b)
-{
-    const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)b->qs), m = _mm_set1_epi8(0x0f);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
-}
 
+
+#define BN_Q4_PF 4096
 static inline __m512i dpbusd(__m512i acc, __m512i u8, __m512i s8)
 {
     __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "v"(s8));
     return acc;
 }
 
-static float row_dot(const bn_block_q4_0 *b, int64_t nb, const int8_t *q, const float *dx, const int32_t *sum)
+/* the lanes of pair i read scales 2i (lanes 0-3, 8-11) and 2i + 1 */
+static const int32_t pair_scales[BN_Q4_X86_GROUP / 2][16] = {
+#define BN_Q4_SEL(i) { 2 * (i), 2 * (i), 2 * (i), 2 * (i), 2 * (i) + 1, 2 * (i) + 1, 2 * (i) + 1, 2 * (i) + 1, \
+                       2 * (i), 2 * (i), 2 * (i), 2 * (i), 2 * (i) + 1, 2 * (i) + 1, 2 * (i) + 1, 2 * (i) + 1 }
+    BN_Q4_SEL(0), BN_Q4_SEL(1), BN_Q4_SEL(2), BN_Q4_SEL(3), BN_Q4_SEL(4), BN_Q4_SEL(5), BN_Q4_SEL(6), BN_Q4_SEL(7)
+#undef BN_Q4_SEL
+};
+
+static float row_dot(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq)
 {
-    __m512 acc = _mm512_setzero_ps();
-    float corr = 0.0f;
-    int64_t j = 0;
-    for (; j + 2 <= nb; j += 2) {
-        _mm_prefetch((const char *)(b + j) + 8192, _MM_HINT_T0);
-        uint16_t d0, d1;
-        memcpy(&d0, &b[j].d, 2);
-        memcpy(&d1, &b[j + 1].d, 2);
-        const float s0 = _cvtsh_ss(d0) * dx[j], s1 = _cvtsh_ss(d1) * dx[j + 1];
-        const __m512i wv = _mm512_inserti64x4(_mm512_castsi256_si512(nibbles(b + j)), nibbles(b + j + 1), 1);
-        const __m512i p = dpbusd(_mm512_setzero_si512(), wv, _mm512_loadu_si512(q + 32 * j));
-        const __m512 sv = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(s0)),
-                                                              _mm256_castps_pd(_mm256_set1_ps(s1)), 1));
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sv, acc);
-        corr += (float)(8 * sum[j]) * s0 + (float)(8 * sum[j + 1]) * s1;
+    _Static_assert(sizeof(bn_block_q4_0) == 18, "the gather's offsets");
+    __m512 acc = _mm512_setzero_ps(), corr = acc;
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i at = _mm512_setr_epi32(0, 18, 36, 54, 72, 90, 108, 126, 144, 162, 180, 198, 216, 234, 252, 270);
+    bn_block_q4_0 pad[BN_Q4_X86_GROUP];
+    for (int64_t g = 0; g < nb; g += BN_Q4_X86_GROUP) {
+        const bn_block_q4_0 *gb = nb - g < BN_Q4_X86_GROUP ? bn_q4_x86_pad_group(b + g, nb - g, pad) : b + g;
+        for (int l = 0; l < 5; l++)
+            _mm_prefetch((const char *)gb + BN_Q4_PF + 64 * l, _MM_HINT_T0);
+        /* each block's d and two nibble bytes; the d kept */
+        const __m512i dw = _mm512_i32gather_epi32(at, (const void *)gb, 1);
+        const __m512 s = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dw)), _mm512_loadu_ps(xq->dx + g));
+        corr = _mm512_fmadd_ps(s, _mm512_loadu_ps(xq->c8 + g), corr);
+        const int8_t *q = xq->q + 32 * g;
+        for (int i = 0; i < BN_Q4_X86_GROUP / 2; i++) {
+            const __m256i t = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)gb[2 * i].qs)),
+                _mm_loadu_si128((const __m128i *)(const void *)gb[2 * i + 1].qs), 1);
+            const __m512i t2 = _mm512_inserti64x4(_mm512_castsi256_si512(t), t, 1);
+            const __m512i wv = _mm512_and_si512(_mm512_mask_srli_epi16(t2, (__mmask32)0xffff0000u, t2, 4), m4);
+            const __m512i p = dpbusd(_mm512_setzero_si512(), wv, _mm512_loadu_si512(q + 64 * i));
+            const __m512 sc = _mm512_permutexvar_ps(_mm512_loadu_si512(pair_scales[i]), s);
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc);
+        }
     }
-    if (j < nb) {
-        /* the odd block into lanes 0-7 only, where the AVX2 kernel puts it */
-        uint16_t d0;
-        memcpy(&d0, &b[j].d, 2);
-        const float s0 = _cvtsh_ss(d0) * dx[j];
-        const __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles(b + j),
-                                              _mm256_loadu_si256((const __m256i *)(const void *)(q + 32 * j)));
-        acc = _mm512_mask3_fmadd_ps(_mm512_castps256_ps512(_mm256_cvtepi32_ps(p)), _mm512_set1_ps(s0), acc,
-                                    (__mmask16)0x00ff);
-        corr += (float)(8 * sum[j]) * s0;
-    }
-    return bn_x86_hsum16(acc) - corr;
+    return bn_x86_hsum16(acc) - bn_x86_hsum16(corr);
 }
 
 void bn_q4gemm_avx512(BN_Q4GEMM_ARGS)
