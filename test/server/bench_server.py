@@ -20,14 +20,19 @@ burst   then all N clients send at once and wait for each other, for a few
         Its time to first token and tokens/s are reported separately.
 
 Then bitnet-bench --parallel N with the same lengths, for the engine's own
-aggregate speed, and the ratio of the steady figure to it. Each request's
-send, first-token and end times go to WORKDIR/bench-server-N.json.
+aggregate speed: its decode alone (what the issue's target names) and its
+generated tokens over the prompts' time and the decode's (the same work as the
+server's, which computes every request's prompt inside its window). Server
+window and engine run alternate for BN_BENCH_ROUNDS rounds per concurrency, so
+machine noise hits both alike; the tables give medians and ranges of the
+per-round figures (the burst phase runs in the first round only). Each
+request's send, first-token and end times go to WORKDIR/bench-server-N-R.json.
     bench_server.py BITNET_SERVER BITNET_MKMODEL BITNET_BENCH WORKDIR
 Environment: BN_BENCH_SECONDS (60), BN_BENCH_WARMUP (10), BN_BENCH_CONC
-("1,4,8,16"), BN_BENCH_THREADS (2), BN_BENCH_BURST (rounds, 3; 0 = none),
-BN_BENCH_ENGINE (0: no bitnet-bench runs, to compare servers quickly), BN_BENCH_MODEL
-(a GGUF instead of the 2B4T-shape one), BN_BENCH_SERVER_ARGS (more options for
-the server, e.g. "--draft 8")."""
+("1,4,8,16"), BN_BENCH_ROUNDS (5), BN_BENCH_THREADS (2), BN_BENCH_BURST (rounds
+of the burst phase, 3; 0 = none), BN_BENCH_ENGINE (0: no bitnet-bench runs, to
+compare servers quickly), BN_BENCH_MODEL (a GGUF instead of the 2B4T-shape one),
+BN_BENCH_SERVER_ARGS (more options for the server, e.g. "--draft 8")."""
 import http.client
 import json
 import os
@@ -44,6 +49,7 @@ exe, mkmodel, bench, workdir = sys.argv[1:5]
 seconds = float(os.environ.get("BN_BENCH_SECONDS", "60"))
 warmup = float(os.environ.get("BN_BENCH_WARMUP", "10"))
 levels = [int(x) for x in os.environ.get("BN_BENCH_CONC", "1,4,8,16").split(",")]
+rounds = max(1, int(os.environ.get("BN_BENCH_ROUNDS", "5")))
 threads = os.environ.get("BN_BENCH_THREADS", "2")
 burst_rounds = int(os.environ.get("BN_BENCH_BURST", "3"))
 with_engine = os.environ.get("BN_BENCH_ENGINE", "1") != "0"
@@ -101,9 +107,9 @@ def generate(port, prompt, on_event=None):
 class Load:
     """N clients of one server: the steady phase, then the burst rounds."""
 
-    def __init__(self, port, n, n_vocab):
-        self.port, self.n = port, n
-        self.rngs = [random.Random(1000 * n + i) for i in range(n)]
+    def __init__(self, port, n, n_vocab, rnd, bursts):
+        self.port, self.n, self.bursts = port, n, bursts
+        self.rngs = [random.Random(100000 * rnd + 1000 * n + i) for i in range(n)]
         self.n_vocab = n_vocab
         self.records = []           # (phase, client, send, first, end)
         self.errors = []
@@ -143,19 +149,23 @@ class Load:
                 for g in self.gates:     # a failed or short first answer opens the gates anyway
                     g.set()
             first = False
-        for _ in range(burst_rounds):
+        for _ in range(self.bursts):
             self.burst.wait()           # everyone sends at once
             self.one("burst", cid)
             self.burst.wait()           # ... and waits for the others
 
 
-def run_server(n):
+def run_server(n, rnd):
+    """One round at concurrency n: the steady window, and in the first round the
+    burst phase."""
+    bursts = burst_rounds if rnd == 0 else 0
+    name = "bench-server-%d-%d" % (n, rnd)
     s = Server(exe, model, ["--parallel", str(n), "-c", "512", "--queue", "64", "-b", "512", "-t", threads]
-               + extra_args, workdir, "bench-server-%d" % n)
+               + extra_args, workdir, name)
     try:
         st, h, body = s.request("GET", "/v1/models")
         n_vocab = json.loads(body)["data"][0]["meta"]["n_vocab"]
-        load = Load(s.port, n, n_vocab)
+        load = Load(s.port, n, n_vocab, rnd, bursts)
         start = time.monotonic()
         cl = [threading.Thread(target=load.client, args=(i,)) for i in range(n)]
         for t in cl:
@@ -175,18 +185,18 @@ def run_server(n):
         per_pass = [(c1[i] - c0[i]) / passes for i in (0, 2, 3)]
         # burst rounds: the clients finish their running requests, then all send together
         burst_tps = float("nan")
-        if burst_rounds:
+        if bursts:
             load.burst.wait()
             b0, bt0 = s.metric("bitnet_generated_tokens_total"), time.monotonic()
-            for r in range(burst_rounds):
+            for r in range(bursts):
                 load.burst.wait()
-                if r + 1 < burst_rounds:
+                if r + 1 < bursts:
                     load.burst.wait()
             b1, bt1 = s.metric("bitnet_generated_tokens_total"), time.monotonic()
             burst_tps = (b1 - b0) / (bt1 - bt0)
         for t in cl:
             t.join(900)
-        with open(os.path.join(workdir, "bench-server-%d.json" % n), "w") as f:
+        with open(os.path.join(workdir, name + ".json"), "w") as f:
             json.dump({"window": [t0, t1], "fields": ["phase", "client", "send", "first", "end"],
                        "requests": load.records, "errors": load.errors}, f)
         return steady_tps, burst_tps, load.records, (t0, t1), load.errors, per_pass
@@ -204,13 +214,19 @@ def summary(records, phase, window=None):
 
 
 def run_engine(n):
-    r = subprocess.run([bench, "-m", model, "-t", threads, "--parallel", str(n), "-p", str(PROMPT), "-n", str(GEN),
-                        "-r", "1", "-R", "1", "--no-bandwidth", "--json"], capture_output=True, text=True, timeout=1800)
+    """bitnet-bench with the same lengths: (decode tok/s, generated tok/s over
+    prompt and decode time), aggregates of all n sequences."""
+    args = ["--parallel", str(n)] if n > 1 else []
+    r = subprocess.run([bench, "-m", model, "-t", threads, "-p", str(PROMPT), "-n", str(GEN), "-r", "1", "-R", "1",
+                        "--no-bandwidth", "--json"] + args, capture_output=True, text=True, timeout=1800)
     if r.returncode != 0:
         print(r.stderr)
-        return float("nan")
+        return float("nan"), float("nan")
     o = json.loads(r.stdout)
-    return o["parallel"]["aggregate_tg"] if "parallel" in o else o["tg"]["median"]
+    if "parallel" in o:
+        return o["parallel"]["aggregate_tg"], o["parallel"]["aggregate_with_prompts"]
+    pp, tg = o["pp"]["median"], o["tg"]["median"]
+    return tg, GEN / (PROMPT / pp + GEN / tg)
 
 
 def load_average():
@@ -221,41 +237,73 @@ def load_average():
         return "?"
 
 
+def median(v):
+    v = sorted(x for x in v if x == x)
+    if not v:
+        return float("nan")
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def spread(v, fmt="%.2f", scale=1.0):
+    """'median (min-max)' of the per-round figures."""
+    v = [x * scale for x in v if x == x]
+    if not v:
+        return "-"
+    return (fmt + " (" + fmt + "–" + fmt + ")") % (median(v), min(v), max(v))
+
+
 print("model %s, %s threads, prompts %d tokens, max_tokens %d, stops off; warm-up %g s, window %g s, "
-      "%d burst rounds%s" % (os.path.basename(model), threads, PROMPT, GEN, warmup, seconds, burst_rounds,
-                             (", server options " + " ".join(extra_args)) if extra_args else ""))
+      "%d rounds of server and engine per concurrency, %d burst rounds%s"
+      % (os.path.basename(model), threads, PROMPT, GEN, warmup, seconds, rounds, burst_rounds,
+         (", server options " + " ".join(extra_args)) if extra_args else ""))
 os.environ["OMP_NUM_THREADS"] = threads
 rows = []
 for n in levels:
-    la = load_average()
-    tps, btps, records, window, errors, per_pass = run_server(n)
-    engine = run_engine(n) if with_engine else float("nan")
-    ttfts, together = summary(records, "steady", window)
-    bttfts, btogether = summary(records, "burst")
-    row = dict(n=n, tps=tps, engine=engine, ratio=tps / engine if engine == engine and engine else float("nan"),
-               p50=percentile(ttfts, 50), p99=percentile(ttfts, 99), count=len(ttfts), together=together,
-               bp50=percentile(bttfts, 50), bp99=percentile(bttfts, 99), bcount=len(bttfts), btps=btps,
-               btogether=btogether, errors=len(errors), load=la, gen_pass=per_pass[0], draft_pass=per_pass[1],
-               acc_pass=per_pass[2])
-    rows.append(row)
-    print("concurrency %(n)2d (load average %(load)s): steady: server %(tps).2f tok/s, bitnet-bench --parallel "
-          "%(n)d %(engine).2f tok/s, TTFT p50 %(p50).3f s p99 %(p99).3f s (%(count)d requests, %(together)g sent "
-          "together); burst: %(btps).2f tok/s, TTFT p50 %(bp50).3f s p99 %(bp99).3f s (%(bcount)d requests, "
-          "%(btogether)g sent together); %(errors)d errors; per pass: %(gen_pass).2f tokens generated, "
-          "%(draft_pass).2f drafted, %(acc_pass).2f accepted" % row, flush=True)
-    for e in errors[:5]:
-        print("  error: " + e)
+    per = []
+    for rnd in range(rounds):
+        la = load_average()
+        tps, btps, records, window, errors, per_pass = run_server(n, rnd)
+        engine, engine_all = run_engine(n) if with_engine else (float("nan"), float("nan"))
+        ttfts, together = summary(records, "steady", window)
+        bttfts, btogether = summary(records, "burst")
+        r = dict(n=n, rnd=rnd, tps=tps, engine=engine, engine_all=engine_all, ratio=tps / engine,
+                 ratio_all=tps / engine_all, ttfts=ttfts, p50=percentile(ttfts, 50), p99=percentile(ttfts, 99),
+                 count=len(ttfts), together=together, bttfts=bttfts, btps=btps, btogether=btogether,
+                 errors=errors, load=la, gen_pass=per_pass[0], draft_pass=per_pass[1], acc_pass=per_pass[2])
+        per.append(r)
+        print("concurrency %(n)2d round %(rnd)d (load average %(load)s): steady: server %(tps).2f tok/s, "
+              "bitnet-bench %(engine).2f tok/s decoding, %(engine_all).2f with its prompts; TTFT p50 %(p50).3f s "
+              "p99 %(p99).3f s (%(count)d requests, %(together)g sent together); per pass: %(gen_pass).2f tokens "
+              "generated, %(draft_pass).2f drafted, %(acc_pass).2f accepted; %(nerr)d errors"
+              % dict(r, nerr=len(errors)), flush=True)
+        if bttfts:
+            print("  burst: %.2f tok/s, TTFT p50 %.3f s p99 %.3f s (%d requests, %g sent together)"
+                  % (btps, percentile(bttfts, 50), percentile(bttfts, 99), len(bttfts), btogether), flush=True)
+        for e in errors[:5]:
+            print("  error: " + e)
+    ttfts = [t for r in per for t in r["ttfts"]]
+    bttfts = [t for r in per for t in r["bttfts"]]
+    rows.append(dict(n=n, per=per, ratio=median([r["ratio"] for r in per]),
+                     ratio_all=median([r["ratio_all"] for r in per]), p50=percentile(ttfts, 50),
+                     p99=percentile(ttfts, 99), count=len(ttfts), bp50=percentile(bttfts, 50),
+                     bp99=percentile(bttfts, 99), bcount=len(bttfts), btps=per[0]["btps"],
+                     errors=sum(len(r["errors"]) for r in per)))
 
 print()
-print("Steady state (staggered closed loop; TTFT of requests sent in the window):")
-print("| concurrency | server generated tok/s | bitnet-bench --parallel N tok/s | server / engine "
-      "| TTFT p50 (s) | TTFT p99 (s) | requests timed |")
-print("|---|---|---|---|---|---|---|")
+print("Steady state (staggered closed loop; TTFT of requests sent in the windows, all rounds pooled); "
+      "median (range) of %d rounds:" % rounds)
+print("| concurrency | server generated tok/s | bitnet-bench decode tok/s | server / engine decode "
+      "| bitnet-bench with prompts tok/s | server / engine with prompts | TTFT p50 (s) | TTFT p99 (s) "
+      "| requests timed |")
+print("|---|---|---|---|---|---|---|---|---|")
 for r in rows:
-    print("| %(n)d | %(tps).2f | %(engine).2f | %(ratio_pct).0f %% | %(p50).3f | %(p99).3f | %(count)d |"
-          % dict(r, ratio_pct=100 * r["ratio"]))
+    per = r["per"]
+    print("| %d | %s | %s | %s | %s | %s | %.3f | %.3f | %d |"
+          % (r["n"], spread([p["tps"] for p in per]), spread([p["engine"] for p in per]),
+             spread([p["ratio"] for p in per], "%.0f %%", 100), spread([p["engine_all"] for p in per]),
+             spread([p["ratio_all"] for p in per], "%.0f %%", 100), r["p50"], r["p99"], r["count"]))
 print()
-print("Burst (all N prompts arrive at once, %d rounds):" % burst_rounds)
+print("Burst (all N prompts arrive at once, %d rounds, in the first round only):" % burst_rounds)
 print("| concurrency | server generated tok/s | TTFT p50 (s) | TTFT p99 (s) | requests timed |")
 print("|---|---|---|---|---|")
 for r in rows:
@@ -267,6 +315,7 @@ if bad:
 ttft1 = next((r["p50"] for r in rows if r["n"] == 1), None)
 for r in rows:
     if r["n"] == 8:
-        print("target: server/engine at concurrency 8 >= 90 %%: %.0f %% (%s); steady TTFT p50 at 8 < 2x at 1: "
-              "%.3f vs %.3f (%s)" % (100 * r["ratio"], "met" if r["ratio"] >= 0.9 else "NOT met", r["p50"],
-                                     ttft1 or float("nan"), "met" if ttft1 and r["p50"] < 2 * ttft1 else "NOT met"))
+        print("target: server / engine decode at concurrency 8 >= 90 %%: %.0f %% (%s; with the engine's prompt time "
+              "counted too: %.0f %%); steady TTFT p50 at 8 < 2x at 1: %.3f vs %.3f (%s)"
+              % (100 * r["ratio"], "met" if r["ratio"] >= 0.9 else "NOT met", 100 * r["ratio_all"], r["p50"],
+                 ttft1 or float("nan"), "met" if ttft1 and r["p50"] < 2 * ttft1 else "NOT met"))
