@@ -176,9 +176,11 @@ def run_server(n, rnd):
         time.sleep(max(0.0, w0 - time.monotonic()))
         counters = ("bitnet_generated_tokens_total", "bitnet_decode_steps_total", "bitnet_draft_tokens_total",
                     "bitnet_draft_tokens_accepted_total")
-        c0, t0 = [s.metric(c) for c in counters], time.monotonic()
+        c0, t0, cpu0 = [s.metric(c) for c in counters], time.monotonic(), os.times()
         time.sleep(max(0.0, load.window_end - time.monotonic()))
-        c1, t1 = [s.metric(c) for c in counters], time.monotonic()
+        c1, t1, cpu1 = [s.metric(c) for c in counters], time.monotonic(), os.times()
+        # the clients run on the server's cores: what they take from it
+        client_cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / (t1 - t0)
         steady_tps = (c1[0] - c0[0]) / (t1 - t0)
         # per pass: tokens generated, and with --draft: drafts checked and accepted
         passes = max(1.0, c1[1] - c0[1])
@@ -199,7 +201,7 @@ def run_server(n, rnd):
         with open(os.path.join(workdir, name + ".json"), "w") as f:
             json.dump({"window": [t0, t1], "fields": ["phase", "client", "send", "first", "end"],
                        "requests": load.records, "errors": load.errors}, f)
-        return steady_tps, burst_tps, load.records, (t0, t1), load.errors, per_pass
+        return steady_tps, burst_tps, load.records, (t0, t1), load.errors, per_pass, client_cpu
     finally:
         s.terminate(120)
 
@@ -262,20 +264,22 @@ for n in levels:
     per = []
     for rnd in range(rounds):
         la = load_average()
-        tps, btps, records, window, errors, per_pass = run_server(n, rnd)
+        tps, btps, records, window, errors, per_pass, client_cpu = run_server(n, rnd)
         engine, engine_all = run_engine(n) if with_engine else (float("nan"), float("nan"))
         ttfts, together = summary(records, "steady", window)
         bttfts, btogether = summary(records, "burst")
         r = dict(n=n, rnd=rnd, tps=tps, engine=engine, engine_all=engine_all, ratio=tps / engine,
                  ratio_all=tps / engine_all, ttfts=ttfts, p50=percentile(ttfts, 50), p99=percentile(ttfts, 99),
                  count=len(ttfts), together=together, bttfts=bttfts, btps=btps, btogether=btogether,
-                 errors=errors, load=la, gen_pass=per_pass[0], draft_pass=per_pass[1], acc_pass=per_pass[2])
+                 errors=errors, load=la, client_cpu=client_cpu, gen_pass=per_pass[0], draft_pass=per_pass[1],
+                 acc_pass=per_pass[2])
         per.append(r)
         print("concurrency %(n)2d round %(rnd)d (load average %(load)s): steady: server %(tps).2f tok/s, "
               "bitnet-bench %(engine).2f tok/s decoding, %(engine_all).2f with its prompts; TTFT p50 %(p50).3f s "
               "p99 %(p99).3f s (%(count)d requests, %(together)g sent together); per pass: %(gen_pass).2f tokens "
-              "generated, %(draft_pass).2f drafted, %(acc_pass).2f accepted; %(nerr)d errors"
-              % dict(r, nerr=len(errors)), flush=True)
+              "generated, %(draft_pass).2f drafted, %(acc_pass).2f accepted; clients' CPU %(client_cpu_pct).1f %% of "
+              "a core; %(nerr)d errors"
+              % dict(r, nerr=len(errors), client_cpu_pct=100 * client_cpu), flush=True)
         if bttfts:
             print("  burst: %.2f tok/s, TTFT p50 %.3f s p99 %.3f s (%d requests, %g sent together)"
                   % (btps, percentile(bttfts, 50), percentile(bttfts, 99), len(bttfts), btogether), flush=True)
