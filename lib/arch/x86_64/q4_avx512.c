@@ -17,9 +17,10 @@
 #include "arch/x86_64/q4_x86.h"
 #include "arch/x86_64/reduce_x86.h"
 
-
-
+/* bytes ahead of a group its lines are prefetched (about 1 % faster decode
+ * than none or 1 KB in interleaved rounds) */
 #define BN_Q4_PF 4096
+
 static inline __m512i dpbusd(__m512i acc, __m512i u8, __m512i s8)
 {
     __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "v"(s8));
