@@ -928,6 +928,30 @@ BN_API int bn_spec_step(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, bn_
                         size_t *n_out);
 /** Copies the counters into *out. s and out must not be NULL. */
 BN_API void bn_spec_get_stats(const bn_spec *s, bn_spec_stats *out);
+/**
+ * Drafts with a small model instead of the history (since API 0.2): the
+ * drafts become the draft model's greedy continuation of the sequence, one
+ * of its one-token passes each, checked and accepted exactly as before (the
+ * output stays that of plain decoding). The decoder brings the draft
+ * sequence to the history itself, feeding only what changed. The draft
+ * length then weighs the draft model's tokens too (cost), and drafting
+ * pauses where it does not pay.
+ * @param s      the speculative decoder.
+ * @param draft  a context of the draft model, which must have the checked
+ *               model's vocabulary (the same tokens with the same ids: a
+ *               step fails with BN_E_INVALID_ARG if their counts differ),
+ *               and must not be the checked context; NULL goes back to
+ *               drafting from the history. It must outlive its use here.
+ * @param seq    the draft context's sequence the decoder drafts in: cleared
+ *               now, and the decoder's until it is detached; the context's
+ *               other sequences stay the caller's (one thread at a time).
+ * @param cost   one draft token's pass as a fraction of a one-token pass of
+ *               the checked model, 0 to 10 (about the models' size ratio).
+ * @return BN_OK; BN_E_INVALID_ARG (NULL s, cost out of range); BN_E_RANGE
+ *         (seq); BN_E_NOMEM, after which the decoder drafts from the history
+ *         (other errors change nothing).
+ */
+BN_API int bn_spec_set_draft_model(bn_spec *s, bn_ctx *draft, int32_t seq, float cost);
 
 /*
  * The split form of bn_spec_step() (since API 0.2), for a caller that decodes

@@ -148,6 +148,17 @@ int bn_spec_accept(bn_spec *s, bn_ctx *c, int32_t seq, bn_sampler *smp, const fl
     return bn_spec_settle(s, c, seq, smp, logits, draft, n_draft, out, n_out);
 }
 
+int bn_spec_set_draft_model(bn_spec *s, bn_ctx *draft, int32_t seq, float cost)
+{
+    if (!s)
+        return bn_fail(BN_E_INVALID_ARG, "bn_spec_set_draft_model: NULL decoder");
+    if (draft && (seq < 0 || seq >= draft->n_seq_max))
+        return bn_fail(BN_E_RANGE, "bn_spec_set_draft_model: sequence %d outside [0, %d)", seq, draft->n_seq_max);
+    if (draft && !(cost >= 0.0f && cost <= 10.0f))
+        return bn_fail(BN_E_INVALID_ARG, "bn_spec_set_draft_model: cost %g: expected 0 to 10", (double)cost);
+    return bn_spec_use_model(s, draft, seq, cost);
+}
+
 void bn_spec_get_stats(const bn_spec *s, bn_spec_stats *out)
 {
     if (s && out)

@@ -1,5 +1,5 @@
 /*
- * Speculative decoding of one sequence by prompt lookup.
+ * Speculative decoding of one sequence by prompt lookup or a draft model.
  *
  * The last token returned is always pending: returned, not yet in the cache
  * (the first step only picks it from the logits the caller's decode left).
@@ -17,6 +17,12 @@
  * The first rejection ends the step: its replacement is returned and becomes
  * the next step's pending token, and the cache is cut back to x0..d_{i-1}.
  * When every draft is accepted, a token picked from the last logits ends it.
+ *
+ * With a draft model (bn_spec_set_draft_model), d1..dk are instead its
+ * greedy continuation of the history: its sequence is brought to the
+ * history (what it holds past their common prefix cut, the rest fed in one
+ * pass), then one token at a time. Greedy drafts are again a draft that
+ * puts all its mass on d_i, so the same rule is exact.
  *
  * A step is three parts: bn_spec_plan (the drafts), a pass that the caller
  * may share with other sequences (bn_spec_draft/bn_spec_accept) or that
@@ -56,7 +62,9 @@ void bn_spec_destroy(bn_spec *s)
     if (!s)
         return;
     bn_batch_free(&s->batch);
+    bn_batch_free(&s->dbatch);
     free(s->hist);
+    free(s->dtok);
     free(s);
 }
 
@@ -87,6 +95,113 @@ int bn_spec_set_history(bn_spec *s, const bn_token *t, size_t n)
     return BN_OK;
 }
 
+int bn_spec_use_model(bn_spec *s, bn_ctx *d, int32_t seq, float cost)
+{
+    bn_batch_free(&s->dbatch);
+    s->dctx = NULL;
+    s->n_dtok = 0;
+    if (!d)
+        return BN_OK;
+    int rc = bn_batch_new(&s->dbatch, bn_ctx_n_batch(d));
+    if (!rc)
+        rc = bn_ctx_seq_clear(d, seq);
+    if (rc) {
+        bn_batch_free(&s->dbatch);
+        return rc;
+    }
+    s->dctx = d;
+    s->dseq = seq;
+    s->dcost = cost;
+    return BN_OK;
+}
+
+static bn_token argmax(const float *v, int32_t n)
+{
+    int32_t best = 0;
+    for (int32_t i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return (bn_token)best;
+}
+
+/* Feeds t[0, n) to the draft sequence, the last asking for logits, in
+ * passes of the draft context's n_batch. */
+static int draft_feed(bn_spec *s, const bn_token *t, size_t n)
+{
+    const size_t nb = (size_t)bn_ctx_n_batch(s->dctx);
+    for (size_t i = 0; i < n;) {
+        bn_batch_clear(s->dbatch);
+        for (size_t j = 0; j < nb && i < n; j++, i++) {
+            int rc = bn_batch_add(s->dbatch, t[i], s->dseq, BN_POS_NEXT, i + 1 == n);
+            if (rc)
+                return rc;
+        }
+        int rc = bn_decode_batch(s->dctx, s->dbatch);
+        if (rc)
+            return rc;
+    }
+    return BN_OK;
+}
+
+/* Up to k drafts from the draft model: its greedy continuation of hist.
+ * A full draft context gives fewer drafts, not an error. */
+static int model_drafts(bn_spec *s, bn_token *draft, size_t k, size_t *n_out)
+{
+    *n_out = 0;
+    bn_ctx *d = s->dctx;
+    const bn_model *dm = bn_ctx_model(d);
+    /* the draft sequence holds dtok[0, n_dtok): keep what agrees with the
+     * history, and at least the last history token to be fed again (its
+     * logits are the first draft's) */
+    size_t keep = 0;
+    while (keep < s->n_dtok && keep + 1 < s->n_hist && s->dtok[keep] == s->hist[keep])
+        keep++;
+    if (keep < s->n_dtok) {
+        int rc = bn_ctx_seq_truncate(d, s->dseq, (int32_t)keep);
+        if (rc)
+            return rc;
+        s->n_dtok = keep;
+    }
+    const size_t room = (size_t)(bn_ctx_n_ctx(d) - bn_ctx_seq_pos(d, s->dseq));
+    const size_t feed = s->n_hist - keep;
+    if (room < feed)
+        return BN_OK;
+    if (k > room - feed + 1)
+        k = room - feed + 1;        /* the last draft is never fed */
+    if (s->cap_dtok < s->n_hist + k) {
+        size_t cap = s->cap_dtok ? s->cap_dtok : 256;
+        while (cap < s->n_hist + k)
+            cap *= 2;
+        bn_token *t = realloc(s->dtok, cap * sizeof *t);
+        if (!t)
+            return bn_fail(BN_E_NOMEM, "speculative decoding: out of memory for %zu draft tokens", cap);
+        s->dtok = t;
+        s->cap_dtok = cap;
+    }
+    int rc = draft_feed(s, s->hist + keep, feed);
+    if (!rc) {
+        memcpy(s->dtok + s->n_dtok, s->hist + keep, feed * sizeof *s->dtok);
+        s->n_dtok += feed;
+    }
+    for (size_t i = 0; !rc && i < k; i++) {
+        const bn_token t = argmax(bn_ctx_seq_logits(d, s->dseq), bn_model_n_vocab(dm));
+        draft[(*n_out)++] = t;
+        if (i + 1 == k || bn_model_token_is_eog(dm, t))
+            break;                  /* nothing follows an end token */
+        rc = draft_feed(s, &t, 1);
+        if (!rc)
+            s->dtok[s->n_dtok++] = t;
+    }
+    if (rc) {
+        /* the sequence back to what dtok says it holds (a feed of several
+         * passes may have failed after the first) */
+        bn_ctx_seq_truncate(d, s->dseq, (int32_t)s->n_dtok);
+        if (rc != BN_E_CTX_FULL)
+            return rc;
+    }
+    return BN_OK;
+}
+
 size_t bn_spec_lookup(const bn_spec *s, bn_token *draft, size_t k)
 {
     const bn_token *h = s->hist;
@@ -112,7 +227,8 @@ size_t bn_spec_lookup(const bn_spec *s, bn_token *draft, size_t k)
  * the pass's cost 1 + cost * k; the best k, or 0 when drafting does not pay. */
 int32_t bn_spec_draft_len(const bn_spec *s)
 {
-    const double a = s->accept_rate, cost = s->p.draft_cost;
+    /* a draft model's tokens cost their pass on top of their check */
+    const double a = s->accept_rate, cost = s->p.draft_cost + (s->dctx ? s->dcost : 0.0f);
     int32_t best = 0;
     double best_rate = 1.0, e = 1.0, ak = 1.0;
     for (int32_t k = 1; k <= s->p.n_draft_max; k++) {
@@ -183,7 +299,20 @@ int bn_spec_plan(bn_spec *s, const bn_ctx *c, int32_t seq, bn_token *draft, size
         k = c->n_outputs - 1;
     if (k > 0 && (size_t)k > n_max)
         k = (int32_t)n_max;
-    const size_t n = k > 0 ? bn_spec_lookup(s, draft, (size_t)k) : 0;
+    size_t n = 0;
+    if (k > 0 && s->dctx) {
+        if (s->dctx == c)
+            return bn_fail(BN_E_INVALID_ARG, "speculative decoding: the draft context is the checked one");
+        const int32_t nv = bn_model_n_vocab(bn_ctx_model(c)), dnv = bn_model_n_vocab(bn_ctx_model(s->dctx));
+        if (nv != dnv)
+            return bn_fail(BN_E_INVALID_ARG, "speculative decoding: the draft model has %d tokens, the model %d",
+                           dnv, nv);
+        int rc = model_drafts(s, draft, (size_t)k, &n);
+        if (rc)
+            return rc;
+    } else if (k > 0) {
+        n = bn_spec_lookup(s, draft, (size_t)k);
+    }
     if (n)
         s->idle_steps = 0;
     *n_draft = n;

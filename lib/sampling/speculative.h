@@ -1,6 +1,6 @@
-/* Exact speculative decoding by prompt lookup (bn_spec_*): drafting from a
- * sequence's own history, verification in one batched pass, the
- * speculative-sampling acceptance rule. The split form (bn_spec_draft,
+/* Exact speculative decoding (bn_spec_*): drafting from a sequence's own
+ * history (prompt lookup) or from a small draft model, verification in one
+ * batched pass, the speculative-sampling acceptance rule. The split form (bn_spec_draft,
  * bn_spec_accept) and bn_spec_step share bn_spec_plan and bn_spec_settle.
  * lib/api/api_spec.c checks the public arguments. */
 #ifndef BN_SAMPLING_SPECULATIVE_H
@@ -20,11 +20,22 @@ struct bn_spec {
     int32_t idle_steps;         /* steps since drafting paused (it probes again after a while) */
     bn_batch *batch;            /* n_draft_max + 1 tokens */
     bn_spec_stats stats;
+    /* the draft model, if set (bn_spec_set_draft_model): its context and
+     * sequence, what that sequence holds, and its tokens' relative cost */
+    bn_ctx *dctx;
+    int32_t dseq;
+    float dcost;
+    bn_token *dtok;
+    size_t n_dtok, cap_dtok;
+    bn_batch *dbatch;           /* the draft context's n_batch tokens */
 };
 
 int bn_spec_alloc(bn_spec **out, const bn_spec_params *p);
 void bn_spec_destroy(bn_spec *s);
 int bn_spec_set_history(bn_spec *s, const bn_token *t, size_t n);
+/* Drafts from the model of context d's sequence seq (cleared now), whose
+ * tokens cost cost of a pass of the checked model each; d NULL: lookup. */
+int bn_spec_use_model(bn_spec *s, bn_ctx *d, int32_t seq, float cost);
 
 /* Drafts up to k tokens following hist (prompt lookup); returns how many. */
 size_t bn_spec_lookup(const bn_spec *s, bn_token *draft, size_t k);

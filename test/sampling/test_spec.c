@@ -3,7 +3,9 @@
  * acceptance rule reproduces the sampler's filtered distribution (a
  * statistical check of bn_spec_judge against bn_sampler_probs); errors,
  * cancellation and the counters; the split form (bn_spec_draft,
- * bn_spec_accept) in a batch shared by two sequences equals the step. */
+ * bn_spec_accept) in a batch shared by two sequences equals the step; a
+ * draft model (the bundled model drafting for itself, in a second context)
+ * gives the same tokens, and its errors. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 
 #include <bitnet/bitnet.h>
 
+#include "mkmodel.h"
 #include "sampling/sampler.h"
 #include "sampling/speculative.h"
 
@@ -529,6 +532,154 @@ static void test_split_errors(void **state)
     bn_ctx_free(&c);
 }
 
+/* Plain greedy decoding of n tokens after the prompt. */
+static void plain_greedy(fixture *f, bn_token *out, int n)
+{
+    bn_ctx *c = new_ctx(f->m);
+    bn_sampler *s = greedy(f->m);
+    for (size_t i = 0; i < f->n_prompt; i++)
+        bn_sampler_accept(s, f->prompt[i]);
+    assert_int_equal(bn_decode(c, f->prompt, f->n_prompt), BN_OK);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(bn_sampler_sample(s, bn_ctx_logits(c), &out[i]), BN_OK);
+        assert_int_equal(bn_decode(c, &out[i], 1), BN_OK);
+    }
+    bn_ctx_free(&c);
+    bn_sampler_free(&s);
+}
+
+/* Greedy generation with drafts from a draft context's sequence dseq (the
+ * bundled model drafting for itself): the tokens of plain decoding. A
+ * draft context of n_ctx 32, shorter than the prompt, drafts nothing and
+ * must still give them. */
+static void test_draft_model(void **state)
+{
+    fixture *f = *state;
+    bn_token plain[N_GEN];
+    plain_greedy(f, plain, N_GEN);
+    for (int variant = 0; variant < 2; variant++) {
+        bn_ctx *c = new_ctx(f->m), *d = NULL;
+        bn_ctx_params dp;
+        bn_ctx_params_default(&dp);
+        dp.n_ctx = variant ? 32 : 512;
+        dp.n_seq_max = 2;
+        dp.n_threads = 1;
+        assert_int_equal(bn_ctx_new(&d, f->m, &dp), BN_OK);
+        /* the caller's tokens in the draft context's other sequence stay */
+        bn_batch *b = NULL;
+        assert_int_equal(bn_batch_new(&b, 4), BN_OK);
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(bn_batch_add(b, f->prompt[i], 0, BN_POS_NEXT, i == 2), BN_OK);
+        assert_int_equal(bn_decode_batch(d, b), BN_OK);
+        bn_sampler *s = greedy(f->m);
+        bn_spec_params sp;
+        bn_spec_params_default(&sp);
+        sp.n_draft_max = 6;
+        bn_spec *spec = NULL;
+        assert_int_equal(bn_spec_new(&spec, &sp), BN_OK);
+        assert_int_equal(bn_spec_set_draft_model(spec, d, 1, 0.05f), BN_OK);
+        for (size_t i = 0; i < f->n_prompt; i++)
+            bn_sampler_accept(s, f->prompt[i]);
+        assert_int_equal(bn_decode(c, f->prompt, f->n_prompt), BN_OK);
+        assert_int_equal(bn_spec_begin(spec, f->prompt, f->n_prompt), BN_OK);
+        bn_token got[N_GEN + 8];
+        size_t n_got = 0;
+        while (n_got < N_GEN) {
+            size_t n = 0;
+            if (bn_spec_step(spec, c, 0, s, got + n_got, 8, &n))
+                fail_msg("bn_spec_step: %s", bn_last_error());
+            n_got += n;
+            /* the draft sequence holds a prefix of what was generated, plus drafts */
+            assert_true(bn_ctx_seq_pos(d, 1) <= (int32_t)(f->n_prompt + n_got + 6));
+        }
+        for (int i = 0; i < N_GEN; i++)
+            if (got[i] != plain[i])
+                fail_msg("draft n_ctx %d: token %d is %d, plain decoding gives %d", dp.n_ctx, i, got[i], plain[i]);
+        bn_spec_stats st;
+        bn_spec_get_stats(spec, &st);
+        print_message("draft model, n_ctx %d: %lld tokens in %lld passes, %lld of %lld drafted accepted\n",
+                      dp.n_ctx, (long long)st.n_tokens, (long long)st.n_steps, (long long)st.n_accepted,
+                      (long long)st.n_drafted);
+        if (variant) {
+            assert_int_equal(st.n_drafted, 0);
+        } else {
+            /* the model agrees with itself but for the penalty's changes */
+            assert_true(st.n_accepted * 10 >= st.n_drafted * 7);
+            assert_true(st.n_steps * 2 < (int64_t)n_got);
+        }
+        assert_int_equal(bn_ctx_seq_pos(d, 0), 3);
+        /* errors: a sequence or a cost out of range (the decoder keeps its
+         * draft model) */
+        assert_int_equal(bn_spec_set_draft_model(spec, d, 2, 0.1f), BN_E_RANGE);
+        assert_int_equal(bn_spec_set_draft_model(spec, d, -1, 0.1f), BN_E_RANGE);
+        assert_int_equal(bn_spec_set_draft_model(spec, d, 1, -0.5f), BN_E_INVALID_ARG);
+        assert_int_equal(bn_spec_set_draft_model(NULL, d, 1, 0.1f), BN_E_INVALID_ARG);
+        assert_true(spec->dctx == d);
+        /* detached: drafting from the history again */
+        assert_int_equal(bn_spec_set_draft_model(spec, NULL, 0, 0.0f), BN_OK);
+        size_t n = 0;
+        assert_int_equal(bn_spec_step(spec, c, 0, s, got, 8, &n), BN_OK);
+        bn_spec_free(&spec);
+        bn_batch_free(&b);
+        bn_sampler_free(&s);
+        bn_ctx_free(&d);
+        bn_ctx_free(&c);
+    }
+}
+
+/* A draft model of another vocabulary, or the checked context drafting for
+ * itself: the step fails and says why. */
+static void test_draft_model_errors(void **state)
+{
+    fixture *f = *state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/spec-draft-vocab.gguf", BN_SPEC_TEST_DIR);
+    bn_mkmodel_opts o;
+    bn_mkmodel_default_opts(&o);
+    o.hp.n_vocab = bn_model_n_vocab(f->m) + 8;
+    o.log = NULL;
+    assert_int_equal(bn_mkmodel_write(&o, path), 0);
+    bn_model *dm = NULL;
+    assert_int_equal(bn_model_load(&dm, path, NULL), BN_OK);
+    bn_ctx *c = new_ctx(f->m), *d = new_ctx(dm);
+    bn_sampler *s = greedy(f->m);
+    bn_spec *spec = NULL;
+    assert_int_equal(bn_spec_new(&spec, NULL), BN_OK);
+    assert_int_equal(bn_spec_set_draft_model(spec, d, 0, 0.1f), BN_OK);
+    assert_int_equal(bn_decode(c, f->prompt, f->n_prompt), BN_OK);
+    assert_int_equal(bn_spec_begin(spec, f->prompt, f->n_prompt), BN_OK);
+    bn_token out[9];
+    size_t n = 0;
+    assert_int_equal(bn_spec_step(spec, c, 0, s, out, 9, &n), BN_OK);     /* the first token needs no draft */
+    spec->accept_rate = 0.9;
+    assert_int_equal(bn_spec_step(spec, c, 0, s, out, 9, &n), BN_E_INVALID_ARG);
+    assert_non_null(strstr(bn_last_error(), "draft model has"));
+    bn_spec_free(&spec);
+    /* the checked context as its own draft context (another sequence) */
+    bn_sampler_reset(s);
+    bn_ctx_params cp;
+    bn_ctx_params_default(&cp);
+    cp.n_ctx = 256;
+    cp.n_seq_max = 2;
+    bn_ctx *c2 = NULL;
+    assert_int_equal(bn_ctx_new(&c2, f->m, &cp), BN_OK);
+    assert_int_equal(bn_spec_new(&spec, NULL), BN_OK);
+    assert_int_equal(bn_spec_set_draft_model(spec, c2, 1, 0.1f), BN_OK);
+    assert_int_equal(bn_decode(c2, f->prompt, f->n_prompt), BN_OK);
+    assert_int_equal(bn_spec_begin(spec, f->prompt, f->n_prompt), BN_OK);
+    assert_int_equal(bn_spec_step(spec, c2, 0, s, out, 9, &n), BN_OK);
+    spec->accept_rate = 0.9;
+    assert_int_equal(bn_spec_step(spec, c2, 0, s, out, 9, &n), BN_E_INVALID_ARG);
+    assert_non_null(strstr(bn_last_error(), "the checked one"));
+    bn_spec_free(&spec);
+    bn_ctx_free(&c2);
+    bn_sampler_free(&s);
+    bn_ctx_free(&d);
+    bn_ctx_free(&c);
+    bn_model_free(&dm);
+    remove(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -539,6 +690,8 @@ int main(void)
         cmocka_unit_test(test_draft_longer_than_outputs),
         cmocka_unit_test(test_split_equals_step),
         cmocka_unit_test(test_split_errors),
+        cmocka_unit_test(test_draft_model),
+        cmocka_unit_test(test_draft_model_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

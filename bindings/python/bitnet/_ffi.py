@@ -250,6 +250,7 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "bn_spec_get_stats": (None, [_p, ctypes.POINTER(SpecStats)]),
     "bn_spec_draft": (_int, [_p, _p, _i32, _ptok, _size, _psize]),
     "bn_spec_accept": (_int, [_p, _p, _i32, _p, ctypes.POINTER(_pfloat), _ptok, _size, _ptok, _size, _psize]),
+    "bn_spec_set_draft_model": (_int, [_p, _p, _i32, ctypes.c_float]),
 }
 
 

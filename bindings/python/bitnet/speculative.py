@@ -1,5 +1,5 @@
 """Speculative: exact speculative decoding of one sequence by prompt lookup
-(ABI 0.2): the same tokens as plain decoding with a greedy sampler, the same
+or a draft model (ABI 0.2): the same tokens as plain decoding with a greedy sampler, the same
 distribution with a random one, in fewer forward passes when the text
 repeats its context."""
 from __future__ import annotations
@@ -35,6 +35,18 @@ class Speculative(Owner):
         self._own(create(lib.bn_spec_new, lib.bn_spec_free, ctypes.byref(p)))
         self._lib = lib
         self._room = p.n_draft_max + 1
+        self._draft: Optional[Context] = None
+
+    def set_draft_model(self, draft: Optional[Context], seq: int = 0, cost: float = 0.1) -> None:
+        """Drafts with the model of context `draft` (its sequence seq, cleared
+        now and the decoder's from then on) instead of the history: its greedy
+        continuation, checked as before, so the output is unchanged. The draft
+        model must have the same vocabulary; cost is one of its tokens' passes
+        as a fraction of one of the checked model's. None: the history again.
+        The decoder keeps the context alive while it uses it."""
+        check(self._lib.bn_spec_set_draft_model(self._ptr, draft._ptr if draft is not None else None, seq,
+                                                cost))
+        self._draft = draft
 
     def begin(self, history: Sequence[int]) -> None:
         """Starts a generation: history is what the sequence holds (its

@@ -104,6 +104,23 @@ def test_speculative_greedy_equals_plain(model: bitnet.Model) -> None:
         bitnet.Speculative(n_draft_max=100)
 
 
+def test_speculative_draft_model_equals_plain(model: bitnet.Model) -> None:
+    # the model drafting for itself from a second context: its greedy drafts
+    # are accepted, and the output is plain decoding's
+    prompt = "In the beginning God created the heaven and the earth."
+    plain = "".join(model.generate(prompt, max_tokens=40, temperature=0, n_threads=1))
+    with bitnet.Context(model, n_ctx=128, n_threads=1) as draft, bitnet.Speculative(n_draft_max=4) as spec:
+        spec.set_draft_model(draft, cost=0.05)
+        fast = "".join(model.generate(prompt, max_tokens=40, temperature=0, n_threads=1,
+                                      speculative=spec))
+        stats = spec.stats
+        with pytest.raises(bitnet.RangeError):
+            spec.set_draft_model(draft, seq=3)
+        spec.set_draft_model(None)
+    assert fast == plain
+    assert stats["accepted"] > 0 and stats["steps"] < stats["tokens"]
+
+
 def test_speculative_sampling_runs_to_the_end(model: bitnet.Model) -> None:
     with bitnet.Speculative() as spec:
         text = "".join(model.generate("And God said", n_ctx=48, seed=4, speculative=spec))
