@@ -24,6 +24,8 @@ typedef struct bn_cli_options {
     int n_ctx;                  /* -c; 0: min(4096, the model's training context) */
     int n_batch;                /* -b */
     int n_draft;                /* --draft: tokens drafted per pass (speculative decoding); 0 = off */
+    int draft_set;              /* --draft was given */
+    const char *draft_model;    /* --draft-model: drafts from this model; NULL: prompt lookup */
     bn_sampler_params sampling;
     const char **stop;          /* --stop, repeatable */
     size_t n_stop;

@@ -93,12 +93,34 @@ int bn_cli_session_open(bn_cli_session *s, const bn_cli_options *o, const char *
         if ((rc = bn_spec_new(&s->spec, &sp)))
             return lib_fail(rc);
     }
+    if (o->draft_model) {
+        bn_model_params dmp;
+        bn_model_params_default(&dmp);
+        if ((rc = bn_model_load(&s->draft_model, o->draft_model, &dmp)))
+            return lib_fail(rc);
+        if (bn_model_n_vocab(s->draft_model) != bn_model_n_vocab(s->model)) {
+            fprintf(stderr, BN_CLI_PROG ": the draft model %s has %d tokens, the model %d: not the same vocabulary\n",
+                    o->draft_model, bn_model_n_vocab(s->draft_model), bn_model_n_vocab(s->model));
+            return BN_CLI_FAILURE;
+        }
+        if ((rc = bn_ctx_new(&s->draft_ctx, s->draft_model, &cp)))
+            return lib_fail(rc);
+        bn_ctx_set_abort_callback(s->draft_ctx, abort_on_interrupt, NULL);
+        /* decode reads every weight once per token: the draft model's tokens
+         * cost about its bytes per token over the model's */
+        const double cost = (double)bn_model_bytes_per_token(s->draft_model)
+                            / (double)bn_model_bytes_per_token(s->model);
+        if ((rc = bn_spec_set_draft_model(s->spec, s->draft_ctx, 0, (float)(cost < 10.0 ? cost : 10.0))))
+            return lib_fail(rc);
+    }
     return 0;
 }
 
 void bn_cli_session_close(bn_cli_session *s)
 {
     bn_spec_free(&s->spec);
+    bn_ctx_free(&s->draft_ctx);
+    bn_model_free(&s->draft_model);
     free(s->hist);
     s->hist = NULL;
     bn_text_stream_free(&s->stream);

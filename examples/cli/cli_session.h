@@ -17,6 +17,8 @@ typedef struct bn_cli_session {
     bn_token *tokens;           /* tokenizer output */
     size_t cap_tokens;
     bn_spec *spec;              /* --draft: the speculative decoder, else NULL */
+    bn_model *draft_model;      /* --draft-model and its context, else NULL */
+    bn_ctx *draft_ctx;
     bn_token *hist;             /* every token in the context, for the drafts */
     size_t n_hist, cap_hist;
     bn_cli_output out;          /* the model's text on stdout */

@@ -18,6 +18,7 @@ model=$dir/small-i2_s.gguf
 $wrap "$mkmodel" --shape small --type i2_s -o "$model" >/dev/null 2>&1 || { echo "cannot make a model"; exit 1; }
 # arch "bitnet" (1bitLLM): no built-in chat template fits its small vocabulary
 $wrap "$mkmodel" --shape small --type f32 -o "$dir/small-f32.gguf" >/dev/null 2>&1 || exit 1
+$wrap "$mkmodel" --shape small --type f32 --n-vocab 1100 -o "$dir/small-f32-v.gguf" >/dev/null 2>&1 || exit 1
 echo "hello, this is not a model" > "$dir/text.gguf"
 # the same file with another architecture name (same length, every key follows)
 LC_ALL=C sed 's/bitnet-b1\.58/bitnet-q1.58/g' "$model" > "$dir/badarch.gguf"
@@ -86,6 +87,8 @@ expect 2 "unexpected argument" -m "$model" -p hi extra
 expect 2 "use one" -m "$model" -p hi -f "$dir/prompt.txt"
 expect 2 "needs --chat" -m "$model" -p hi --system "be brief"
 expect 2 "Try 'bitnet-cli --help'" -m "$model" -x
+expect 2 "no drafts to make" -m "$model" -p hi --draft 0 --draft-model "$model"
+expect 1 "not the same vocabulary" -m "$model" -p hi --draft-model "$dir/small-f32-v.gguf"
 
 # ---- files that do not load (1) ----------------------------------------------
 expect 1 "cannot open" -m "$dir/missing.gguf" -p hi
@@ -146,6 +149,17 @@ if [ -e "$srcroot/models/default.gguf" ]; then
         ok "--draft: the same greedy text and chat"
     else
         fail "--draft"; cat "$dir/spec1.err" "$dir/chat-spec5.err"
+    fi
+    # a draft model (the same model drafting for itself): the same text and
+    # chat; one of another vocabulary is refused
+    run spec2 -m "$srcroot/models/default.gguf" -t 2 -p "$rep" -n 40 --temp 0 --draft-model "$srcroot/models/default.gguf"
+    $wrap "$cli" -m "$srcroot/models/default.gguf" -t 2 --chat --chat-template bitnet-2b4t -n 30 --temp 0 \
+        --draft-model "$srcroot/models/default.gguf" <"$dir/chat-spec.txt" >"$dir/chat-spec-m.out" 2>"$dir/chat-spec-m.err"
+    if [ "$(status spec2)" -eq 0 ] && cmp -s "$dir/spec0.out" "$dir/spec2.out" \
+       && cmp -s "$dir/chat-spec0.out" "$dir/chat-spec-m.out"; then
+        ok "--draft-model: the same greedy text and chat"
+    else
+        fail "--draft-model"; cat "$dir/spec2.err" "$dir/chat-spec-m.err"
     fi
 fi
 
