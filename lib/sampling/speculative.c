@@ -150,6 +150,14 @@ static int model_drafts(bn_spec *s, bn_token *draft, size_t k, size_t *n_out)
     *n_out = 0;
     bn_ctx *d = s->dctx;
     const bn_model *dm = bn_ctx_model(d);
+    /* a draft sequence changed behind the decoder's back (against the
+     * contract) is started again rather than drafted from wrongly */
+    if ((size_t)bn_ctx_seq_pos(d, s->dseq) != s->n_dtok) {
+        int rc = bn_ctx_seq_clear(d, s->dseq);
+        if (rc)
+            return rc;
+        s->n_dtok = 0;
+    }
     /* the draft sequence holds dtok[0, n_dtok): keep what agrees with the
      * history, and at least the last history token to be fed again (its
      * logits are the first draft's) */

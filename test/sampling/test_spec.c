@@ -608,6 +608,16 @@ static void test_draft_model(void **state)
             assert_true(st.n_steps * 2 < (int64_t)n_got);
         }
         assert_int_equal(bn_ctx_seq_pos(d, 0), 3);
+        /* the draft sequence emptied behind the decoder's back: the decoder
+         * starts it again and its record matches the cache */
+        if (!variant) {
+            assert_int_equal(bn_ctx_seq_clear(d, 1), BN_OK);
+            size_t n2 = 0;
+            bn_token more[8];
+            assert_int_equal(bn_spec_step(spec, c, 0, s, more, 8, &n2), BN_OK);
+            assert_true(n2 >= 1);
+            assert_int_equal(bn_ctx_seq_pos(d, 1), (int32_t)spec->n_dtok);
+        }
         /* errors: a sequence or a cost out of range (the decoder keeps its
          * draft model) */
         assert_int_equal(bn_spec_set_draft_model(spec, d, 2, 0.1f), BN_E_RANGE);
