@@ -413,7 +413,8 @@ int main(int argc, char **argv)
                n_gen, stg.mean, stg.sd, stg.median, stg.min, stg.max);
         if (n_par > 1)
             printf("\"parallel\":{\"sequences\":%d,\"shared_prompt\":%s,\"aggregate_tg\":%.3f,"
-                   "\"aggregate_with_prompts\":%.3f,\"per_sequence_tg\":%.3f,\"kv_bytes_per_position\":%.0f,\"kv_bytes_per_sequence\":%.0f,"
+                   "\"aggregate_with_prompts\":%.3f,\"per_sequence_tg\":%.3f,\"kv_bytes_per_position\":%.0f,"
+                   "\"kv_bytes_per_sequence\":%.0f,"
                    "\"kv_bytes_per_sequence_4096\":%.0f},",
                    n_par, shared ? "true" : "false", stg.median, se2e.median, stg.median / n_par, kv_pos,
                    kv_pos * (n_prompt + n_gen), kv_pos * 4096);

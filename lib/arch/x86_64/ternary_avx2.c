@@ -55,7 +55,8 @@ static inline void tile_dot(const uint8_t *tile, int64_t n_chunks, const int8_t 
                     xq[q] = _mm256_loadu_si256((const void *)(xc + 64 * q + 32 * h));
                 BN_UNROLL
                 for (int r = 0; r < BN_TP_ROWS; r++) {
-                    const __m256i w = _mm256_load_si256((const __m256i *)(const void *)(p + BN_TP_CHUNK_BYTES * r + 32 * h));
+                    const uint8_t *pr = p + BN_TP_CHUNK_BYTES * r + 32 * h;
+                    const __m256i w = _mm256_load_si256((const __m256i *)(const void *)pr);
                     BN_UNROLL
                     for (int q = 0; q < 4; q++) {
                         /* 16-bit shifts: the bits moved in from the next byte are masked off */
