@@ -363,6 +363,9 @@ def case_sigterm():
     for t in threads:
         t.start()
     s.wait_metric("bitnet_busy_sequences", lambda v: v == 2, 10)
+    # the third request queued before the signal, not still on its way in
+    # (under load it could arrive after SIGTERM and rightly get 503)
+    s.wait_metric("bitnet_queue_depth", lambda v: v == 1, 10)
     t0 = time.time()
     s.proc.send_signal(signal.SIGTERM)
     time.sleep(0.2)
