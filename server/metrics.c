@@ -114,6 +114,17 @@ static int put(srv_buf *out, const char *fmt, ...)
     return srv_buf_append(out, line, (size_t)n);
 }
 
+/* One metric of one value: its HELP and TYPE lines, then the sample. */
+static int put_counter(srv_buf *out, const char *name, const char *help, uint64_t v)
+{
+    return put(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, (unsigned long long)v);
+}
+
+static int put_gauge(srv_buf *out, const char *name, const char *help, int v)
+{
+    return put(out, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v);
+}
+
 int srv_metrics_write(srv_metrics *m, srv_buf *out)
 {
     int rc = 0;
@@ -128,42 +139,25 @@ int srv_metrics_write(srv_metrics *m, srv_buf *out)
                 rc |= put(out, "bitnet_requests_total{endpoint=\"%s\",status=\"%s\"} %llu\n",
                           ep_names[e], s < 7 ? st : "other", (unsigned long long)m->requests[e][s]);
             }
-    rc |= put(out, "# HELP bitnet_prompt_tokens_total Prompt tokens of finished requests.\n"
-                   "# TYPE bitnet_prompt_tokens_total counter\n"
-                   "bitnet_prompt_tokens_total %llu\n", (unsigned long long)m->prompt_tokens);
-    rc |= put(out, "# HELP bitnet_prompt_tokens_cached_total Prompt tokens reused from the cache (common prefixes).\n"
-                   "# TYPE bitnet_prompt_tokens_cached_total counter\n"
-                   "bitnet_prompt_tokens_cached_total %llu\n", (unsigned long long)m->cached_tokens);
-    rc |= put(out, "# HELP bitnet_generated_tokens_total Tokens generated.\n"
-                   "# TYPE bitnet_generated_tokens_total counter\n"
-                   "bitnet_generated_tokens_total %llu\n", (unsigned long long)m->generated_tokens);
+    rc |= put_counter(out, "bitnet_prompt_tokens_total", "Prompt tokens of finished requests.", m->prompt_tokens);
+    rc |= put_counter(out, "bitnet_prompt_tokens_cached_total",
+                      "Prompt tokens reused from the cache (common prefixes).", m->cached_tokens);
+    rc |= put_counter(out, "bitnet_generated_tokens_total", "Tokens generated.", m->generated_tokens);
     rc |= put(out, "# HELP bitnet_generated_tokens_per_second Generated tokens per second over the last %g s.\n"
                    "# TYPE bitnet_generated_tokens_per_second gauge\n"
                    "bitnet_generated_tokens_per_second %.3f\n", WINDOW_SECONDS, m->tokens_per_second);
-    rc |= put(out, "# HELP bitnet_requests_cancelled_total Generations stopped because the client went away.\n"
-                   "# TYPE bitnet_requests_cancelled_total counter\n"
-                   "bitnet_requests_cancelled_total %llu\n", (unsigned long long)m->cancelled);
-    rc |= put(out, "# HELP bitnet_draft_tokens_total Drafted tokens checked (--draft).\n"
-                   "# TYPE bitnet_draft_tokens_total counter\n"
-                   "bitnet_draft_tokens_total %llu\n", (unsigned long long)m->drafted);
-    rc |= put(out, "# HELP bitnet_draft_tokens_accepted_total Drafted tokens the model agreed with.\n"
-                   "# TYPE bitnet_draft_tokens_accepted_total counter\n"
-                   "bitnet_draft_tokens_accepted_total %llu\n", (unsigned long long)m->draft_accepted);
-    rc |= put(out, "# HELP bitnet_decode_steps_total Forward passes (batches) run.\n"
-                   "# TYPE bitnet_decode_steps_total counter\n"
-                   "bitnet_decode_steps_total %llu\n", (unsigned long long)m->decode_steps);
+    rc |= put_counter(out, "bitnet_requests_cancelled_total", "Generations stopped because the client went away.",
+                      m->cancelled);
+    rc |= put_counter(out, "bitnet_draft_tokens_total", "Drafted tokens checked (--draft).", m->drafted);
+    rc |= put_counter(out, "bitnet_draft_tokens_accepted_total", "Drafted tokens the model agreed with.",
+                      m->draft_accepted);
+    rc |= put_counter(out, "bitnet_decode_steps_total", "Forward passes (batches) run.", m->decode_steps);
     rc |= put(out, "# HELP bitnet_decode_seconds_total Time spent in forward passes.\n"
                    "# TYPE bitnet_decode_seconds_total counter\n"
                    "bitnet_decode_seconds_total %.6f\n", m->decode_seconds);
-    rc |= put(out, "# HELP bitnet_queue_depth Requests waiting for a sequence.\n"
-                   "# TYPE bitnet_queue_depth gauge\n"
-                   "bitnet_queue_depth %d\n", m->queue_depth);
-    rc |= put(out, "# HELP bitnet_busy_sequences Sequences serving a request.\n"
-                   "# TYPE bitnet_busy_sequences gauge\n"
-                   "bitnet_busy_sequences %d\n", m->busy_sequences);
-    rc |= put(out, "# HELP bitnet_sequences Sequences of the context (--parallel).\n"
-                   "# TYPE bitnet_sequences gauge\n"
-                   "bitnet_sequences %d\n", m->n_sequences);
+    rc |= put_gauge(out, "bitnet_queue_depth", "Requests waiting for a sequence.", m->queue_depth);
+    rc |= put_gauge(out, "bitnet_busy_sequences", "Sequences serving a request.", m->busy_sequences);
+    rc |= put_gauge(out, "bitnet_sequences", "Sequences of the context (--parallel).", m->n_sequences);
     rc |= put(out, "# HELP bitnet_time_to_first_token_seconds From a request's arrival to its first generated token.\n"
                    "# TYPE bitnet_time_to_first_token_seconds histogram\n");
     for (int i = 0; i < SRV_TTFT_BUCKETS; i++)
