@@ -68,19 +68,25 @@ void bn_spec_destroy(bn_spec *s)
     free(s);
 }
 
+/* Room for n tokens in *buf (capacity *cap), doubling from 256. */
+static int reserve_tokens(bn_token **buf, size_t *cap, size_t n, const char *what)
+{
+    if (n <= *cap)
+        return BN_OK;
+    size_t c = *cap ? *cap : 256;
+    while (c < n)
+        c *= 2;
+    bn_token *t = realloc(*buf, c * sizeof *t);
+    if (!t)
+        return bn_fail(BN_E_NOMEM, "speculative decoding: out of memory for %zu %s", n, what);
+    *buf = t;
+    *cap = c;
+    return BN_OK;
+}
+
 static int reserve(bn_spec *s, size_t n)
 {
-    if (n <= s->cap_hist)
-        return BN_OK;
-    size_t cap = s->cap_hist ? s->cap_hist : 256;
-    while (cap < n)
-        cap *= 2;
-    bn_token *h = realloc(s->hist, cap * sizeof *h);
-    if (!h)
-        return bn_fail(BN_E_NOMEM, "speculative decoding: out of memory for %zu tokens of history", n);
-    s->hist = h;
-    s->cap_hist = cap;
-    return BN_OK;
+    return reserve_tokens(&s->hist, &s->cap_hist, n, "tokens of history");
 }
 
 int bn_spec_set_history(bn_spec *s, const bn_token *t, size_t n)
@@ -176,17 +182,10 @@ static int model_drafts(bn_spec *s, bn_token *draft, size_t k, size_t *n_out)
         return BN_OK;
     if (k > room - feed + 1)
         k = room - feed + 1;        /* the last draft is never fed */
-    if (s->cap_dtok < s->n_hist + k) {
-        size_t cap = s->cap_dtok ? s->cap_dtok : 256;
-        while (cap < s->n_hist + k)
-            cap *= 2;
-        bn_token *t = realloc(s->dtok, cap * sizeof *t);
-        if (!t)
-            return bn_fail(BN_E_NOMEM, "speculative decoding: out of memory for %zu draft tokens", cap);
-        s->dtok = t;
-        s->cap_dtok = cap;
-    }
-    int rc = draft_feed(s, s->hist + keep, feed);
+    int rc = reserve_tokens(&s->dtok, &s->cap_dtok, s->n_hist + k, "draft tokens");
+    if (rc)
+        return rc;
+    rc = draft_feed(s, s->hist + keep, feed);
     if (!rc) {
         memcpy(s->dtok + s->n_dtok, s->hist + keep, feed * sizeof *s->dtok);
         s->n_dtok += feed;
