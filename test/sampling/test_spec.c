@@ -83,38 +83,48 @@ static bn_sampler *greedy(bn_model *m)
 
 #define N_GEN 96
 
-static void test_greedy_equals_plain(void **state)
+/* The prompt into the sampler's penalty window and sequence 0 of c, and
+ * the decoder started on it (if any). */
+static void start(fixture *f, bn_ctx *c, bn_sampler *s, bn_spec *spec)
 {
-    fixture *f = *state;
-    /* plain */
-    bn_ctx *c = new_ctx(f->m);
-    bn_sampler *s = greedy(f->m);
-    bn_token plain[N_GEN];
     for (size_t i = 0; i < f->n_prompt; i++)
         bn_sampler_accept(s, f->prompt[i]);
     assert_int_equal(bn_decode(c, f->prompt, f->n_prompt), BN_OK);
-    for (int i = 0; i < N_GEN; i++) {
-        assert_int_equal(bn_sampler_sample(s, bn_ctx_logits(c), &plain[i]), BN_OK);
-        assert_int_equal(bn_decode(c, &plain[i], 1), BN_OK);
+    if (spec)
+        assert_int_equal(bn_spec_begin(spec, f->prompt, f->n_prompt), BN_OK);
+}
+
+/* Plain greedy decoding of n tokens after the prompt. */
+static void plain_greedy(fixture *f, bn_token *out, int n)
+{
+    bn_ctx *c = new_ctx(f->m);
+    bn_sampler *s = greedy(f->m);
+    start(f, c, s, NULL);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(bn_sampler_sample(s, bn_ctx_logits(c), &out[i]), BN_OK);
+        assert_int_equal(bn_decode(c, &out[i], 1), BN_OK);
     }
     bn_ctx_free(&c);
     bn_sampler_free(&s);
+}
 
+static void test_greedy_equals_plain(void **state)
+{
+    fixture *f = *state;
+    bn_token plain[N_GEN];
+    plain_greedy(f, plain, N_GEN);
     /* 64: more drafts than the context keeps logits rows for (16 by
      * default): the step drafts fewer, never a failing pass */
     for (int n_draft = 1; n_draft <= 64; n_draft *= 4) {
-        c = new_ctx(f->m);
-        s = greedy(f->m);
+        bn_ctx *c = new_ctx(f->m);
+        bn_sampler *s = greedy(f->m);
         bn_spec_params sp;
         bn_spec_params_default(&sp);
         sp.n_draft_max = n_draft;
         sp.draft_cost = 0.001f;            /* long drafts pay: the caps are reached */
         bn_spec *spec = NULL;
         assert_int_equal(bn_spec_new(&spec, &sp), BN_OK);
-        for (size_t i = 0; i < f->n_prompt; i++)
-            bn_sampler_accept(s, f->prompt[i]);
-        assert_int_equal(bn_decode(c, f->prompt, f->n_prompt), BN_OK);
-        assert_int_equal(bn_spec_begin(spec, f->prompt, f->n_prompt), BN_OK);
+        start(f, c, s, spec);
         bn_token got[N_GEN + 65];
         size_t n_got = 0;
         while (n_got < N_GEN) {
@@ -532,22 +542,6 @@ static void test_split_errors(void **state)
     bn_ctx_free(&c);
 }
 
-/* Plain greedy decoding of n tokens after the prompt. */
-static void plain_greedy(fixture *f, bn_token *out, int n)
-{
-    bn_ctx *c = new_ctx(f->m);
-    bn_sampler *s = greedy(f->m);
-    for (size_t i = 0; i < f->n_prompt; i++)
-        bn_sampler_accept(s, f->prompt[i]);
-    assert_int_equal(bn_decode(c, f->prompt, f->n_prompt), BN_OK);
-    for (int i = 0; i < n; i++) {
-        assert_int_equal(bn_sampler_sample(s, bn_ctx_logits(c), &out[i]), BN_OK);
-        assert_int_equal(bn_decode(c, &out[i], 1), BN_OK);
-    }
-    bn_ctx_free(&c);
-    bn_sampler_free(&s);
-}
-
 /* Greedy generation with drafts from a draft context's sequence dseq (the
  * bundled model drafting for itself): the tokens of plain decoding. A
  * draft context of n_ctx 32, shorter than the prompt, drafts nothing and
@@ -578,10 +572,7 @@ static void test_draft_model(void **state)
         bn_spec *spec = NULL;
         assert_int_equal(bn_spec_new(&spec, &sp), BN_OK);
         assert_int_equal(bn_spec_set_draft_model(spec, d, 1, 0.05f), BN_OK);
-        for (size_t i = 0; i < f->n_prompt; i++)
-            bn_sampler_accept(s, f->prompt[i]);
-        assert_int_equal(bn_decode(c, f->prompt, f->n_prompt), BN_OK);
-        assert_int_equal(bn_spec_begin(spec, f->prompt, f->n_prompt), BN_OK);
+        start(f, c, s, spec);
         bn_token got[N_GEN + 8];
         size_t n_got = 0;
         while (n_got < N_GEN) {
