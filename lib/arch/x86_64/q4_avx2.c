@@ -3,8 +3,7 @@
  * exactly as bn_q4_x_block does (same float operations, round to nearest
  * even). A pair of blocks is one load of its nibbles, one shift, two masks,
  * two vpmaddubsw + vpmaddwd against the int8 activations, and two FMAs of
- * the int32 lanes by their blocks' d_weight * d_x; a group's sixteen
- * d_weight come in by two gathers. */
+ * the int32 lanes by their blocks' d_weight * d_x. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -61,22 +60,20 @@ void bn_q4_x_round_avx2(const float *x, int64_t k, bn_q4_xq *xq)
     }
 }
 
-/* d_weight of blocks 0-7 and 8-15 of a group: four bytes gathered at each
- * block (its d and two nibble bytes), the low halves packed and widened. */
+/* d_weight of blocks 0-7 and 8-15 of a group */
 static inline void group_d(const bn_block_q4_0 *g, __m256 *lo, __m256 *hi)
 {
-    const __m256i at = _mm256_setr_epi32(0, 18, 36, 54, 72, 90, 108, 126), low = _mm256_set1_epi32(0xffff);
-    const __m256i a = _mm256_and_si256(_mm256_i32gather_epi32((const int *)(const void *)g, at, 1), low);
-    const __m256i b = _mm256_and_si256(_mm256_i32gather_epi32((const int *)(const void *)(g + 8), at, 1), low);
-    const __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
-    *lo = _mm256_cvtph_ps(_mm256_castsi256_si128(h));
-    *hi = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
+    uint16_t d[BN_Q4_X86_GROUP];
+    bn_q4_x86_group_d(g, d);
+    *lo = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)d));
+    *hi = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(d + 8)));
 }
 
 static float row_dot(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq)
 {
-    _Static_assert(sizeof(bn_block_q4_0) == 18, "group_d's offsets");
-    __m256 acc_lo = _mm256_setzero_ps(), acc_hi = acc_lo, corr_lo = acc_lo, corr_hi = acc_lo;
+    __m256 acc_lo[BN_Q4_X86_CHAINS], acc_hi[BN_Q4_X86_CHAINS], corr_lo = _mm256_setzero_ps(), corr_hi = corr_lo;
+    for (int c = 0; c < BN_Q4_X86_CHAINS; c++)
+        acc_lo[c] = acc_hi[c] = corr_lo;
     const __m256i ones = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0f);
     /* the lanes of pair i (mod 4) read scales 2i and 2i + 1 of their half */
     const __m256i sel[4] = { _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3),
@@ -101,11 +98,14 @@ static float row_dot(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq)
             const __m256i p_hi = _mm256_madd_epi16(
                 _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(const void *)(q + 64 * i + 32))), ones);
             const __m256 sc = _mm256_permutevar8x32_ps(i < 4 ? s_lo : s_hi, sel[i % 4]);
-            acc_lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_lo), sc, acc_lo);
-            acc_hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_hi), sc, acc_hi);
+            const int c = i % BN_Q4_X86_CHAINS;
+            acc_lo[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_lo), sc, acc_lo[c]);
+            acc_hi[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_hi), sc, acc_hi[c]);
         }
     }
-    return bn_x86_hsum16_halves(acc_lo, acc_hi) - bn_x86_hsum16_halves(corr_lo, corr_hi);
+    const __m256 lo = _mm256_add_ps(_mm256_add_ps(acc_lo[0], acc_lo[1]), _mm256_add_ps(acc_lo[2], acc_lo[3]));
+    const __m256 hi = _mm256_add_ps(_mm256_add_ps(acc_hi[0], acc_hi[1]), _mm256_add_ps(acc_hi[2], acc_hi[3]));
+    return bn_x86_hsum16_halves(lo, hi) - bn_x86_hsum16_halves(corr_lo, corr_hi);
 }
 
 void bn_q4gemm_avx2(BN_Q4GEMM_ARGS)

@@ -3,8 +3,7 @@
  * nibbles copied to both halves of a vector, one masked shift of the upper
  * half and one mask, one vpdpbusd against the int8 activations (sixteen
  * int32 lanes, four products each), and one FMA by the lanes' d_weight *
- * d_x, picked from the group's sixteen by one permute; the sixteen d_weight
- * come in by one gather. The activations are rounded as bn_q4_x_block does
+ * d_x, picked from the group's sixteen by one permute. The activations are rounded as bn_q4_x_block does
  * (q4_avx2.c), and lanes and reduction are the AVX2 kernel's: the same
  * bits. */
 #include <immintrin.h>
@@ -37,18 +36,19 @@ static const int32_t pair_scales[BN_Q4_X86_GROUP / 2][16] = {
 
 static float row_dot(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq)
 {
-    _Static_assert(sizeof(bn_block_q4_0) == 18, "the gather's offsets");
-    __m512 acc = _mm512_setzero_ps(), corr = acc;
+    __m512 acc[BN_Q4_X86_CHAINS], corr = _mm512_setzero_ps();
+    for (int c = 0; c < BN_Q4_X86_CHAINS; c++)
+        acc[c] = corr;
     const __m512i m4 = _mm512_set1_epi8(0x0f);
-    const __m512i at = _mm512_setr_epi32(0, 18, 36, 54, 72, 90, 108, 126, 144, 162, 180, 198, 216, 234, 252, 270);
     bn_block_q4_0 pad[BN_Q4_X86_GROUP];
     for (int64_t g = 0; g < nb; g += BN_Q4_X86_GROUP) {
         const bn_block_q4_0 *gb = nb - g < BN_Q4_X86_GROUP ? bn_q4_x86_pad_group(b + g, nb - g, pad) : b + g;
         for (int l = 0; l < 5; l++)
             _mm_prefetch((const char *)gb + BN_Q4_PF + 64 * l, _MM_HINT_T0);
-        /* each block's d and two nibble bytes; the d kept */
-        const __m512i dw = _mm512_i32gather_epi32(at, (const void *)gb, 1);
-        const __m512 s = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dw)), _mm512_loadu_ps(xq->dx + g));
+        uint16_t d[BN_Q4_X86_GROUP];
+        bn_q4_x86_group_d(gb, d);
+        const __m512 s = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)d)),
+                                       _mm512_loadu_ps(xq->dx + g));
         corr = _mm512_fmadd_ps(s, _mm512_loadu_ps(xq->c8 + g), corr);
         const int8_t *q = xq->q + 32 * g;
         for (int i = 0; i < BN_Q4_X86_GROUP / 2; i++) {
@@ -59,10 +59,11 @@ static float row_dot(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq)
             const __m512i wv = _mm512_and_si512(_mm512_mask_srli_epi16(t2, (__mmask32)0xffff0000u, t2, 4), m4);
             const __m512i p = dpbusd(_mm512_setzero_si512(), wv, _mm512_loadu_si512(q + 64 * i));
             const __m512 sc = _mm512_permutexvar_ps(_mm512_loadu_si512(pair_scales[i]), s);
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc);
+            acc[i % BN_Q4_X86_CHAINS] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[i % BN_Q4_X86_CHAINS]);
         }
     }
-    return bn_x86_hsum16(acc) - bn_x86_hsum16(corr);
+    const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+    return bn_x86_hsum16(sum) - bn_x86_hsum16(corr);
 }
 
 void bn_q4gemm_avx512(BN_Q4GEMM_ARGS)

@@ -22,11 +22,25 @@
 
 /* blocks per group: one vector of sixteen scales */
 #define BN_Q4_X86_GROUP 16
+/* FMA chains per lane: pair i of a group goes to chain i % 4, and the
+ * chains are added (0 + 1) + (2 + 3) before the reduction. One chain held
+ * decode's head product to the FMA latency (4 cycles a pair, about 41 GB/s
+ * on two Zen 5 cores) */
+#define BN_Q4_X86_CHAINS 4
 
 /* x rounded as bn_q4_x_block (AVX2 code, which the AVX-512 level uses too),
  * in the pair order above, padded with zero blocks to whole groups: q, dx
  * and c8 (8 * the block's sum). */
 void bn_q4_x_round_avx2(const float *x, int64_t k, bn_q4_xq *xq);
+
+/* A group's sixteen d_weight (f16 bits), read one by one: on Zen 5 a
+ * 16-lane gather of them took most of the row's time in cache (the kernel
+ * read 2 x 22 GB/s on two cores with it, 2 x 25 without) */
+static inline void bn_q4_x86_group_d(const bn_block_q4_0 *g, uint16_t d[BN_Q4_X86_GROUP])
+{
+    for (int i = 0; i < BN_Q4_X86_GROUP; i++)
+        d[i] = g[i].d;
+}
 
 /* The blocks of a last group of n < 16, copied into pad and followed by
  * zero blocks, which add nothing. */
