@@ -243,37 +243,93 @@ static void bench_quant(bn_ca *ca)
     }
 }
 
-static void bench_f16gemm(bn_ca *ca)
+/* The output-head products (F16, Q8_0, Q4_0 weights x float activations):
+ * cold on a slice of the 128256 x 2560 projection of at least 80 MB (beyond
+ * the caches like the whole), and hot on 256 rows (in cache: what the
+ * instructions allow, the ceiling of two cores' decode is twice that). */
+enum { HEAD_F16, HEAD_Q8, HEAD_Q4, HEAD_TYPES };
+
+static const char *const head_names[HEAD_TYPES] = { "f16gemm", "q8gemm", "q4gemm" };
+
+static size_t head_row_bytes(int type, int64_t k)
 {
-    /* a 16384-row slice of the 128256 x 2560 output projection: 84 MB,
-     * beyond the caches like the whole */
-    const int64_t k = 2560, rows = 16384;
+    return type == HEAD_F16 ? (size_t)k * 2 : type == HEAD_Q8 ? (size_t)k / 32 * 34 : (size_t)k / 32 * 18;
+}
+
+static void head_call(const bn_ca *ca, int l, int type, const void *w, int64_t k, int64_t rows, const float *x,
+                      int n_tok, float *y)
+{
+    if (type == HEAD_F16)
+        ca->k[l].f16gemm(w, k, 0, rows, x, (size_t)k, n_tok, y, (size_t)rows);
+    else if (type == HEAD_Q8)
+        ca->k[l].q8gemm(w, k, 0, rows, x, (size_t)k, n_tok, y, (size_t)rows);
+    else
+        ca->k[l].q4gemm(w, k, 0, rows, x, (size_t)k, n_tok, y, (size_t)rows);
+}
+
+static int head_same_as_below(const bn_ca *ca, int l, int type)
+{
+    if (l == 0)
+        return 0;
+    return type == HEAD_F16  ? ca->k[l].f16gemm == ca->k[l - 1].f16gemm
+           : type == HEAD_Q8 ? ca->k[l].q8gemm == ca->k[l - 1].q8gemm
+                             : ca->k[l].q4gemm == ca->k[l - 1].q4gemm;
+}
+
+/* random weights: F16 values, or blocks with an f16 scale and random quants */
+static void head_fill(int type, uint8_t *w, int64_t k, int64_t rows)
+{
+    if (type == HEAD_F16) {
+        uint16_t *h = (uint16_t *)(void *)w;
+        for (int64_t i = 0; i < rows * k; i++)
+            h[i] = bn_f16_from_f32(bn_ca_randf(-1.0f, 1.0f));
+        return;
+    }
+    const size_t block = type == HEAD_Q8 ? 34 : 18, n = (size_t)(rows * k / 32);
+    for (size_t b = 0; b < n; b++) {
+        const uint16_t d = bn_f16_from_f32(bn_ca_randf(0.001f, 0.01f));
+        memcpy(w + b * block, &d, sizeof d);
+        for (size_t i = 2; i < block; i++)
+            w[b * block + i] = (uint8_t)bn_ca_rand();
+    }
+}
+
+static void bench_head_type(bn_ca *ca, int type)
+{
+    const int64_t k = 2560, hot_rows = 256;
+    int64_t rows = 16384;
+    while (head_row_bytes(type, k) * (size_t)rows < (size_t)80e6)
+        rows *= 2;
     static const int toks[] = { 1, 8 };
-    uint16_t *w = xalloc(sizeof(uint16_t) * (size_t)(rows * k));
+    uint8_t *w = xalloc(head_row_bytes(type, k) * (size_t)rows);
     float *x = xalloc(sizeof(float) * (size_t)(8 * k)), *y = xalloc(sizeof(float) * (size_t)(8 * rows));
-    for (int64_t i = 0; i < rows * k; i++)
-        w[i] = bn_f16_from_f32(bn_ca_randf(-1.0f, 1.0f));
+    head_fill(type, w, k, rows);
     for (int64_t i = 0; i < 8 * k; i++)
         x[i] = bn_ca_randf(-1.0f, 1.0f);
-    for (size_t it = 0; it < sizeof toks / sizeof toks[0]; it++)
+    /* hot: n_tok 1 on hot_rows rows; cold: n_tok 1 and 8 on all of them */
+    for (int run = 0; run < 3; run++) {
+        const int hot = run == 0, n_tok = hot ? 1 : toks[run - 1];
+        const int64_t r = hot ? hot_rows : rows;
+        const double bytes = (double)head_row_bytes(type, k) * (double)r;
         for (int l = 0; l <= ca->max_level; l++) {
-            if (l > 0 && ca->k[l].f16gemm == ca->k[l - 1].f16gemm)
+            if (head_same_as_below(ca, l, type))
                 continue;
             long calls = 0;
             const stamp t0 = now();
-    double dt;
+            double dt;
             do {
-                ca->k[l].f16gemm(w, k, 0, rows, x, (size_t)k, toks[it], y, (size_t)rows);
+                head_call(ca, l, type, w, k, r, x, n_tok, y);
                 calls++;
                 dt = since(t0);
             } while (dt < MIN_SECONDS);
             sink = y[0];
             const double ns_call = dt * 1e9 / (double)calls;
-            printf("f16gemm %-11s K=%lld rows=%lld %5.1f MB n_tok=%d: %11.0f ns %6.1f GB/s\n", ca->k[l].name,
-                   (long long)k, (long long)rows, (double)(rows * k * 2) / 1e6, toks[it], ns_call,
-                   (double)(rows * k * 2) / ns_call);
+            printf("%-7s %-11s K=%lld rows=%-6lld %5.1f MB %s n_tok=%d: %11.0f ns %6.1f GB/s\n", head_names[type],
+                   ca->k[l].name, (long long)k, (long long)r, bytes / 1e6, hot ? "hot " : "cold", n_tok, ns_call,
+                   bytes / ns_call);
             fflush(stdout);
         }
+    }
     bn_aligned_free(w);
     bn_aligned_free(x);
     bn_aligned_free(y);
@@ -291,7 +347,8 @@ void bn_ca_bench(bn_ca *ca)
     fflush(stdout);
     bench_tgemm(ca, big);
     bench_quant(ca);
-    bench_f16gemm(ca);
+    for (int type = 0; type < HEAD_TYPES; type++)
+        bench_head_type(ca, type);
     printf("bench: stream read again: %.1f GB/s\n", stream_read(big, COLD_BYTES));
     printf("bench: this thread got at least %.0f%% of a core while timed%s\n", 100.0 * min_share,
            min_share < 0.9 ? " (busy machine: figures are per CPU second; memory bandwidth is shared)" : "");
