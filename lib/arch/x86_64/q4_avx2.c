@@ -103,6 +103,7 @@ static float row_dot(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq)
             acc_hi[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_hi), sc, acc_hi[c]);
         }
     }
+    _Static_assert(BN_Q4_X86_CHAINS == 4, "the chains' sum");
     const __m256 lo = _mm256_add_ps(_mm256_add_ps(acc_lo[0], acc_lo[1]), _mm256_add_ps(acc_lo[2], acc_lo[3]));
     const __m256 hi = _mm256_add_ps(_mm256_add_ps(acc_hi[0], acc_hi[1]), _mm256_add_ps(acc_hi[2], acc_hi[3]));
     return bn_x86_hsum16_halves(lo, hi) - bn_x86_hsum16_halves(corr_lo, corr_hi);

@@ -3,9 +3,9 @@
  * nibbles copied to both halves of a vector, one masked shift of the upper
  * half and one mask, one vpdpbusd against the int8 activations (sixteen
  * int32 lanes, four products each), and one FMA by the lanes' d_weight *
- * d_x, picked from the group's sixteen by one permute. The activations are rounded as bn_q4_x_block does
- * (q4_avx2.c), and lanes and reduction are the AVX2 kernel's: the same
- * bits. */
+ * d_x, picked from the group's sixteen by one permute. The activations are
+ * rounded as bn_q4_x_block does (q4_avx2.c), and lanes, chains and
+ * reduction are the AVX2 kernel's: the same bits. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -62,6 +62,7 @@ static float row_dot(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq)
             acc[i % BN_Q4_X86_CHAINS] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[i % BN_Q4_X86_CHAINS]);
         }
     }
+    _Static_assert(BN_Q4_X86_CHAINS == 4, "the chains' sum");
     const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
     return bn_x86_hsum16(sum) - bn_x86_hsum16(corr);
 }
