@@ -71,9 +71,7 @@ static inline void group_d(const bn_block_q4_0 *g, __m256 *lo, __m256 *hi)
 
 static float row_dot(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq)
 {
-    __m256 acc_lo[BN_Q4_X86_CHAINS], acc_hi[BN_Q4_X86_CHAINS], corr_lo = _mm256_setzero_ps(), corr_hi = corr_lo;
-    for (int c = 0; c < BN_Q4_X86_CHAINS; c++)
-        acc_lo[c] = acc_hi[c] = corr_lo;
+    __m256 acc_lo = _mm256_setzero_ps(), acc_hi = acc_lo, corr_lo = acc_lo, corr_hi = acc_lo;
     const __m256i ones = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0f);
     /* the lanes of pair i (mod 4) read scales 2i and 2i + 1 of their half */
     const __m256i sel[4] = { _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3),
@@ -98,15 +96,11 @@ static float row_dot(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq)
             const __m256i p_hi = _mm256_madd_epi16(
                 _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(const void *)(q + 64 * i + 32))), ones);
             const __m256 sc = _mm256_permutevar8x32_ps(i < 4 ? s_lo : s_hi, sel[i % 4]);
-            const int c = i % BN_Q4_X86_CHAINS;
-            acc_lo[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_lo), sc, acc_lo[c]);
-            acc_hi[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_hi), sc, acc_hi[c]);
+            acc_lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_lo), sc, acc_lo);
+            acc_hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p_hi), sc, acc_hi);
         }
     }
-    _Static_assert(BN_Q4_X86_CHAINS == 4, "the chains' sum");
-    const __m256 lo = _mm256_add_ps(_mm256_add_ps(acc_lo[0], acc_lo[1]), _mm256_add_ps(acc_lo[2], acc_lo[3]));
-    const __m256 hi = _mm256_add_ps(_mm256_add_ps(acc_hi[0], acc_hi[1]), _mm256_add_ps(acc_hi[2], acc_hi[3]));
-    return bn_x86_hsum16_halves(lo, hi) - bn_x86_hsum16_halves(corr_lo, corr_hi);
+    return bn_x86_hsum16_halves(acc_lo, acc_hi) - bn_x86_hsum16_halves(corr_lo, corr_hi);
 }
 
 void bn_q4gemm_avx2(BN_Q4GEMM_ARGS)

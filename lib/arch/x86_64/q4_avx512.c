@@ -4,8 +4,8 @@
  * half and one mask, one vpdpbusd against the int8 activations (sixteen
  * int32 lanes, four products each), and one FMA by the lanes' d_weight *
  * d_x, picked from the group's sixteen by one permute. The activations are
- * rounded as bn_q4_x_block does (q4_avx2.c), and lanes, chains and
- * reduction are the AVX2 kernel's: the same bits. */
+ * rounded as bn_q4_x_block does (q4_avx2.c), and lanes and reduction are
+ * the AVX2 kernel's: the same bits. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -36,9 +36,7 @@ static const int32_t pair_scales[BN_Q4_X86_GROUP / 2][16] = {
 
 static float row_dot(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq)
 {
-    __m512 acc[BN_Q4_X86_CHAINS], corr = _mm512_setzero_ps();
-    for (int c = 0; c < BN_Q4_X86_CHAINS; c++)
-        acc[c] = corr;
+    __m512 acc = _mm512_setzero_ps(), corr = acc;
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     bn_block_q4_0 pad[BN_Q4_X86_GROUP];
     for (int64_t g = 0; g < nb; g += BN_Q4_X86_GROUP) {
@@ -59,12 +57,10 @@ static float row_dot(const bn_block_q4_0 *b, int64_t nb, const bn_q4_xq *xq)
             const __m512i wv = _mm512_and_si512(_mm512_mask_srli_epi16(t2, (__mmask32)0xffff0000u, t2, 4), m4);
             const __m512i p = dpbusd(_mm512_setzero_si512(), wv, _mm512_loadu_si512(q + 64 * i));
             const __m512 sc = _mm512_permutexvar_ps(_mm512_loadu_si512(pair_scales[i]), s);
-            acc[i % BN_Q4_X86_CHAINS] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[i % BN_Q4_X86_CHAINS]);
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc);
         }
     }
-    _Static_assert(BN_Q4_X86_CHAINS == 4, "the chains' sum");
-    const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
-    return bn_x86_hsum16(sum) - bn_x86_hsum16(corr);
+    return bn_x86_hsum16(acc) - bn_x86_hsum16(corr);
 }
 
 void bn_q4gemm_avx512(BN_Q4GEMM_ARGS)

@@ -22,10 +22,6 @@
 
 /* blocks per group: one vector of sixteen scales */
 #define BN_Q4_X86_GROUP 16
-/* FMA chains per lane: pair i of a group goes to chain i % 4, and the
- * chains are added (0 + 1) + (2 + 3) before the reduction, so that a pair
- * need not wait for the last one's FMA (1.07x in cache on Zen 5) */
-#define BN_Q4_X86_CHAINS 4
 
 /* x rounded as bn_q4_x_block (AVX2 code, which the AVX-512 level uses too),
  * in the pair order above, padded with zero blocks to whole groups: q, dx
@@ -34,7 +30,7 @@ void bn_q4_x_round_avx2(const float *x, int64_t k, bn_q4_xq *xq);
 
 /* A group's sixteen d_weight (f16 bits), read one by one: on Zen 5 a
  * 16-lane gather of them took most of the row's time (in cache, one core
- * read 21 GB/s of weights with it and 35 without, doc/design.md) */
+ * read 22 GB/s of weights with it and 33 without, doc/design.md) */
 static inline void bn_q4_x86_group_d(const bn_block_q4_0 *g, uint16_t d[BN_Q4_X86_GROUP])
 {
     for (int i = 0; i < BN_Q4_X86_GROUP; i++)
