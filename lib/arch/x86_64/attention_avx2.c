@@ -1,11 +1,10 @@
 /* AVX2 attention of one head over the KV cache (F16 via F16C, or F32).
  * FMA and lane order make it differ from the scalar reference in float
- * rounding only; the softmax is the shared scalar one. */
+ * rounding only; the softmax and the cache prefetch are attention_x86.h's. */
 #include <immintrin.h>
-#include <string.h>
 
+#include "arch/x86_64/attention_x86.h"
 #include "arch/x86_64/kernels_x86.h"
-#include "ops/ops.h"
 
 static inline __m256 load8(const void *row, int i, int kv_f16)
 {
@@ -29,19 +28,33 @@ void bn_attn_avx2(BN_ATTN_ARGS)
         return;
     }
     const uint8_t *kb = k, *vb = v;
+    const int row_bytes = hd * (kv_f16 ? 2 : 4);
     for (int p = 0; p < n_pos; p++) {
         const uint8_t *kr = kb + (size_t)p * kv_stride;
+        bn_x86_prefetch_kv(kr + (size_t)BN_X86_KV_AHEAD * kv_stride, row_bytes);
         __m256 acc = _mm256_setzero_ps();
         for (int i = 0; i < hd; i += 8)
             acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(kr, i, kv_f16), acc);
         scores[p] = hsum8(acc) * scale;
     }
-    bn_op_softmax(scores, n_pos);
-    memset(out, 0, (size_t)hd * sizeof *out);
-    for (int i = 0; i < hd; i += 8) {
-        __m256 o = _mm256_setzero_ps();
-        for (int p = 0; p < n_pos; p++)
-            o = _mm256_fmadd_ps(_mm256_set1_ps(scores[p]), load8(vb + (size_t)p * kv_stride, i, kv_f16), o);
-        _mm256_storeu_ps(out + i, o);
+    bn_x86_softmax(scores, n_pos);
+    /* one chain per 8-lane block over the positions in order, four blocks
+     * per pass over V (each row's 64 bytes read once, not in four passes) */
+    for (int i = 0; i < hd; i += 32) {
+        const int nb = hd - i < 32 ? (hd - i) / 8 : 4;
+        __m256 o[4];
+        for (int b = 0; b < 4; b++)
+            o[b] = _mm256_setzero_ps();
+        for (int p = 0; p < n_pos; p++) {
+            const uint8_t *vr = vb + (size_t)p * kv_stride;
+            bn_x86_prefetch_kv(vr + (size_t)BN_X86_KV_AHEAD * kv_stride + (size_t)i * (kv_f16 ? 2 : 4),
+                               8 * nb * (kv_f16 ? 2 : 4));
+            const __m256 s = _mm256_set1_ps(scores[p]);
+            for (int b = 0; b < 4; b++)
+                if (b < nb)
+                    o[b] = _mm256_fmadd_ps(s, load8(vr, i + 8 * b, kv_f16), o[b]);
+        }
+        for (int b = 0; b < nb; b++)
+            _mm256_storeu_ps(out + i + 8 * b, o[b]);
     }
 }
