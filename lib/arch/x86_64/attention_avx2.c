@@ -39,7 +39,8 @@ void bn_attn_avx2(BN_ATTN_ARGS)
     }
     bn_x86_softmax(scores, n_pos);
     /* one chain per 8-lane block over the positions in order, four blocks
-     * per pass over V (each row's 64 bytes read once, not in four passes) */
+     * per pass over V: a pass reads 32 values of each row (64 bytes of F16,
+     * one cache line whole), where a pass per block read each line in four */
     for (int i = 0; i < hd; i += 32) {
         const int nb = hd - i < 32 ? (hd - i) / 8 : 4;
         __m256 o[4];
