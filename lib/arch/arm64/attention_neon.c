@@ -1,11 +1,67 @@
 /* NEON attention of one query head over the KV cache (F16 via fcvtl, or
  * F32). fmla and lane order make it differ from the scalar reference in
- * float rounding only; the softmax is the shared scalar one. */
+ * float rounding only. The softmax takes the reference's steps four scores
+ * at a time, as the x86-64 kernels do (attention_x86.h: libm's expf per
+ * score was a third of a head's time at 512 positions there). */
 #include <arm_neon.h>
+#include <math.h>
 #include <string.h>
 
 #include "arch/arm64/kernels_arm64.h"
-#include "ops/ops.h"
+
+/* exp(x) for x <= 0, as bn_x86_exp_nonpos: x = n ln2 + r, e^r by its
+ * Taylor polynomial of degree 6, times 2^n in the exponent bits; 0 below
+ * -87.3; NaN stays NaN (fmax propagates it) */
+static inline float32x4_t exp_nonpos(float32x4_t x)
+{
+    const float32x4_t lo = vdupq_n_f32(-87.3f);
+    const uint32x4_t under = vcltq_f32(x, lo);
+    x = vmaxq_f32(lo, x);
+    const float32x4_t n = vrndnq_f32(vmulq_n_f32(x, 1.44269504f));
+    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
+    float32x4_t p = vdupq_n_f32(1.0f / 720.0f);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 120.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 24.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 6.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(0.5f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+    const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+    const float32x4_t v = vmulq_f32(p, vreinterpretq_f32_s32(e));
+    return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(v), under));
+}
+
+/* bn_op_softmax's steps: the largest score (fmaxnm: NaN skipped), exp of
+ * the differences summed in double, one multiply by the reciprocal */
+static void softmax(float *x, int n)
+{
+    float32x4_t m = vdupq_n_f32(-INFINITY);
+    int i = 0;
+    for (; i + 4 <= n; i += 4)
+        m = vmaxnmq_f32(m, vld1q_f32(x + i));
+    float max = vmaxnmvq_f32(m);
+    for (; i < n; i++)
+        max = x[i] > max ? x[i] : max;
+    const float32x4_t mv = vdupq_n_f32(max);
+    float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
+    for (i = 0; i + 4 <= n; i += 4) {
+        const float32x4_t e = exp_nonpos(vsubq_f32(vld1q_f32(x + i), mv));
+        vst1q_f32(x + i, e);
+        s0 = vaddq_f64(s0, vcvt_f64_f32(vget_low_f32(e)));
+        s1 = vaddq_f64(s1, vcvt_high_f64_f32(e));
+    }
+    double sum = vaddvq_f64(vaddq_f64(s0, s1));
+    for (; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (i = 0; i + 4 <= n; i += 4)
+        vst1q_f32(x + i, vmulq_n_f32(vld1q_f32(x + i), inv));
+    for (; i < n; i++)
+        x[i] *= inv;
+}
 
 static inline float32x4_t load4(const uint8_t *row, int i, int kv_f16)
 {
@@ -37,7 +93,7 @@ void bn_attn_neon(BN_ATTN_ARGS)
         }
         scores[p] = vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3))) * scale;
     }
-    bn_op_softmax(scores, n_pos);
+    softmax(scores, n_pos);
     /* 16 output lanes at a time over every position: V rows are read in
      * 32- or 64-byte pieces */
     for (int i = 0; i < hd; i += 16) {
