@@ -8,25 +8,25 @@
 #include <string.h>
 
 #include "arch/arm64/kernels_arm64.h"
+#include "kernels/exp_poly.h"
 
-/* exp(x) for x <= 0, as bn_x86_exp_nonpos: x = n ln2 + r, e^r by its
- * Taylor polynomial of degree 6, times 2^n in the exponent bits; 0 below
- * -87.3; NaN stays NaN (fmax propagates it) */
+/* exp(x) for x <= 0, four lanes (kernels/exp_poly.h); NaN stays NaN (fmax
+ * propagates it) */
 static inline float32x4_t exp_nonpos(float32x4_t x)
 {
-    const float32x4_t lo = vdupq_n_f32(-87.3f);
+    const float32x4_t lo = vdupq_n_f32(BN_EXP_MIN);
     const uint32x4_t under = vcltq_f32(x, lo);
     x = vmaxq_f32(lo, x);
-    const float32x4_t n = vrndnq_f32(vmulq_n_f32(x, 1.44269504f));
-    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
-    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
-    float32x4_t p = vdupq_n_f32(1.0f / 720.0f);
-    p = vfmaq_f32(vdupq_n_f32(1.0f / 120.0f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(1.0f / 24.0f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(1.0f / 6.0f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(0.5f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+    const float32x4_t n = vrndnq_f32(vmulq_n_f32(x, BN_EXP_LOG2E));
+    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(BN_EXP_LN2_HI));
+    r = vfmsq_f32(r, n, vdupq_n_f32(BN_EXP_LN2_LO));
+    float32x4_t p = vdupq_n_f32(BN_EXP_P6);
+    p = vfmaq_f32(vdupq_n_f32(BN_EXP_P5), p, r);
+    p = vfmaq_f32(vdupq_n_f32(BN_EXP_P4), p, r);
+    p = vfmaq_f32(vdupq_n_f32(BN_EXP_P3), p, r);
+    p = vfmaq_f32(vdupq_n_f32(BN_EXP_P2), p, r);
+    p = vfmaq_f32(vdupq_n_f32(BN_EXP_P1), p, r);
+    p = vfmaq_f32(vdupq_n_f32(BN_EXP_P0), p, r);
     const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
     const float32x4_t v = vmulq_f32(p, vreinterpretq_f32_s32(e));
     return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(v), under));

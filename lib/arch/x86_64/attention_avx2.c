@@ -28,10 +28,10 @@ void bn_attn_avx2(BN_ATTN_ARGS)
         return;
     }
     const uint8_t *kb = k, *vb = v;
-    const int row_bytes = hd * (kv_f16 ? 2 : 4);
+    const int esz = kv_f16 ? 2 : 4;
     for (int p = 0; p < n_pos; p++) {
         const uint8_t *kr = kb + (size_t)p * kv_stride;
-        bn_x86_prefetch_kv(kr + (size_t)BN_X86_KV_AHEAD * kv_stride, row_bytes);
+        bn_x86_prefetch_kv(kb, p, n_pos, kv_stride, 0, hd * esz);
         __m256 acc = _mm256_setzero_ps();
         for (int i = 0; i < hd; i += 8)
             acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(kr, i, kv_f16), acc);
@@ -48,8 +48,7 @@ void bn_attn_avx2(BN_ATTN_ARGS)
             o[b] = _mm256_setzero_ps();
         for (int p = 0; p < n_pos; p++) {
             const uint8_t *vr = vb + (size_t)p * kv_stride;
-            bn_x86_prefetch_kv(vr + (size_t)BN_X86_KV_AHEAD * kv_stride + (size_t)i * (kv_f16 ? 2 : 4),
-                               8 * nb * (kv_f16 ? 2 : 4));
+            bn_x86_prefetch_kv(vb, p, n_pos, kv_stride, (size_t)i * esz, 8 * nb * esz);
             const __m256 s = _mm256_set1_ps(scores[p]);
             for (int b = 0; b < 4; b++)
                 if (b < nb)

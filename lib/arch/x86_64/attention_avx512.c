@@ -27,8 +27,6 @@ static inline float score_one(const float *q, const uint8_t *kr, int hd, int kv_
 static inline void score_four(const float *q, const uint8_t *kr, size_t kv_stride, int hd, int kv_f16, float *out)
 {
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (int j = 0; j < 4; j++)
-        bn_x86_prefetch_kv(kr + (size_t)(BN_X86_KV_AHEAD + j) * kv_stride, hd * (kv_f16 ? 2 : 4));
     for (int i = 0; i < hd; i += 16) {
         const __m512 qv = _mm512_loadu_ps(q + i);
         a0 = _mm512_fmadd_ps(qv, load16(kr, i, kv_f16), a0);
@@ -53,8 +51,7 @@ static inline void weigh_values(const float *scores, const uint8_t *vb, size_t k
     for (int p = 0; p < n_pos; p++) {
         const __m512 s = _mm512_set1_ps(scores[p]);
         const uint8_t *vr = vb + (size_t)p * kv_stride;
-        bn_x86_prefetch_kv(vr + (size_t)BN_X86_KV_AHEAD * kv_stride + (size_t)i * (kv_f16 ? 2 : 4),
-                           16 * n * (kv_f16 ? 2 : 4));
+        bn_x86_prefetch_kv(vb, p, n_pos, kv_stride, (size_t)i * (kv_f16 ? 2 : 4), 16 * n * (kv_f16 ? 2 : 4));
         for (int b = 0; b < 8; b++)
             if (b < n)
                 o[b] = _mm512_fmadd_ps(s, load16(vr, i + 16 * b, kv_f16), o[b]);
@@ -72,6 +69,8 @@ void bn_attn_avx512(BN_ATTN_ARGS)
     const uint8_t *kb = k, *vb = v;
     int p = 0;
     for (; p + 4 <= n_pos; p += 4) {
+        for (int j = 0; j < 4; j++)
+            bn_x86_prefetch_kv(kb, p + j, n_pos, kv_stride, 0, hd * (kv_f16 ? 2 : 4));
         score_four(q, kb + (size_t)p * kv_stride, kv_stride, hd, kv_f16, scores + p);
         for (int j = 0; j < 4; j++)
             scores[p + j] *= scale;

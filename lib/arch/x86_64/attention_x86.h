@@ -9,28 +9,28 @@
 
 #include <immintrin.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 
-/* exp(x) for x <= 0: x = n ln2 + r (Cody-Waite, |r| <= ln2 / 2), e^r by its
- * Taylor polynomial of degree 6 (truncation below 1.2e-7 relative), times
- * 2^n built in the exponent bits: within a few ulp of expf. Below -87.3
- * (2^-126, where the result would leave the normal range) it gives 0: such
- * a weight is under 1e-38 of the largest, 1. NaN stays NaN. */
+#include "kernels/exp_poly.h"
+
+/* exp(x) for x <= 0, eight lanes (kernels/exp_poly.h). NaN stays NaN. */
 static inline __m256 bn_x86_exp_nonpos(__m256 x)
 {
-    const __m256 lo = _mm256_set1_ps(-87.3f);
+    const __m256 lo = _mm256_set1_ps(BN_EXP_MIN);
     const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
     x = _mm256_max_ps(lo, x);   /* a NaN x is the second operand: kept */
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(BN_EXP_LOG2E)),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.0f / 720.0f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(BN_EXP_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(BN_EXP_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(BN_EXP_P6);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(BN_EXP_P5));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(BN_EXP_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(BN_EXP_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(BN_EXP_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(BN_EXP_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(BN_EXP_P0));
     const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
 }
@@ -70,14 +70,19 @@ static inline void bn_x86_softmax(float *x, int n)
         x[i] *= inv;
 }
 
-/* A cache row's bytes [0, bytes), asked for ahead of use: a head reads its
- * slice of each position's row (rows n_kv_dim elements apart), short runs
- * the hardware prefetchers do not follow far enough (from memory, 512
- * positions: 16.0 to 12.5 ns per head and position with 16 rows ahead) */
+/* Bytes [off, off + bytes) of cache row p + BN_X86_KV_AHEAD (rows stride
+ * bytes apart from base), asked for ahead of use while that row is one of
+ * the n_pos being read: a head reads its slice of each position's row
+ * (rows n_kv_dim elements apart), runs too short for the hardware
+ * prefetchers to follow far enough (from memory, 512 positions: 16.0 to
+ * 12.5 ns per head and position with 16 rows ahead) */
 #define BN_X86_KV_AHEAD 16
 
-static inline void bn_x86_prefetch_kv(const void *row, int bytes)
+static inline void bn_x86_prefetch_kv(const uint8_t *base, int p, int n_pos, size_t stride, size_t off, int bytes)
 {
+    if (p + BN_X86_KV_AHEAD >= n_pos)
+        return;
+    const uint8_t *row = base + (size_t)(p + BN_X86_KV_AHEAD) * stride + off;
     for (int b = 0; b < bytes; b += 64)
         _mm_prefetch((const char *)row + b, _MM_HINT_T0);
 }
