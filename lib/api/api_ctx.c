@@ -69,8 +69,8 @@ static int plan_buffers(bn_ctx *c)
     const bn_hparams *hp = &c->model->hp;
     const size_t nb = (size_t)c->n_batch;
     const size_t kv_dim = (size_t)hp->head_dim * (size_t)hp->n_head_kv;
-    /* padded to whole chunks: the ternary kernels read activations by 256 */
-    const size_t xn = (size_t)bn_tp_k_padded(hp->n_embd > hp->n_ff ? hp->n_embd : hp->n_ff);
+    /* the ternary kernels' activation rows (tpack.h) */
+    const size_t xn = (size_t)bn_tp_x_stride(hp->n_embd > hp->n_ff ? hp->n_embd : hp->n_ff);
     c->width[BN_BUF_X] = (size_t)hp->n_embd;
     c->width[BN_BUF_XN] = xn;
     c->width[BN_BUF_Q] = (size_t)hp->n_embd;

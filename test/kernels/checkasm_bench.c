@@ -151,15 +151,17 @@ static void bench_tgemm(bn_ca *ca, uint8_t *big)
     static const int64_t shapes[][2] = { { 2560, 2560 }, { 2560, 640 }, { 2560, 6912 }, { 6912, 2560 } };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int64_t k = shapes[s][0], rows = shapes[s][1], kp = bn_tp_k_padded(k);
+        /* activation rows as a context lays them out */
+        const int64_t xs_row = bn_tp_x_stride(k);
         const size_t bytes = bn_ca_packed_bytes(rows, k);
         const size_t n_copies = COLD_BYTES / bytes;
         bn_tpack *packs = calloc(n_copies, sizeof *packs);
-        int8_t *xq = xalloc((size_t)(128 * kp));
+        int8_t *xq = xalloc((size_t)(128 * xs_row));
         float *xs = malloc(128 * sizeof(float)), *y = xalloc(sizeof(float) * (size_t)(128 * rows));
         int32_t *sum = malloc(128 * sizeof(int32_t));
         if (!packs || !xs || !sum)
             bn_ca_oom();
-        for (size_t i = 0; i < (size_t)(128 * kp); i++)
+        for (size_t i = 0; i < (size_t)(128 * xs_row); i++)
             xq[i] = (int8_t)bn_ca_rand();
         for (int t = 0; t < 128; t++) {
             xs[t] = 0.01f;
@@ -180,7 +182,7 @@ static void bench_tgemm(bn_ca *ca, uint8_t *big)
                 continue;
             const size_t work_bytes = ca->k[l].tgemm_work ? ca->k[l].tgemm_work(kp) : 0;
             uint8_t *work = work_bytes ? xalloc(work_bytes) : NULL;
-            const bn_qx x = { xq, (size_t)kp, xs, sum, work, work_bytes };
+            const bn_qx x = { xq, (size_t)xs_row, xs, sum, work, work_bytes };
             const double hot = time_tgemm(ca->k[l].tgemm, packs, 1, &x, 1, y);
             const double cold = time_tgemm(ca->k[l].tgemm, packs, n_copies, &x, 1, y);
             const double batch = time_tgemm(ca->k[l].tgemm, packs, 1, &x, 128, y);
