@@ -79,7 +79,7 @@ static inline __attribute__((always_inline)) void tile_dot_tokens(const uint8_t 
         acc[i] = _mm512_setzero_si512();
     for (int64_t c = 0; c < n_chunks; c++) {
         const uint8_t *p = tile + c * (BN_TP_ROWS * BN_TP_CHUNK_BYTES);
-        prefetch_chunk(p);
+        prefetch_lines(p, GEMM_PREFETCH_AHEAD);
         __m512i w[4];
         BN_UNROLL
         for (int r = 0; r < 4; r++)
