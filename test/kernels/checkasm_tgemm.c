@@ -402,6 +402,27 @@ void bn_ca_check_tgemm(bn_ca *ca)
         run_case(ca, &c);
     }
 
+    /* long rows taken in segments over blocks of many tiles (ternary_avx2.c:
+     * SEGMENT_TILES, and the partial sums a block keeps between segments),
+     * from a tile range that starts and ends inside blocks */
+    for (int n = 2; n <= 9; n += ca->quick ? 7 : 1, id++) {
+        tcase c = { 0 };
+        c.k = n % 2 ? 6912 : 9000;
+        c.rows = 301;
+        c.n_tok = n;
+        c.wpat = W_RANDOM;
+        c.apat = n % 3 ? A_RANDOM : A_EXTREMES;
+        c.spat = S_NORMAL;
+        c.form = n % N_FORM;
+        c.accumulate = n % 2;
+        c.id = id;
+        c.tile0 = 3;
+        c.tile1 = 74;
+        c.x_stride = (size_t)bn_tp_x_stride(c.k);
+        c.y_stride = (size_t)c.rows;
+        run_case(ca, &c);
+    }
+
     /* random shapes: any tail of K, any partial tile, 4-token groups and rests */
     const int n_random = ca->quick ? 20 : 400;
     for (int i = 0; i < n_random; i++, id++) {
