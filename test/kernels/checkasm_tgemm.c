@@ -402,9 +402,9 @@ void bn_ca_check_tgemm(bn_ca *ca)
         run_case(ca, &c);
     }
 
-    /* long rows taken in segments over blocks of many tiles (ternary_avx2.c:
-     * SEGMENT_TILES, and the partial sums a block keeps between segments),
-     * from a tile range that starts and ends inside blocks */
+    /* long rows taken in segments over blocks of many tiles (ternary_avx2.c;
+     * ternary_avx512.c from K = 7169), with the partial sums a block keeps
+     * between segments, from a tile range that starts and ends inside blocks */
     for (int n = 2; n <= 9; n += ca->quick ? 7 : 1, id++) {
         tcase c = { 0 };
         c.k = n % 2 ? 6912 : 9000;

@@ -63,23 +63,24 @@ static inline void tile_dot(const uint8_t *tile, int64_t n_chunks, const int8_t 
     out[3] = combine_planes(a30, a31, a32, a33);
 }
 
-/* Prompt processing and batches: one tile (4 rows) against T <= 4 tokens.
- * Each bit plane is shifted down to the code itself (0, 1 or 2) once per
- * row and chunk and fed to T vpdpbusd, so that all planes share one
- * accumulator per (row, token) and 16 of them stay in registers; the
- * activations of a chunk and plane are loaded once for the 4 rows.
- * acc[t * 4 + r] gets row r, token t. */
-static inline __attribute__((always_inline)) void tile_dot_tokens(const uint8_t *tile, int64_t n_chunks,
-                                                                  const int8_t *x, size_t xs, int T,
-                                                                  __m512i acc[16])
+/* Prompt processing and batches: one tile (4 rows) against T <= 4 tokens,
+ * chunks [c0, c1). Each bit plane is shifted down to the code itself (0, 1
+ * or 2) once per row and chunk and fed to T vpdpbusd, so that all planes
+ * share one accumulator per (row, token) and 16 of them stay in registers;
+ * the activations of a chunk and plane are loaded once for the 4 rows.
+ * Prefetches `ahead` bytes past each chunk. Returns the sums, 128-bit lane j:
+ * token j's rows 0-3. */
+static inline __attribute__((always_inline)) __m512i tile_dot_tokens(const uint8_t *tile, int64_t c0, int64_t c1,
+                                                                     size_t ahead, const int8_t *x, size_t xs, int T)
 {
     const __m512i m = _mm512_set1_epi8(0x03);
+    __m512i acc[16];
     BN_UNROLL
     for (int i = 0; i < 16; i++)
         acc[i] = _mm512_setzero_si512();
-    for (int64_t c = 0; c < n_chunks; c++) {
+    for (int64_t c = c0; c < c1; c++) {
         const uint8_t *p = tile + c * (BN_TP_ROWS * BN_TP_CHUNK_BYTES);
-        prefetch_lines(p, GEMM_PREFETCH_AHEAD);
+        prefetch_lines(p, ahead);
         __m512i w[4];
         BN_UNROLL
         for (int r = 0; r < 4; r++)
@@ -100,18 +101,15 @@ static inline __attribute__((always_inline)) void tile_dot_tokens(const uint8_t 
             }
         }
     }
+    return sum16(acc);
 }
 
-/* One tile for tokens [i, i + T): sums, then the reference's expression
- * (float)(dot - sum) * scale * x_scale, per token. */
-static inline __attribute__((always_inline)) void tile_tokens(const bn_tpack *w, int64_t t, int rows, const bn_qx *x,
-                                                              int i, int T, float *y, size_t y_stride,
-                                                              int accumulate)
+/* One tile's sums for tokens [i, i + T) (from tile_dot_tokens) scaled and
+ * stored: the reference's expression (float)(dot - sum) * scale * x_scale. */
+static inline __attribute__((always_inline)) void tile_store_tokens(const bn_tpack *w, int64_t t, int rows,
+                                                                    const bn_qx *x, int i, int T, __m512i dot,
+                                                                    float *y, size_t y_stride, int accumulate)
 {
-    const size_t tile_bytes = (size_t)w->n_chunks * BN_TP_ROWS * BN_TP_CHUNK_BYTES;
-    __m512i acc[16];
-    tile_dot_tokens(w->codes + (size_t)t * tile_bytes, w->n_chunks, x->q + (size_t)i * x->stride, x->stride, T, acc);
-    const __m512i dot = sum16(acc);
     /* token j's sum and scale in 128-bit lane j */
     const __mmask16 tok = (__mmask16)((1u << T) - 1);
     const __m512i spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
@@ -144,6 +142,53 @@ static inline void tile_token(const bn_tpack *w, const uint8_t *tile, int64_t t,
  * stays in L2 while each group of four tokens, whose activations stay in L1,
  * passes over it. */
 #define GEMM_BLOCK_BYTES (256 * 1024)
+/* Chunks of a pass over a block: longer rows are cut into segments whose
+ * activations (four tokens of them, 28 KB) stay in L1 while the weights
+ * stream in from memory; the segments' int32 sums add up exactly. One
+ * thread, Zen 5, weights from memory, K = 14336: 4 tokens 160 -> 292, 8
+ * tokens 253 -> 389 GMAC/s. Shorter segments lose more to the strided
+ * stream than they gain: 12 chunks made K = 6912 slower (455 -> 300). */
+#define SEGMENT_CHUNKS 28
+#define SEGMENT_TILES 64
+
+static inline int tile_rows(const bn_tpack *w, int64_t t)
+{
+    return w->rows - t * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - t * BN_TP_ROWS) : BN_TP_ROWS;
+}
+
+/* Tiles [tb, te) for tokens [i, i + T), segment by segment. */
+static inline __attribute__((always_inline)) void block_tokens(const bn_tpack *w, int64_t tb, int64_t te,
+                                                               const bn_qx *x, int i, int T, float *y,
+                                                               size_t y_stride, int accumulate)
+{
+    const size_t tile_bytes = (size_t)w->n_chunks * BN_TP_ROWS * BN_TP_CHUNK_BYTES;
+    const int8_t *xi = x->q + (size_t)i * x->stride;
+    if (w->n_chunks <= SEGMENT_CHUNKS) {
+        for (int64_t t = tb; t < te; t++) {
+            const __m512i dot = tile_dot_tokens(w->codes + (size_t)t * tile_bytes, 0, w->n_chunks, GEMM_PREFETCH_AHEAD,
+                                                xi, x->stride, T);
+            tile_store_tokens(w, t, tile_rows(w, t), x, i, T, dot, y, y_stride, accumulate);
+        }
+        return;
+    }
+    const int64_t n_seg = (w->n_chunks + SEGMENT_CHUNKS - 1) / SEGMENT_CHUNKS;
+    const int64_t seg = (w->n_chunks + n_seg - 1) / n_seg;
+    __m512i part[SEGMENT_TILES];
+    for (int64_t c0 = 0; c0 < w->n_chunks; c0 += seg) {
+        const int64_t c1 = c0 + seg < w->n_chunks ? c0 + seg : w->n_chunks;
+        for (int64_t t = tb; t < te; t++) {
+            /* the same segment of the next tile: the first token group
+             * reads the block from memory segment by segment */
+            __m512i dot = tile_dot_tokens(w->codes + (size_t)t * tile_bytes, c0, c1, tile_bytes, xi, x->stride, T);
+            if (c0 > 0)
+                dot = _mm512_add_epi32(dot, part[t - tb]);
+            if (c1 < w->n_chunks)
+                part[t - tb] = dot;
+            else
+                tile_store_tokens(w, t, tile_rows(w, t), x, i, T, dot, y, y_stride, accumulate);
+        }
+    }
+}
 
 void bn_tgemm_avx512(BN_TGEMM_ARGS)
 {
@@ -157,30 +202,27 @@ void bn_tgemm_avx512(BN_TGEMM_ARGS)
          * misses in flight instead of one */
         const int64_t mid = tile0 + (tile1 - tile0) / 2;
         for (int64_t a = tile0, b = mid; b < tile1; a++, b++) {
-            if (a < mid) {
-                const int rows = w->rows - a * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - a * BN_TP_ROWS) : BN_TP_ROWS;
-                tile_token(w, w->codes + (size_t)a * tile_bytes, a, rows, x, 0, y, y_stride, accumulate);
-            }
-            const int rows = w->rows - b * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - b * BN_TP_ROWS) : BN_TP_ROWS;
-            tile_token(w, w->codes + (size_t)b * tile_bytes, b, rows, x, 0, y, y_stride, accumulate);
+            if (a < mid)
+                tile_token(w, w->codes + (size_t)a * tile_bytes, a, tile_rows(w, a), x, 0, y, y_stride, accumulate);
+            tile_token(w, w->codes + (size_t)b * tile_bytes, b, tile_rows(w, b), x, 0, y, y_stride, accumulate);
         }
         return;
     }
     int64_t block = (int64_t)(GEMM_BLOCK_BYTES / tile_bytes);
     block = block < 1 ? 1 : block;
+    if (w->n_chunks > SEGMENT_CHUNKS && block > SEGMENT_TILES)
+        block = SEGMENT_TILES;
     for (int64_t tb = tile0; tb < tile1; tb += block) {
         const int64_t te = tb + block < tile1 ? tb + block : tile1;
         for (int i = 0; i < n_tok; i += 4) {
-            const int n = n_tok - i < 4 ? n_tok - i : 4;
-            for (int64_t t = tb; t < te; t++) {
-                const int rows = w->rows - t * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - t * BN_TP_ROWS) : BN_TP_ROWS;
-                /* a constant T for each variant, so that the loops unroll */
-                switch (n) {
-                case 4: tile_tokens(w, t, rows, x, i, 4, y, y_stride, accumulate); break;
-                case 3: tile_tokens(w, t, rows, x, i, 3, y, y_stride, accumulate); break;
-                case 2: tile_tokens(w, t, rows, x, i, 2, y, y_stride, accumulate); break;
-                default: tile_token(w, w->codes + (size_t)t * tile_bytes, t, rows, x, i, y, y_stride, accumulate);
-                }
+            /* a constant T for each variant, so that the loops unroll */
+            switch (n_tok - i < 4 ? n_tok - i : 4) {
+            case 4: block_tokens(w, tb, te, x, i, 4, y, y_stride, accumulate); break;
+            case 3: block_tokens(w, tb, te, x, i, 3, y, y_stride, accumulate); break;
+            case 2: block_tokens(w, tb, te, x, i, 2, y, y_stride, accumulate); break;
+            default:
+                for (int64_t t = tb; t < te; t++)
+                    tile_token(w, w->codes + (size_t)t * tile_bytes, t, tile_rows(w, t), x, i, y, y_stride, accumulate);
             }
         }
     }
