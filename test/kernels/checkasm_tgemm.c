@@ -300,6 +300,28 @@ static void tile_range(int v, int64_t n_tiles, int64_t *t0, int64_t *t1)
     }
 }
 
+/* One case of n tokens against long rows: random weights, normal scales,
+ * the scale form and accumulate taken from n, tiles [tile0, tile1). */
+static void run_long_rows(bn_ca *ca, long id, int64_t k, int64_t rows, int n, int apat, int64_t tile0,
+                          int64_t tile1, size_t x_stride)
+{
+    tcase c = { 0 };
+    c.k = k;
+    c.rows = rows;
+    c.n_tok = n;
+    c.wpat = W_RANDOM;
+    c.apat = apat;
+    c.spat = S_NORMAL;
+    c.form = n % N_FORM;
+    c.accumulate = n % 2;
+    c.id = id;
+    c.tile0 = tile0;
+    c.tile1 = tile1;
+    c.x_stride = x_stride;
+    c.y_stride = (size_t)rows;
+    run_case(ca, &c);
+}
+
 void bn_ca_check_tgemm(bn_ca *ca)
 {
     /* K: below, at and above one 256-chunk, 2B4T's 2560 and 6912, and
@@ -385,42 +407,16 @@ void bn_ca_check_tgemm(bn_ca *ca)
     /* rows longer than the chunks whose activation sums a call keeps
      * (ternary_blocks_avx512.c: 128 chunks, K = 32768), each scale form */
     for (int n = 1; n <= 5; n++, id++) {
-        tcase c = { 0 };
-        c.k = 32768 + 1000 * n;
-        c.rows = 5;
-        c.n_tok = n;
-        c.wpat = W_RANDOM;
-        c.apat = A_RANDOM;
-        c.spat = S_NORMAL;
-        c.form = n % N_FORM;
-        c.accumulate = n % 2;
-        c.id = id;
-        c.tile0 = 0;
-        c.tile1 = 2;
-        c.x_stride = (size_t)bn_tp_k_padded(c.k);
-        c.y_stride = (size_t)c.rows;
-        run_case(ca, &c);
+        const int64_t k = 32768 + 1000 * n;
+        run_long_rows(ca, id, k, 5, n, A_RANDOM, 0, 2, (size_t)bn_tp_k_padded(k));
     }
 
     /* long rows taken in segments over blocks of many tiles (ternary_avx2.c;
      * ternary_avx512.c from K = 7169), with the partial sums a block keeps
      * between segments, from a tile range that starts and ends inside blocks */
     for (int n = 2; n <= 9; n += ca->quick ? 7 : 1, id++) {
-        tcase c = { 0 };
-        c.k = n % 2 ? 6912 : 9000;
-        c.rows = 301;
-        c.n_tok = n;
-        c.wpat = W_RANDOM;
-        c.apat = n % 3 ? A_RANDOM : A_EXTREMES;
-        c.spat = S_NORMAL;
-        c.form = n % N_FORM;
-        c.accumulate = n % 2;
-        c.id = id;
-        c.tile0 = 3;
-        c.tile1 = 74;
-        c.x_stride = (size_t)bn_tp_x_stride(c.k);
-        c.y_stride = (size_t)c.rows;
-        run_case(ca, &c);
+        const int64_t k = n % 2 ? 6912 : 9000;
+        run_long_rows(ca, id, k, 301, n, n % 3 ? A_RANDOM : A_EXTREMES, 3, 74, (size_t)bn_tp_x_stride(k));
     }
 
     /* random shapes: any tail of K, any partial tile, 4-token groups and rests */
