@@ -188,6 +188,7 @@ static inline __attribute__((always_inline)) void tile_tokens(const bn_tpack *w,
  * K = 6912 (55 KB) in one pass, a product from memory ran at 138 GMAC/s
  * against 199 for K = 2560; in segments, 197 (one thread, Zen 5). */
 #define SEGMENT_BYTES (24 * 1024)
+/* at most this many tiles per block, whose partial sums the stack keeps */
 #define SEGMENT_TILES 64
 
 /* Tiles [tb, te) for tokens [i, i + T), segment by segment. */

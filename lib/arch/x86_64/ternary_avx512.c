@@ -149,6 +149,7 @@ static inline void tile_token(const bn_tpack *w, const uint8_t *tile, int64_t t,
  * tokens 253 -> 389 GMAC/s. Shorter segments lose more to the strided
  * stream than they gain: 12 chunks made K = 6912 slower (455 -> 300). */
 #define SEGMENT_CHUNKS 28
+/* at most this many tiles per block, whose partial sums the stack keeps */
 #define SEGMENT_TILES 64
 
 static inline int tile_rows(const bn_tpack *w, int64_t t)
