@@ -148,7 +148,9 @@ static void bench_scale_forms(bn_ca *ca, int l, const bn_tpack *packs, size_t n_
 
 static void bench_tgemm(bn_ca *ca, uint8_t *big)
 {
-    static const int64_t shapes[][2] = { { 2560, 2560 }, { 2560, 640 }, { 2560, 6912 }, { 6912, 2560 } };
+    /* 2B4T's products, and an 8B-class FFN's down projection (rows taken in
+     * segments by the batch kernels) */
+    static const int64_t shapes[][2] = { { 2560, 2560 }, { 2560, 640 }, { 2560, 6912 }, { 6912, 2560 }, { 14336, 1024 } };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int64_t k = shapes[s][0], rows = shapes[s][1], kp = bn_tp_k_padded(k);
         /* activation rows as a context lays them out */
