@@ -147,7 +147,7 @@ static inline void tile_token(const bn_tpack *w, const uint8_t *tile, int64_t t,
  * stream in from memory; the segments' int32 sums add up exactly. One
  * thread, Zen 5, weights from memory, K = 14336: 4 tokens 160 -> 292, 8
  * tokens 253 -> 389 GMAC/s. Shorter segments lose more to the strided
- * stream than they gain: 12 chunks made K = 6912 slower (455 -> 300). */
+ * stream than they gain: 12 chunks made K = 6912 slower (450 -> 300). */
 #define SEGMENT_CHUNKS 28
 /* at most this many tiles per block, whose partial sums the stack keeps */
 #define SEGMENT_TILES 64
