@@ -60,8 +60,8 @@ static inline int64_t bn_tp_k_padded(int64_t k)
 
 /* Row stride of a batch's quantised activations when the widest product
  * reads k of them: whole chunks, and a gap of 512 bytes so that rows are
- * never back to back. Measured on AMD Zen 5 (checkasm --bench, one thread,
- * weights from memory): a 4-token pass over K = 6912 rows ran at 260 GMAC/s
+ * never back to back. Measured on AMD Zen 5 (AVX-512, one thread, weights
+ * from memory): a 4-token pass over K = 6912 rows ran at 260 GMAC/s
  * with rows back to back or 256 bytes apart and at 450-470 with 512 or
  * more; the 8-token pass of a 2B4T model lost a third of its down
  * projection's speed to it. */
