@@ -70,6 +70,13 @@ static inline int64_t bn_tp_x_stride(int64_t k)
     return bn_tp_k_padded(k) + 512;
 }
 
+/* The rows of tile t that exist (the last tile may be partial). */
+static inline int bn_tp_tile_rows(const bn_tpack *p, int64_t t)
+{
+    const int64_t left = p->rows - t * BN_TP_ROWS;
+    return left < BN_TP_ROWS ? (int)left : BN_TP_ROWS;
+}
+
 /* Bytes of tile t, chunk c, row r (within the tile). */
 static inline const uint8_t *bn_tp_row_chunk(const bn_tpack *p, int64_t t, int64_t c, int r)
 {

@@ -20,13 +20,6 @@
 
 #define BN_A64_CHUNK_STRIDE (BN_TP_ROWS * BN_TP_CHUNK_BYTES)    /* a row's chunks are this far apart */
 
-/* the rows of tile t that exist */
-static inline int bn_a64_tile_rows(const bn_tpack *w, int64_t t)
-{
-    const int64_t left = w->rows - t * BN_TP_ROWS;
-    return left < BN_TP_ROWS ? (int)left : BN_TP_ROWS;
-}
-
 /* The reference's epilogue, same operations in the same order (no FMA):
  * the result is bit-identical whatever the kernel. */
 static inline void bn_a64_store(float *y, int32_t dot, const bn_tpack *w, int64_t row, const bn_qx *x, int tok,
@@ -47,7 +40,7 @@ static inline __attribute__((always_inline)) void bn_a64_tgemm_tiles(BN_TGEMM_AR
     const size_t tile_bytes = (size_t)w->n_chunks * BN_A64_CHUNK_STRIDE;
     for (int64_t t = tile0; t < tile1; t++) {
         const uint8_t *tile = w->codes + (size_t)t * tile_bytes;
-        const int rows = bn_a64_tile_rows(w, t);
+        const int rows = bn_tp_tile_rows(w, t);
         for (int i = 0; i < n_tok; i++) {
             int32_t dot[4];
             tile_dot(tile, w->n_chunks, x->q + (size_t)i * x->stride, dot);
@@ -85,7 +78,7 @@ static inline __attribute__((always_inline)) void bn_a64_tgemm_blocks(BN_TGEMM_A
     const size_t tile_bytes = (size_t)w->n_chunks * BN_A64_CHUNK_STRIDE;
     for (int64_t t = tile0; t < tile1; t++) {
         const uint8_t *tile = w->codes + (size_t)t * tile_bytes;
-        const int rows = bn_a64_tile_rows(w, t);
+        const int rows = bn_tp_tile_rows(w, t);
         for (int i = 0; i < n_tok; i++) {
             const int8_t *xq = x->q + (size_t)i * x->stride;
             float32x4_t acc = vdupq_n_f32(0.0f);

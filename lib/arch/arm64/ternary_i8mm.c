@@ -103,7 +103,7 @@ void bn_tgemm_i8mm(BN_TGEMM_ARGS)
     const size_t tile_bytes = (size_t)w->n_chunks * BN_A64_CHUNK_STRIDE;
     for (int64_t t = tile0; t < tile1; t++) {
         const uint8_t *tile = w->codes + (size_t)t * tile_bytes;
-        const int rows = bn_a64_tile_rows(w, t);
+        const int rows = bn_tp_tile_rows(w, t);
         int i = 0;
         while (i < n_tok) {
             int32_t dot[4][4];

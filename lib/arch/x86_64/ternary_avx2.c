@@ -82,7 +82,7 @@ static inline void tile_dot(const uint8_t *tile, int64_t n_chunks, const int8_t 
 static inline void tile_token(const bn_tpack *w, int64_t t, const bn_qx *x, float *y, int accumulate)
 {
     const size_t tile_bytes = (size_t)w->n_chunks * BN_TP_ROWS * BN_TP_CHUNK_BYTES;
-    const int rows = w->rows - t * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - t * BN_TP_ROWS) : BN_TP_ROWS;
+    const int rows = bn_tp_tile_rows(w, t);
     int32_t dot[BN_TP_ROWS];
     tile_dot(w->codes + (size_t)t * tile_bytes, w->n_chunks, x->q, dot);
     for (int r = 0; r < rows; r++) {
@@ -200,7 +200,7 @@ static inline __attribute__((always_inline)) void block_tokens(const bn_tpack *w
     for (int64_t c0 = 0; c0 < w->n_chunks; c0 += seg) {
         const int64_t c1 = c0 + seg < w->n_chunks ? c0 + seg : w->n_chunks;
         for (int64_t t = tb; t < te; t++) {
-            const int rows = w->rows - t * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - t * BN_TP_ROWS) : BN_TP_ROWS;
+            const int rows = bn_tp_tile_rows(w, t);
             tile_tokens(w, t, rows, x, i, T, c0, c1, part[t - tb], y, y_stride, accumulate);
         }
     }

@@ -152,11 +152,6 @@ static inline void tile_token(const bn_tpack *w, const uint8_t *tile, int64_t t,
 /* at most this many tiles per block, whose partial sums the stack keeps */
 #define SEGMENT_TILES 64
 
-static inline int tile_rows(const bn_tpack *w, int64_t t)
-{
-    return w->rows - t * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - t * BN_TP_ROWS) : BN_TP_ROWS;
-}
-
 /* Tiles [tb, te) for tokens [i, i + T), segment by segment. */
 static inline __attribute__((always_inline)) void block_tokens(const bn_tpack *w, int64_t tb, int64_t te,
                                                                const bn_qx *x, int i, int T, float *y,
@@ -168,7 +163,7 @@ static inline __attribute__((always_inline)) void block_tokens(const bn_tpack *w
         for (int64_t t = tb; t < te; t++) {
             const __m512i dot = tile_dot_tokens(w->codes + (size_t)t * tile_bytes, 0, w->n_chunks, GEMM_PREFETCH_AHEAD,
                                                 xi, x->stride, T);
-            tile_store_tokens(w, t, tile_rows(w, t), x, i, T, dot, y, y_stride, accumulate);
+            tile_store_tokens(w, t, bn_tp_tile_rows(w, t), x, i, T, dot, y, y_stride, accumulate);
         }
         return;
     }
@@ -186,7 +181,7 @@ static inline __attribute__((always_inline)) void block_tokens(const bn_tpack *w
             if (c1 < w->n_chunks)
                 part[t - tb] = dot;
             else
-                tile_store_tokens(w, t, tile_rows(w, t), x, i, T, dot, y, y_stride, accumulate);
+                tile_store_tokens(w, t, bn_tp_tile_rows(w, t), x, i, T, dot, y, y_stride, accumulate);
         }
     }
 }
@@ -204,8 +199,8 @@ void bn_tgemm_avx512(BN_TGEMM_ARGS)
         const int64_t mid = tile0 + (tile1 - tile0) / 2;
         for (int64_t a = tile0, b = mid; b < tile1; a++, b++) {
             if (a < mid)
-                tile_token(w, w->codes + (size_t)a * tile_bytes, a, tile_rows(w, a), x, 0, y, y_stride, accumulate);
-            tile_token(w, w->codes + (size_t)b * tile_bytes, b, tile_rows(w, b), x, 0, y, y_stride, accumulate);
+                tile_token(w, w->codes + (size_t)a * tile_bytes, a, bn_tp_tile_rows(w, a), x, 0, y, y_stride, accumulate);
+            tile_token(w, w->codes + (size_t)b * tile_bytes, b, bn_tp_tile_rows(w, b), x, 0, y, y_stride, accumulate);
         }
         return;
     }
@@ -223,7 +218,7 @@ void bn_tgemm_avx512(BN_TGEMM_ARGS)
             case 2: block_tokens(w, tb, te, x, i, 2, y, y_stride, accumulate); break;
             default:
                 for (int64_t t = tb; t < te; t++)
-                    tile_token(w, w->codes + (size_t)t * tile_bytes, t, tile_rows(w, t), x, i, y, y_stride, accumulate);
+                    tile_token(w, w->codes + (size_t)t * tile_bytes, t, bn_tp_tile_rows(w, t), x, i, y, y_stride, accumulate);
             }
         }
     }

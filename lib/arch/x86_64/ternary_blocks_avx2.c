@@ -112,7 +112,7 @@ void bn_tgemm_blocks_avx2(BN_TGEMM_ARGS)
         for (int i = 0; i < n_tok; i += MAX_T) {
             const int n = n_tok - i < MAX_T ? n_tok - i : MAX_T;
             for (int64_t t = tb; t < te; t++) {
-                const int rows = w->rows - t * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - t * BN_TP_ROWS) : BN_TP_ROWS;
+                const int rows = bn_tp_tile_rows(w, t);
                 if (n == MAX_T)
                     tile_tokens(w, t, rows, x, i, MAX_T, y, y_stride, accumulate);
                 else

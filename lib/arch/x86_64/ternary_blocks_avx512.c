@@ -133,11 +133,6 @@ static inline __attribute__((always_inline)) void tile_tokens(const bn_tpack *w,
  * of tokens passes over it */
 #define GEMM_BLOCK_BYTES (256 * 1024)
 
-static inline int tile_rows(const bn_tpack *w, int64_t t)
-{
-    return w->rows - t * BN_TP_ROWS < BN_TP_ROWS ? (int)(w->rows - t * BN_TP_ROWS) : BN_TP_ROWS;
-}
-
 void bn_tgemm_blocks_avx512(BN_TGEMM_ARGS)
 {
     if (n_tok == 1 && w->n_chunks <= XS_CHUNKS) {
@@ -148,8 +143,8 @@ void bn_tgemm_blocks_avx512(BN_TGEMM_ARGS)
         const int64_t mid = tile0 + (tile1 - tile0) / 2;
         for (int64_t a = tile0, b = mid; b < tile1; a++, b++) {
             if (a < mid)
-                tile_tokens(w, a, tile_rows(w, a), x, 0, 1, xs, y, y_stride, accumulate);
-            tile_tokens(w, b, tile_rows(w, b), x, 0, 1, xs, y, y_stride, accumulate);
+                tile_tokens(w, a, bn_tp_tile_rows(w, a), x, 0, 1, xs, y, y_stride, accumulate);
+            tile_tokens(w, b, bn_tp_tile_rows(w, b), x, 0, 1, xs, y, y_stride, accumulate);
         }
         return;
     }
@@ -167,7 +162,7 @@ void bn_tgemm_blocks_avx512(BN_TGEMM_ARGS)
                 xs = xs_buf;
             }
             for (int64_t t = tb; t < te; t++) {
-                const int rows = tile_rows(w, t);
+                const int rows = bn_tp_tile_rows(w, t);
                 /* a constant T for each variant, so that the loops unroll;
                  * xs NULL only for rows of more than XS_CHUNKS chunks */
                 switch (n) {
