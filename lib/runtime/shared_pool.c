@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/platform.h"
+#include "runtime/mutex.h"
 
 #define MAX_THREADS 512
 
@@ -31,7 +32,7 @@ int bn_threadpool_new(bn_threadpool **out, int32_t n_threads)
     bn_threadpool *p = calloc(1, sizeof *p);
     if (!p)
         return bn_fail(BN_E_NOMEM, "bn_threadpool_new: out of memory");
-    if (pthread_mutex_init(&p->run_lock, NULL)) {
+    if (bn_mutex_init_ready(&p->run_lock)) {
         free(p);
         return bn_fail(BN_E_NOMEM, "bn_threadpool_new: cannot create a mutex");
     }

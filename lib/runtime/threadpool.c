@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "runtime/mutex.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #  include <immintrin.h>
@@ -106,7 +107,7 @@ int bn_pool_new(bn_pool **out, int n_threads)
     p->n = n_threads;
     /* out of memory is BN_E_NOMEM wherever it happens: winpthreads (Windows)
      * allocates in these calls */
-    int e = pthread_mutex_init(&p->mutex, NULL);
+    int e = bn_mutex_init_ready(&p->mutex);
     if (e) {
         free(p);
         return bn_fail(e == ENOMEM ? BN_E_NOMEM : BN_E_INTERNAL, "thread pool: mutex init failed");
