@@ -1,18 +1,18 @@
 /* AVX2 ternary GEMV/GEMM over the packed layout (tpack.h). Built with -mavx2
  * -mfma -mf16c -mbmi2.
  *
- * Each bit plane is shifted down to the code itself (0, 1 or 2) as an
- * unsigned byte; vpmaddubsw multiplies it with the signed activations and
- * adds pairs into int16, at most 2 * 2 * 128 = 512 in magnitude, so up to 64
- * such pairs add up exactly in int16 before vpmaddwd widens them to int32
- * (bitnet.cpp's AVX2 kernel accumulates in int16 without such a bound and
- * can overflow). */
+ * Each bit plane becomes an unsigned byte (the code, or the code * 4 in
+ * decode); vpmaddubsw multiplies it with the signed activations and adds
+ * pairs into int16, exactly as long as the int16 sums are bounded (see each
+ * kernel) before vpmaddwd widens them to int32 (bitnet.cpp's AVX2 kernel
+ * accumulates in int16 without such a bound and can overflow). */
 #include <immintrin.h>
 
 #include "arch/x86_64/kernels_x86.h"
 
 #define PREFETCH_AHEAD 2048
-/* chunks whose int16 pair sums a lane takes before it is widened (see above) */
+/* batches: chunks whose int16 pair sums (at most 512 each, 8 per lane and
+ * chunk) a lane takes before it is widened */
 #define INT16_CHUNKS 8
 
 /* acc += v in int16, in place: written as C, GCC sums the products of a
@@ -23,23 +23,31 @@ static inline __m256i add16(__m256i acc, __m256i v)
     return acc;
 }
 
+/* chunks per block of decode's int16 sums (see tile_dot) */
+#define DECODE_INT16_CHUNKS 4
+
 /* Decode: the 4 rows of a tile together, chunk by chunk, so that the tile
- * is read in order and each chunk's activations are loaded once for its 4
- * rows. Each plane is shifted down to the code, so a row's pairs add up in
- * int16 (8 per lane per chunk: 64, the most that stays exact, per 8 chunks)
- * before one vpmaddwd widens them: half the multiply-pipe work of masking
- * the planes in place (code * 4^p, a vpmaddwd per vpmaddubsw). */
+ * is read in order. One 16-bit shift per 32 code bytes, not three: planes 0
+ * and 1 are masked in place in the bytes, planes 2 and 3 in the bytes
+ * shifted down by 4, which gives code * 1 for planes 0 and 2 and code * 4
+ * for planes 1 and 3. The two kinds add up in separate int16 sums, a (at
+ * most 2 * 2 * 128 = 512 per vpmaddubsw pair) and b (at most 2048); b takes
+ * 4 per lane and chunk, so 4 chunks (16, the most that stays exact) before
+ * vpmaddwd widens both, a times 4: the int32 sums hold 4 * the dot product,
+ * shifted back exactly at the end. This loop is bound by its vector
+ * instructions (13 per 32 code bytes instead of 15), not by memory. */
 static inline void tile_dot(const uint8_t *tile, int64_t n_chunks, const int8_t *x, int32_t out[BN_TP_ROWS])
 {
-    const __m256i m = _mm256_set1_epi8(0x03), ones = _mm256_set1_epi16(1);
+    const __m256i m_lo = _mm256_set1_epi8(0x03), m_hi = _mm256_set1_epi8(0x0c);
+    const __m256i ones = _mm256_set1_epi16(1), fours = _mm256_set1_epi16(4);
     __m256i acc[BN_TP_ROWS];
     for (int r = 0; r < BN_TP_ROWS; r++)
         acc[r] = _mm256_setzero_si256();
-    for (int64_t c0 = 0; c0 < n_chunks; c0 += INT16_CHUNKS) {
-        const int64_t c1 = c0 + INT16_CHUNKS < n_chunks ? c0 + INT16_CHUNKS : n_chunks;
-        __m256i a[BN_TP_ROWS];
+    for (int64_t c0 = 0; c0 < n_chunks; c0 += DECODE_INT16_CHUNKS) {
+        const int64_t c1 = c0 + DECODE_INT16_CHUNKS < n_chunks ? c0 + DECODE_INT16_CHUNKS : n_chunks;
+        __m256i a[BN_TP_ROWS], b[BN_TP_ROWS];
         for (int r = 0; r < BN_TP_ROWS; r++)
-            a[r] = _mm256_setzero_si256();
+            a[r] = b[r] = _mm256_setzero_si256();
         for (int64_t c = c0; c < c1; c++) {
             const uint8_t *p = tile + c * (BN_TP_ROWS * BN_TP_CHUNK_BYTES);
             const int8_t *xc = x + c * BN_TP_CHUNK;
@@ -49,31 +57,32 @@ static inline void tile_dot(const uint8_t *tile, int64_t n_chunks, const int8_t 
             _mm_prefetch((const char *)p + PREFETCH_AHEAD + 192, _MM_HINT_T0);
             BN_UNROLL
             for (int h = 0; h < 2; h++) {
-                __m256i xq[4];
-                BN_UNROLL
-                for (int q = 0; q < 4; q++)
-                    xq[q] = _mm256_loadu_si256((const void *)(xc + 64 * q + 32 * h));
                 BN_UNROLL
                 for (int r = 0; r < BN_TP_ROWS; r++) {
-                    const uint8_t *pr = p + BN_TP_CHUNK_BYTES * r + 32 * h;
-                    const __m256i w = _mm256_load_si256((const __m256i *)(const void *)pr);
-                    BN_UNROLL
-                    for (int q = 0; q < 4; q++) {
-                        /* 16-bit shifts: the bits moved in from the next byte are masked off */
-                        const __m256i plane = _mm256_and_si256(q ? _mm256_srli_epi16(w, 2 * q) : w, m);
-                        a[r] = add16(a[r], _mm256_maddubs_epi16(plane, xq[q]));
-                    }
+                    const __m256i w = _mm256_load_si256((const __m256i *)(const void *)(p + BN_TP_CHUNK_BYTES * r + 32 * h));
+                    /* 16-bit shift: the bits moved in from the next byte are masked off */
+                    const __m256i hi = _mm256_srli_epi16(w, 4);
+                    const int8_t *xh = xc + 32 * h;
+                    a[r] = add16(a[r], _mm256_maddubs_epi16(_mm256_and_si256(w, m_lo),
+                                                            _mm256_loadu_si256((const void *)xh)));
+                    b[r] = add16(b[r], _mm256_maddubs_epi16(_mm256_and_si256(w, m_hi),
+                                                            _mm256_loadu_si256((const void *)(xh + 64))));
+                    a[r] = add16(a[r], _mm256_maddubs_epi16(_mm256_and_si256(hi, m_lo),
+                                                            _mm256_loadu_si256((const void *)(xh + 128))));
+                    b[r] = add16(b[r], _mm256_maddubs_epi16(_mm256_and_si256(hi, m_hi),
+                                                            _mm256_loadu_si256((const void *)(xh + 192))));
                 }
             }
         }
         for (int r = 0; r < BN_TP_ROWS; r++)
-            acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(a[r], ones));
+            acc[r] = _mm256_add_epi32(acc[r], _mm256_add_epi32(_mm256_madd_epi16(a[r], fours),
+                                                               _mm256_madd_epi16(b[r], ones)));
     }
     for (int r = 0; r < BN_TP_ROWS; r++) {
         __m128i v = _mm_add_epi32(_mm256_castsi256_si128(acc[r]), _mm256_extracti128_si256(acc[r], 1));
         v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4e));
         v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xb1));
-        out[r] = _mm_cvtsi128_si32(v);
+        out[r] = _mm_cvtsi128_si32(v) >> 2;   /* exact: a multiple of 4 */
     }
 }
 
