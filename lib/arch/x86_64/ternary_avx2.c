@@ -59,7 +59,8 @@ static inline void tile_dot(const uint8_t *tile, int64_t n_chunks, const int8_t 
             for (int h = 0; h < 2; h++) {
                 BN_UNROLL
                 for (int r = 0; r < BN_TP_ROWS; r++) {
-                    const __m256i w = _mm256_load_si256((const __m256i *)(const void *)(p + BN_TP_CHUNK_BYTES * r + 32 * h));
+                    const uint8_t *pr = p + BN_TP_CHUNK_BYTES * r + 32 * h;
+                    const __m256i w = _mm256_load_si256((const __m256i *)(const void *)pr);
                     /* 16-bit shift: the bits moved in from the next byte are masked off */
                     const __m256i hi = _mm256_srli_epi16(w, 4);
                     const int8_t *xh = xc + 32 * h;
@@ -82,7 +83,7 @@ static inline void tile_dot(const uint8_t *tile, int64_t n_chunks, const int8_t 
         __m128i v = _mm_add_epi32(_mm256_castsi256_si128(acc[r]), _mm256_extracti128_si256(acc[r], 1));
         v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4e));
         v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xb1));
-        out[r] = _mm_cvtsi128_si32(v) >> 2;   /* exact: a multiple of 4 */
+        out[r] = _mm_cvtsi128_si32(v) / 4;   /* exact: a multiple of 4 */
     }
 }
 
