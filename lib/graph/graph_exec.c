@@ -156,12 +156,13 @@ static int64_t unit_bytes(const bn_tensor *w)
 
 /* Units of all the node's weights, end to end, taken piece by piece by the
  * threads. Pieces are at least 64 KB of weights and whole groups of 8 tiles
- * (the AMX kernel's 32 rows). One token's product reads its weights once
- * from memory, and every piece starts its streams cold: there each thread's
- * first piece is its whole even share, and only what is left (rounding) is
- * taken guided. 2B4T, Q4_0 head, 2 threads on Zen 5, 12 alternated pairs:
- * the ternary products took 10.22-10.40 ms per token against 10.63-11.11
- * with guided pieces from the start. */
+ * (the AMX kernel's 32 rows). Every piece starts its weight streams cold
+ * (and a batch's blocks anew), so each thread's first piece is its whole
+ * even share and only what the rounding leaves is taken guided. 2B4T, 2
+ * threads on Zen 5, per-node timing, alternated pairs against guided pieces
+ * from the start: one token (12 pairs), ternary products 10.22-10.40 ms per
+ * token against 10.63-11.11; 8 tokens (4 pairs), 18.2-18.7 ms per pass
+ * against 19.0-19.4; 16 and 128 tokens, faster in 4 of 5 and 3 of 4 pairs. */
 static void exec_matmul(bn_ctx *c, bn_node *n, int n_tok, uint64_t stamp, int ith, int nth)
 {
     int64_t total = 0;
@@ -171,7 +172,7 @@ static void exec_matmul(bn_ctx *c, bn_node *n, int n_tok, uint64_t stamp, int it
     const int64_t min_units = ub > 0 && ub < 65536 ? 65536 / ub : 1;
     const int64_t align = n->w[0]->pack ? 8 : 1;
     range r;
-    const int64_t first = n_tok == 1 ? (total + nth - 1) / nth : 0;
+    const int64_t first = (total + nth - 1) / nth;
     while (take_units(n, total, nth, min_units, align, first, &r)) {
         int64_t base = 0;
         for (int i = 0; i < n->n_w; i++) {
