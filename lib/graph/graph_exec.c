@@ -120,22 +120,20 @@ static void matmul_units(bn_ctx *c, const bn_tensor *w, bn_buf dst, int accumula
     }
 }
 
-/* Takes the next piece of a node's units [0, total): guided self-scheduling,
- * pieces shrink as the work runs out so that the threads finish together
- * even when one runs slower (memory bandwidth is not shared evenly). The
- * first nth pieces are `first` units each when that is not 0. Piece
- * boundaries are multiples of `align` units. Which thread computes a unit
- * does not change its result. Returns 0 when nothing is left. */
-static int take_units(bn_node *n, int64_t total, int nth, int64_t min_units, int64_t align, int64_t first,
-                      range *out)
+/* Takes the next piece of a node's units [0, total): an even share per
+ * thread (at least min_units, a multiple of `align`; the last share is what
+ * is left), claimed by whichever thread comes first, so that a late thread
+ * only finds less work. Which thread computes a unit does not change its
+ * result. Returns 0 when nothing is left. */
+static int take_units(bn_node *n, int64_t total, int nth, int64_t min_units, int64_t align, range *out)
 {
+    int64_t take = (total + nth - 1) / nth;
+    take = take < min_units ? min_units : take;
+    take = (take + align - 1) / align * align;
     int64_t cur = atomic_load_explicit(&n->next_unit, memory_order_relaxed);
     for (;;) {
         if (cur >= total)
             return 0;
-        int64_t take = first && cur < first * nth ? first : (total - cur) / (2 * nth);
-        take = take < min_units ? min_units : take;
-        take = (take + align - 1) / align * align;
         const int64_t end = total - cur < take ? total : cur + take;
         if (atomic_compare_exchange_weak_explicit(&n->next_unit, &cur, end, memory_order_relaxed,
                                                   memory_order_relaxed)) {
@@ -157,12 +155,12 @@ static int64_t unit_bytes(const bn_tensor *w)
 /* Units of all the node's weights, end to end, taken piece by piece by the
  * threads. Pieces are at least 64 KB of weights and whole groups of 8 tiles
  * (the AMX kernel's 32 rows). Every piece starts its weight streams cold
- * (and a batch's blocks anew), so each thread's first piece is its whole
- * even share and only what the rounding leaves is taken guided. 2B4T, 2
- * threads on Zen 5, per-node timing, alternated pairs against guided pieces
- * from the start: one token (12 pairs), ternary products 10.22-10.40 ms per
- * token against 10.63-11.11; 8 tokens (4 pairs), 18.2-18.7 ms per pass
- * against 19.0-19.4; 16 and 128 tokens, faster in 4 of 5 and 3 of 4 pairs. */
+ * (and a batch's blocks anew), so each thread takes one even share; guided
+ * pieces (a quarter of the work first, then ever smaller) were slower. 2B4T,
+ * 2 threads on Zen 5, per-node timing, alternated pairs against guided
+ * pieces: one token (12 pairs), ternary products 10.22-10.40 ms per token
+ * against 10.63-11.11; 8 tokens (4 pairs), 18.2-18.7 ms per pass against
+ * 19.0-19.4; 16 and 128 tokens, faster in 4 of 5 and 3 of 4 pairs. */
 static void exec_matmul(bn_ctx *c, bn_node *n, int n_tok, uint64_t stamp, int ith, int nth)
 {
     int64_t total = 0;
@@ -172,8 +170,7 @@ static void exec_matmul(bn_ctx *c, bn_node *n, int n_tok, uint64_t stamp, int it
     const int64_t min_units = ub > 0 && ub < 65536 ? 65536 / ub : 1;
     const int64_t align = n->w[0]->pack ? 8 : 1;
     range r;
-    const int64_t first = (total + nth - 1) / nth;
-    while (take_units(n, total, nth, min_units, align, first, &r)) {
+    while (take_units(n, total, nth, min_units, align, &r)) {
         int64_t base = 0;
         for (int i = 0; i < n->n_w; i++) {
             int64_t u = units(n->w[i]);
