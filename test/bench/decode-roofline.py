@@ -12,8 +12,15 @@ over the rounds, then the medians of the per-round ratios: best level over
 the lower level for each head (target >= 0.98) and each head over the F16
 head at the best level (issue 15: the Q4_0 head >= 2.15x).
 
+Each run starts --pause seconds (default 10) after the last one ended. On the
+2-vCPU VMs of issue 15, a run started right after another one's end decoded
+at its usual speed only now and then: the Q4_0 head at the AVX2 level read
+at 72 and 78 % of the roofline straight after a best-level run, at 84-89 %
+with 8 s between the two (3 alternated pairs), and a second run of the same
+library straight after the first was slower in 3 of 4 pairs (doc/design.md).
+
 Usage: decode-roofline.py BITNET_BENCH MODEL [--rounds 7] [--threads 2]
-       [--gen 64] [--levels best,avx2] [--heads f16,q8,q4]
+       [--gen 64] [--levels best,avx2] [--heads f16,q8,q4] [--pause 10]
 Other environment (e.g. BITNET_KERNEL_PICK) passes through to bitnet-bench.
 """
 import argparse
@@ -22,6 +29,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 
 HEAD_FLAGS = {"f16": [], "q8": ["--output-q8"], "q4": ["--output-q4"]}
 
@@ -49,6 +57,7 @@ def main():
     p.add_argument("--gen", type=int, default=64)
     p.add_argument("--levels", default="best,avx2")
     p.add_argument("--heads", default="f16,q8,q4")
+    p.add_argument("--pause", type=float, default=10.0)
     a = p.parse_args()
     levels = a.levels.split(",")
     heads = a.heads.split(",")
@@ -58,7 +67,9 @@ def main():
     bw = {v: [] for v in variants}
     info = {}
     for r in range(a.rounds):
-        for v in variants:
+        for i, v in enumerate(variants):
+            if r or i:
+                time.sleep(a.pause)
             j = run(a.bench, a.model, v[0], v[1], a)
             tg[v].append(j["tg"]["median"])
             frac[v].append(j["tg_roofline_fraction"]["median"])
